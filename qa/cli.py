@@ -1,0 +1,161 @@
+"""The ``qa`` command: index the corpus, ask questions, evaluate, serve the chat UI, train the reader.
+
+    qa index
+    qa ask "Who offered Russia cooperation?" [--json]
+    qa eval eval/seed_questions.jsonl
+    qa serve
+    qa train-reader --train train-v1.1.json --out runs/reader
+
+User errors (``QAError``) are printed on one line with exit status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from qa.errors import QAError
+
+_shared = [
+    click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS)."),
+    click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
+    click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
+    click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
+]
+
+
+def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_shared):
+        func = option(func)
+    return func
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ``QAError`` into ``Error: ...`` on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except QAError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def make_qa(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
+            **overrides: Any) -> Any:
+    from qa.pipeline import QA
+
+    return QA(corpus=corpus, index=index_dir, embedder=embedder, reader=reader, **overrides)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens (index builds, model loading).")
+@click.version_option(package_name="qa")
+def cli(verbose: bool) -> None:
+    """Answers to questions over a folder of news articles, with citations."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        for noisy in ("faiss.loader", "sentence_transformers", "transformers", "bm25s", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+@cli.command("index")
+@settings_options
+@click.option("--rebuild", is_flag=True, help="Re-embed everything, even unchanged articles.")
+@user_errors
+def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
+                  rebuild: bool) -> None:
+    """Build or update the sentence index of the corpus."""
+    qa = make_qa(corpus, index_dir, embedder, reader)
+    index = qa.index(progress=True, rebuild=rebuild)
+    m = index.manifest
+    click.echo(f"{m['articles']} articles, {m['sentences']} sentences indexed in {qa.settings.index} "
+               f"(embedder {m['embedder']})")
+    for skipped in index.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+
+
+@cli.command("ask")
+@click.argument("question")
+@settings_options
+@click.option("--json", "as_json", is_flag=True, help="Print the full answer as JSON.")
+@click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
+@user_errors
+def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embedder: str | None,
+                reader: str | None, as_json: bool, min_score: float | None) -> None:
+    """Answer QUESTION from the articles, with its citations."""
+    qa = make_qa(corpus, index_dir, embedder, reader)
+    answer = qa.answer(question, min_score=min_score)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if answer.text is None:
+        click.echo("Not found in the articles.")
+        if answer.alternatives:
+            best = answer.alternatives[0]
+            click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")
+        return
+    click.echo(f"{answer.text}  (score {answer.score:.2f})")
+    for n, c in enumerate(answer.citations, 1):
+        click.echo(f"[{n}] {c.title} ({c.article_id}), sentence {c.sentence_index + 1}, chars {c.start}-{c.end}")
+        click.echo(f"    {c.sentence}")
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@settings_options
+@click.option("--mode", type=click.Choice(["end-to-end", "reader"]), default="end-to-end", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the full report (with per-question rows) here.")
+@click.option("--limit", type=int, help="Only the first N questions.")
+@click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
+@user_errors
+def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedder: str | None,
+                 reader: str | None, mode: str, out: Path | None, limit: int | None,
+                 min_score: float | None) -> None:
+    """Score the pipeline on FILE (JSONL questions, or SQuAD v1.1/v2.0 JSON)."""
+    from qa.evaluation import evaluate, format_report
+
+    report = evaluate(file, mode=mode, corpus=corpus, index=index_dir, limit=limit, reader=reader,
+                      embedder=embedder, min_score=min_score, out=out)
+    click.echo(format_report(report))
+
+
+@cli.command("serve")
+@settings_options
+@click.option("--host", help="Interface to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+@user_errors
+def serve_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
+                  host: str | None, port: int | None) -> None:
+    """Run the chat web UI (the same app as `python app.py`)."""
+    from qa.ui import serve
+
+    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader)
+
+
+@cli.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_reader_command(args: tuple[str, ...]) -> None:
+    """Fine-tune the extractive reader on SQuAD (`qa train-reader --help` for options)."""
+    from qa.training import main as train_main
+
+    sys.exit(train_main(list(args)))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

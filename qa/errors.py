@@ -1,0 +1,23 @@
+"""User-facing errors: one base class, a subclass per kind of problem, messages that name the fix."""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """A problem the user can fix; the CLI prints it and exits with status 1."""
+
+
+class QuestionError(QAError, ValueError):
+    """The question is empty, whitespace or too long."""
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing or holds no readable article."""
+
+
+class CorruptIndexError(QAError):
+    """The index on disk is corrupt, unreadable or from another version."""
+
+
+class ModelError(QAError):
+    """A model could not be found or loaded."""

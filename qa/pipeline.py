@@ -1,0 +1,187 @@
+"""The question-answering pipeline: retrieve passages, read them, answer with citations or abstain.
+
+    qa = QA(corpus="articles/", index="articles-index/")
+    r = qa.answer("Who offered Russia cooperation?")
+    r.text, r.score, r.citations[0].sentence
+
+The pipeline takes its collaborators ready-made (a retriever, a reader) or
+builds the real ones from settings; models load on first use, so constructing
+a ``QA`` is cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+from qa.embedding import SentenceEmbedder
+from qa.errors import QuestionError
+from qa.index import SentenceIndex, open_index
+from qa.reader import ExtractiveReader
+from qa.retrieval import HybridRetriever
+from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
+from qa.sentences import split_text
+from qa.settings import Settings
+
+
+class Reader(Protocol):
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]: ...
+
+    @property
+    def min_score(self) -> float: ...
+
+
+class Retriever(Protocol):
+    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]: ...
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def check_question(question: Any, max_chars: int) -> str:
+    """The question, stripped; ``QuestionError`` if it is not a usable question."""
+    if not isinstance(question, str):
+        raise QuestionError(f"a question must be a string, not {type(question).__name__}")
+    stripped = question.strip()
+    if not stripped:
+        raise QuestionError("the question is empty: type a question about the articles")
+    if len(stripped) > max_chars:
+        raise QuestionError(
+            f"the question is {len(stripped)} characters long; the limit is {max_chars} "
+            "(QA_MAX_QUESTION_CHARS raises it)"
+        )
+    return stripped
+
+
+class QA:
+    """Question answering over one corpus: ``answer()`` one question, ``answer_many()`` several.
+
+    ``reader``/``embedder`` are model names or paths (or ready objects); ``retriever``
+    replaces index-based retrieval altogether. Unset arguments come from ``Settings``.
+    """
+
+    def __init__(
+        self, corpus: str | Path | None = None, index: str | Path | None = None,
+        reader: str | Reader | None = None, embedder: str | Any | None = None,
+        retriever: Retriever | None = None, settings: Settings | None = None, **overrides: Any,
+    ):
+        names = {k: v for k, v in (("reader", reader), ("embedder", embedder)) if isinstance(v, str)}
+        self.settings = settings or Settings.load(corpus=corpus, index=index, **names, **overrides)
+        self.reader: Reader = reader if reader is not None and not isinstance(reader, str) else \
+            ExtractiveReader(self.settings.reader, max_answer_tokens=self.settings.max_answer_tokens)
+        self.embedder = embedder if embedder is not None and not isinstance(embedder, str) else \
+            SentenceEmbedder(self.settings.embedder)
+        self._retriever = retriever
+        self._index: SentenceIndex | None = None
+        self._lock = threading.Lock()
+
+    # -- corpus and index -------------------------------------------------------------------
+
+    def index(self, progress: bool = False, rebuild: bool = False) -> SentenceIndex:
+        """The up-to-date index of the corpus, (re)built first if the corpus or embedder changed."""
+        with self._lock:
+            index = open_index(self.settings.corpus, self.settings.index, self.embedder,
+                               progress=progress, rebuild=rebuild)
+            if index is not self._index:
+                self._index = index
+                self._hybrid = HybridRetriever(
+                    index, self.embedder, hits=self.settings.hits, window=self.settings.window,
+                    top_passages=self.settings.top_passages,
+                )
+            return index
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is not None:
+            return self._retriever
+        self.index()  # cheap when nothing changed: compares file sizes and times with the manifest
+        return self._hybrid
+
+    # -- answering ------------------------------------------------------------------------
+
+    def answer(self, question: str, min_score: float | None = None) -> Answer:
+        """Answer one question from the corpus, or abstain (``text=None``) when it holds no answer."""
+        return self.answer_many([question], min_score=min_score)[0]
+
+    def answer_many(self, questions: Iterable[str], min_score: float | None = None) -> list[Answer]:
+        """Answer several questions, reading their passages in shared batches."""
+        questions = [check_question(q, self.settings.max_question_chars) for q in questions]
+        began = time.perf_counter()
+        retriever = self.retriever
+        passages = [retriever.retrieve(q, self.settings.top_passages) for q in questions]
+        readings = self.reader.read_many(list(zip(questions, passages)))
+        threshold = min_score if min_score is not None else self.settings.min_score
+        if threshold is None:
+            threshold = self.reader.min_score
+        per_question = (time.perf_counter() - began) / max(1, len(questions))
+        return [
+            self._compose(q, ps, r, threshold, per_question)
+            for q, ps, r in zip(questions, passages, readings)
+        ]
+
+    def read(self, question: str, passages: list[Passage], min_score: float | None = None) -> Answer:
+        """Answer from given passages, skipping retrieval (the evaluation's reader mode)."""
+        question = check_question(question, self.settings.max_question_chars)
+        began = time.perf_counter()
+        reading = self.reader.read_many([(question, passages)])[0]
+        threshold = min_score if min_score is not None else self.settings.min_score
+        if threshold is None:
+            threshold = self.reader.min_score
+        return self._compose(question, passages, reading, threshold, time.perf_counter() - began)
+
+    def _compose(
+        self, question: str, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
+    ) -> Answer:
+        """Merge spans that say the same thing, cite each, and decide whether to answer."""
+        groups: dict[str, list[Span]] = {}
+        for span in reading.spans:
+            key = normalize_answer(span.text) or span.text.strip()
+            if key:
+                groups.setdefault(key, []).append(span)
+        candidates = [
+            Candidate(spans[0].text.strip(), spans[0].score, [self._cite(passages[s.passage], s) for s in spans])
+            for spans in groups.values()
+        ]
+        candidates.sort(key=lambda c: -c.score)
+        no_answer = min(reading.no_answer) if reading.no_answer else 1.0
+        if not candidates:
+            return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds)
+        best = candidates[0]
+        if best.score < threshold:
+            return Answer(question, None, best.score, alternatives=candidates[:5],
+                          no_answer_score=no_answer, passages=passages, seconds=seconds)
+        return Answer(question, best.text, best.score, best.citations, candidates[1:5], no_answer, passages,
+                      seconds)
+
+    def _cite(self, passage: Passage, span: Span) -> Citation:
+        """A citation for a span: the sentence holding its start, and its offsets in the article."""
+        text = span.text
+        lead = len(text) - len(text.lstrip())
+        start = passage.start + span.start + lead
+        end = start + len(text.strip())
+        index = self._index if self._retriever is None else None
+        if index is not None and passage.article_id in index.articles:
+            article = index.articles[passage.article_id]
+            sentence = next((x for x in index.article_sentences(passage.article_id) if x.start <= start < x.end),
+                            None)
+            if sentence is not None:
+                return Citation(
+                    passage.article_id, passage.title, sentence.index, sentence.text, start, end,
+                    sentence.start, sentence.end, article.source, article.url, span.score,
+                )
+        # A passage from elsewhere (an outside retriever, the evaluation's gold paragraph):
+        # split it here; sentence indices then count from the passage's first sentence.
+        spans = split_text(passage.text) or [(0, len(passage.text))]
+        k = next((k for k, (s, e) in enumerate(spans) if s <= span.start + lead < e), 0)
+        s, e = spans[k]
+        return Citation(passage.article_id, passage.title, passage.first + k, passage.text[s:e], start, end,
+                        passage.start + s, passage.start + e, score=span.score)

@@ -1,0 +1,147 @@
+"""Extractive reading: find answer spans to a question in passages with a transformers QA model.
+
+Start and end logits of each window are turned into probabilities over the
+window's context tokens *and* [CLS], the model's "no answer" position; a span's
+score is P(start) x P(end), so a passage the model thinks holds no answer gives
+only low-scoring spans, and the [CLS] pair is that passage's no-answer score.
+
+    reader = ExtractiveReader()            # the packaged reader, offline
+    reader.read("Who offered Russia cooperation?", passages).spans[0].text
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import ModelError
+from qa.schema import Passage, Reading, Span
+from qa.settings import DEFAULT_READER
+
+PACKAGED_READER_DIR = Path(__file__).parent / "models" / "reader-minilm"
+READER_CONFIG = "qa_reader.json"  # our settings in a model folder, e.g. its calibrated min_score
+FALLBACK_MIN_SCORE = 0.2
+
+
+def resolve_reader(name: str) -> str:
+    """A loadable location for a reader name; the default name is the folder shipped in the package."""
+    if name == DEFAULT_READER:
+        if not (PACKAGED_READER_DIR / "config.json").exists():
+            raise ModelError(
+                f"the packaged reader is missing from {PACKAGED_READER_DIR}: reinstall qa, "
+                "or pass another extractive QA model (reader=... / --reader / QA_READER)"
+            )
+        return str(PACKAGED_READER_DIR)
+    return name
+
+
+class ExtractiveReader:
+    """A transformers extractive QA model; loads on first use."""
+
+    def __init__(
+        self, model: str = DEFAULT_READER, max_length: int = 256, stride: int = 64,
+        max_answer_tokens: int = 30, top_k: int = 10, batch_size: int = 16, device: str | None = None,
+    ):
+        self.name = model
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.top_k = top_k
+        self.batch_size = batch_size
+        self.device = device or "cpu"
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._config: dict[str, Any] = {}
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        location = resolve_reader(self.name)
+        if Path(location).exists():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(location)
+            model = AutoModelForQuestionAnswering.from_pretrained(location, dtype=torch.float32)
+        except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+            raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
+        self._model = model.to(self.device).eval()
+        config = Path(location) / READER_CONFIG
+        if config.exists():
+            self._config = json.loads(config.read_text(encoding="utf-8"))
+
+    @property
+    def min_score(self) -> float:
+        """The answer score below which this reader's answers should be withheld (calibrated on dev)."""
+        self.warm_up()
+        return float(self._config.get("min_score", FALLBACK_MIN_SCORE))
+
+    def read(self, question: str, passages: list[Passage]) -> Reading:
+        """Candidate answer spans over all passages, best first, and each passage's no-answer score."""
+        return self.read_many([(question, passages)])[0]
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        """``read`` for several questions at once, batching their windows together."""
+        import torch
+
+        self.warm_up()
+        pairs = [(q, i, n, p.text) for i, (q, ps) in enumerate(items) for n, p in enumerate(ps)]
+        spans: list[dict[tuple[int, int, int], float]] = [{} for _ in items]
+        no_answer = [[1.0] * len(ps) for _, ps in items]
+        if not pairs:
+            return [Reading([], []) for _ in items]
+        enc = self._tokenizer(
+            [q.strip() for q, *_ in pairs], [t for *_, t in pairs], truncation="only_second",
+            max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
+            return_offsets_mapping=True, padding=True, return_tensors="pt",
+        )
+        sample = enc.pop("overflow_to_sample_mapping").tolist()
+        offsets = enc.pop("offset_mapping").tolist()
+        inputs = {k: v for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+        starts, ends = [], []
+        with torch.inference_mode():
+            for b in range(0, len(sample), self.batch_size):
+                out = self._model(**{k: v[b : b + self.batch_size].to(self.device) for k, v in inputs.items()})
+                starts.append(out.start_logits.float().cpu().numpy())
+                ends.append(out.end_logits.float().cpu().numpy())
+        start_logits, end_logits = np.concatenate(starts), np.concatenate(ends)
+        for w, pair_index in enumerate(sample):
+            _, item, passage, _ = pairs[pair_index]
+            context = np.array([s == 1 for s in enc.sequence_ids(w)])
+            allowed = context.copy()
+            allowed[0] = True  # [CLS]: no answer
+            ls = _log_softmax(np.where(allowed, start_logits[w], -np.inf))
+            le = _log_softmax(np.where(allowed, end_logits[w], -np.inf))
+            no_answer[item][passage] = min(no_answer[item][passage], float(np.exp(ls[0] + le[0])))
+            ls_ctx, le_ctx = np.where(context, ls, -np.inf), np.where(context, le, -np.inf)
+            best_starts = np.argsort(-ls_ctx)[: self.top_k]
+            best_ends = np.argsort(-le_ctx)[: self.top_k]
+            for i in best_starts:
+                for j in best_ends:
+                    if not (context[i] and context[j]) or j < i or j - i + 1 > self.max_answer_tokens:
+                        continue
+                    key = (passage, offsets[w][i][0], offsets[w][j][1])
+                    score = float(np.exp(ls[i] + le[j]))
+                    if score > spans[item].get(key, 0.0):
+                        spans[item][key] = score
+        readings = []
+        for item, (_, ps) in enumerate(items):
+            found = [
+                Span(p, s, e, ps[p].text[s:e], score)
+                for (p, s, e), score in spans[item].items() if e > s
+            ]
+            found.sort(key=lambda x: (-x.score, x.passage, x.start))
+            readings.append(Reading(found[: self.top_k * 2], no_answer[item]))
+        return readings
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    finite = x[np.isfinite(x)]
+    m = finite.max()
+    return x - (m + np.log(np.exp(finite - m).sum()))

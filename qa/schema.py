@@ -1,0 +1,130 @@
+"""The data that flows through the pipeline: articles, sentences, passages, answers.
+
+Every record is a frozen dataclass with ``to_dict()``. Character offsets always
+refer to ``Article.text``, so for any citation ``c`` of an answer ``a``:
+``article.text[c.start:c.end] == a.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of this record (nested records included)."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Article(_Record):
+    """One article of the corpus; ``id`` is stable across re-indexing (derived from its path)."""
+
+    id: str
+    title: str
+    text: str
+    source: str  # file the article came from, relative to the corpus folder
+    url: str | None = None
+    date: str | None = None
+    digest: str = ""  # content hash: an unchanged article is never re-embedded
+
+
+@dataclass(frozen=True)
+class Sentence(_Record):
+    """A sentence of an article; ``article.text[start:end] == text``."""
+
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit(_Record):
+    """A retrieved sentence with its fused retrieval score (higher is better)."""
+
+    sentence: Sentence
+    score: float
+    dense_score: float | None = None  # cosine similarity to the question, when dense retrieval ran
+
+
+@dataclass(frozen=True)
+class Passage(_Record):
+    """Consecutive sentences ``first..last`` of one article, the unit the reader reads."""
+
+    article_id: str
+    title: str
+    first: int  # index of the first sentence
+    last: int  # index of the last sentence (inclusive)
+    start: int  # char offset of the passage in the article text
+    text: str
+    score: float = 0.0  # best retrieval score among the hits it holds
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass(frozen=True)
+class Span(_Record):
+    """A reader's candidate answer inside one passage (offsets relative to ``passage.text``)."""
+
+    passage: int  # index into the passages given to the reader
+    start: int
+    end: int
+    text: str
+    score: float  # probability in [0, 1]
+
+
+@dataclass(frozen=True)
+class Reading(_Record):
+    """What a reader made of a question over some passages."""
+
+    spans: list[Span]  # best first
+    no_answer: list[float]  # per passage: probability that it holds no answer
+
+
+@dataclass(frozen=True)
+class Citation(_Record):
+    """Where an answer was found: the sentence, and the answer's char span in the article."""
+
+    article_id: str
+    title: str
+    sentence_index: int
+    sentence: str
+    start: int  # answer offsets in the article text
+    end: int
+    sentence_start: int = 0  # sentence offsets in the article text
+    sentence_end: int = 0
+    source: str = ""
+    url: str | None = None
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Candidate(_Record):
+    """An alternative answer that lost to the best one."""
+
+    text: str
+    score: float
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer(_Record):
+    """The answer to a question: ``text`` is None when the articles don't support one."""
+
+    question: str
+    text: str | None
+    score: float  # confidence in [0, 1] of ``text`` (or of the best rejected span when abstaining)
+    citations: list[Citation] = field(default_factory=list)
+    alternatives: list[Candidate] = field(default_factory=list)
+    no_answer_score: float = 0.0  # reader's probability that the passages hold no answer
+    passages: list[Passage] = field(default_factory=list)  # what the reader read
+    seconds: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.text is not None

@@ -1,0 +1,57 @@
+"""Settings in one place: documented defaults, overridden by ``QA_*`` environment
+variables, overridden in turn by explicit arguments (the CLI's flags).
+
+    Settings.load(top_passages=3)   # QA_CORPUS=articles/ in the environment also applies
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+DEFAULT_READER = "qa-reader-minilm"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = Path("seeds")  # folder of articles, searched recursively
+    index: Path = Path("index")  # where the built index lives
+    embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
+    reader: str = DEFAULT_READER  # extractive QA model name or path
+    hits: int = 30  # sentences retrieved per retriever before fusion
+    top_passages: int = 5  # passages handed to the reader
+    window: int = 1  # neighbouring sentences added on each side of a hit
+    min_score: float | None = None  # answer score below which we abstain; None: the reader's own
+    max_question_chars: int = 1000
+    max_answer_tokens: int = 30
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``QA_<FIELD>`` environment variables, then non-None ``overrides``."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get("QA_" + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, getattr(cls(), f.name))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("corpus", "index"):
+            if key in values:
+                values[key] = Path(values[key])
+        return replace(cls(), **values)
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, bool):
+        return raw.lower() in {"1", "true", "yes"}
+    if isinstance(default, int):
+        return int(raw)
+    if default is None or isinstance(default, float):
+        return float(raw)
+    return raw

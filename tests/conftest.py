@@ -1,0 +1,94 @@
+"""Shared fixtures: no network, state in temp dirs, and fakes for the models."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.schema import Passage, Reading, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_6932526c1d07f25d.txt"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run offline: any attempt to open a non-local connection fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if host not in {"127.0.0.1", "localhost", "::1"} and not str(host).startswith("/"):
+            raise OSError(f"network access blocked in tests: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    for var in ("QA_CORPUS", "QA_INDEX", "QA_READER", "QA_EMBEDDER", "QA_MIN_SCORE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def seed_corpus(tmp_path: Path) -> Path:
+    """A corpus folder holding a copy of the seed article."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED, corpus / SEED.name)
+    return corpus
+
+
+class FakeEmbedder:
+    """Hashed bag of words: similar wording gives similar vectors, no model needed."""
+
+    def __init__(self, name: str = "fake-embedder", dimension: int = 256):
+        self.name = name
+        self.dimension = dimension
+        self.encoded = 0
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+class FakeReader:
+    """Answers with the first capitalised two-word name in the best passage that shares a word
+    with the question; scores come from the word overlap. Enough to drive the pipeline."""
+
+    min_score = 0.2
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        readings = []
+        for question, passages in items:
+            words = {w for w in re.findall(r"\w+", question.lower()) if len(w) > 3}
+            spans, no_answer = [], []
+            for n, p in enumerate(passages):
+                overlap = len(words & set(re.findall(r"\w+", p.text.lower()))) / max(1, len(words))
+                no_answer.append(1.0 - overlap)
+                m = re.search(r"[A-Z]\w+ [A-Z]\w+", p.text)
+                if m and overlap > 0:
+                    spans.append(Span(n, m.start(), m.end(), m.group(), overlap))
+            spans.sort(key=lambda s: -s.score)
+            readings.append(Reading(spans, no_answer))
+        return readings
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_reader() -> FakeReader:
+    return FakeReader()

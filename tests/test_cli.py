@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import qa.cli
+from qa.pipeline import QA
+from tests.conftest import FakeEmbedder, FakeReader
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, seed_corpus: Path, tmp_path: Path) -> CliRunner:
+    """The real command line, with fake models behind it."""
+
+    def make_qa(corpus: Path | None, index_dir: Path | None, embedder: Any, reader: Any, **kw: Any) -> QA:
+        return QA(corpus=corpus or seed_corpus, index=index_dir or tmp_path / "index",
+                  reader=FakeReader(), embedder=FakeEmbedder(), **kw)
+
+    monkeypatch.setattr(qa.cli, "make_qa", make_qa)
+    return CliRunner()
+
+
+def test_index_reports_counts(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(qa.cli.cli, ["index"])
+    assert result.exit_code == 0, result.output
+    assert "1 articles" in result.output and "sentences indexed" in result.output
+    assert (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_ask_prints_answer_and_citation(runner: CliRunner) -> None:
+    result = runner.invoke(qa.cli.cli, ["ask", "Who offered Russia increased cooperation?"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "score" in lines[0] and lines[1].startswith("[1] ") and "sentence" in lines[1]
+
+
+def test_ask_json(runner: CliRunner) -> None:
+    result = runner.invoke(qa.cli.cli, ["ask", "--json", "Who offered Russia increased cooperation?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["question"] == "Who offered Russia increased cooperation?"
+    assert data["citations"][0]["article_id"] == "000_6932526c1d07f25d.txt"
+
+
+def test_ask_abstains_politely(runner: CliRunner) -> None:
+    result = runner.invoke(qa.cli.cli, ["ask", "Who scored the winning goal in the cup final?"])
+    assert result.exit_code == 0 and "Not found in the articles." in result.output
+
+
+@pytest.mark.parametrize("question", ["", "   ", "y" * 5000])
+def test_bad_question_exits_1_without_traceback(runner: CliRunner, question: str) -> None:
+    result = runner.invoke(qa.cli.cli, ["ask", question])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: the question is") and "Traceback" not in result.output
+
+
+def test_empty_corpus_exits_1_with_advice(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(qa.cli.cli, ["index", "--corpus", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and "add .txt" in result.output
+
+
+def test_console_script_entry_point(tmp_path: Path) -> None:
+    """The installed `qa` command runs and reports user errors with exit status 1."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("qa") or str(Path(sys.executable).with_name("qa"))
+    done = subprocess.run([exe, "ask", " "], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and "Error: the question is empty" in done.stderr
+    assert "Usage" in subprocess.run([exe, "--help"], capture_output=True, text=True).stdout

@@ -1,0 +1,69 @@
+"""The real packaged models, end to end on the seed article (slower; still part of CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import qa.cli
+from qa.pipeline import QA
+
+pytestmark = pytest.mark.real_model
+
+
+@pytest.fixture(scope="module")
+def real_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    from tests.conftest import SEED
+
+    root = tmp_path_factory.mktemp("e2e")
+    (root / "corpus").mkdir()
+    (root / "corpus" / SEED.name).write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    return QA(corpus=root / "corpus", index=root / "index")
+
+
+def test_answers_with_a_citation_to_the_sentence(real_qa: QA) -> None:
+    r = real_qa.answer("Who offered Russia cooperation?")
+    assert r.text is not None and "Macron" in r.text
+    c = r.citations[0]
+    article = real_qa.index().articles[c.article_id]
+    assert article.text[c.start : c.end] == r.text
+    assert "cooperation" in c.sentence and r.text in c.sentence
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How many Russians were killed in the Moscow attack?", "137"),
+    ("Which broadcaster reported Macron's remarks?", "BFMTV"),
+    ("Who is the French Interior Minister?", "Darmanin"),
+])
+def test_more_seed_questions(real_qa: QA, question: str, expected: str) -> None:
+    r = real_qa.answer(question)
+    assert r.text is not None and expected in r.text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the capital of Australia?",
+    "Who won the 2018 FIFA World Cup final?",
+])
+def test_abstains_when_the_articles_do_not_say(real_qa: QA, question: str) -> None:
+    assert real_qa.answer(question).text is None
+
+
+def test_default_api_and_cli_use_the_packaged_models(real_qa: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = real_qa.settings.corpus
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    monkeypatch.setenv("QA_INDEX", str(real_qa.settings.index))
+    result = CliRunner().invoke(qa.cli.cli, ["ask", "--json", "Who offered Russia cooperation?"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert "Macron" in data["text"] and data["citations"][0]["sentence_index"] == 0
+    assert Path(real_qa.settings.index, "CURRENT").exists()
+
+    import qa as package
+
+    monkeypatch.setattr(package, "_default", None)
+    r = package.answer("Who offered Russia cooperation?")
+    assert r.text is not None and "Macron" in r.text and 0.0 <= r.score <= 1.0
+    assert r.citations[0].title and r.citations[0].sentence.startswith("Fresh from engaging")

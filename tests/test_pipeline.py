@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.errors import QuestionError
+from qa.pipeline import QA, normalize_answer
+from qa.schema import Passage, Reading, Span
+from tests.conftest import FakeEmbedder, FakeReader
+
+
+def make_qa(corpus: Path, tmp_path: Path, **kw: object) -> QA:
+    return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(), **kw)
+
+
+def test_answer_surface_and_offsets(seed_corpus: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(seed_corpus, tmp_path)
+    r = pipeline.answer("  Who is the French Interior Minister who said all countries are affected?  ")
+    assert r.question == "Who is the French Interior Minister who said all countries are affected?"
+    assert r.text  # the fake reader answers with a capitalised pair of words
+    assert 0.0 <= r.score <= 1.0
+    c = r.citations[0]
+    article = pipeline.index().articles[c.article_id]
+    assert article.text[c.start : c.end] == r.text
+    assert c.sentence == article.text[c.sentence_start : c.sentence_end]
+    assert c.sentence_start <= c.start < c.end <= c.sentence_end
+    assert c.title == article.title and c.sentence_index >= 0
+    d = r.to_dict()
+    json.dumps(d)
+    assert d["text"] == r.text and d["citations"][0]["start"] == c.start
+
+
+def test_abstains_below_min_score(seed_corpus: Path, tmp_path: Path) -> None:
+    r = make_qa(seed_corpus, tmp_path).answer("Who won the football match in Madrid yesterday evening?")
+    assert r.text is None and r.citations == [] and not r.answered
+    forced = make_qa(seed_corpus, tmp_path, min_score=0.0).answer("Who offered Russia cooperation?")
+    assert forced.text is not None
+
+
+class ScriptedReader:
+    min_score = 0.5
+
+    def __init__(self, spans: list[Span]):
+        self.spans = spans
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        return [Reading(self.spans, [0.1] * len(ps)) for _, ps in items]
+
+
+class FixedRetriever:
+    def __init__(self, passages: list[Passage]):
+        self.passages = passages
+
+    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]:
+        return self.passages
+
+
+def test_duplicate_spans_merge_and_best_wins() -> None:
+    passages = [Passage("a", "A", 0, 0, 100, "The Macron plan. Mr Putin said no."),
+                Passage("b", "B", 3, 3, 0, "Emmanuel Macron spoke.")]
+    spans = [Span(0, 4, 10, "Macron", 0.7), Span(1, 9, 15, "Macron", 0.6), Span(0, 20, 25, "Putin", 0.65)]
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer("Who?")
+    assert r.text == "Macron" and r.score == 0.7
+    assert [(c.article_id, c.start) for c in r.citations] == [("a", 104), ("b", 9)]
+    assert r.citations[0].sentence == "The Macron plan."
+    assert [a.text for a in r.alternatives] == ["Putin"]
+
+
+def test_low_scores_abstain_but_keep_the_candidate() -> None:
+    passages = [Passage("a", "A", 0, 0, 0, "Macron spoke.")]
+    r = QA(reader=ScriptedReader([Span(0, 0, 6, "Macron", 0.3)]), embedder=FakeEmbedder(),
+           retriever=FixedRetriever(passages)).answer("Who?")
+    assert r.text is None and r.score == 0.3 and r.alternatives[0].text == "Macron"
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 1001, None, 42])
+def test_bad_questions_raise_a_clear_error(seed_corpus: Path, tmp_path: Path, bad: object) -> None:
+    with pytest.raises(QuestionError):
+        make_qa(seed_corpus, tmp_path).answer(bad)  # type: ignore[arg-type]
+
+
+def test_answer_many_matches_answer(seed_corpus: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(seed_corpus, tmp_path)
+    questions = ["Who offered Russia cooperation?", "Which broadcaster carried the remarks?"]
+    many = pipeline.answer_many(questions)
+    assert [a.text for a in many] == [pipeline.answer(q).text for q in questions]
+
+
+def test_new_article_is_answered_without_restart(seed_corpus: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(seed_corpus, tmp_path)
+    pipeline.answer("Who offered Russia cooperation?")
+    (seed_corpus / "bridge.txt").write_text("Bridge news\nThe Pont Neuf reopened after repairs in Toulouse.",
+                                            encoding="utf-8")
+    r = pipeline.answer("Which bridge reopened after repairs in Toulouse?")
+    assert r.citations and r.citations[0].article_id == "bridge.txt"
+
+
+def test_normalize_answer_matches_squad() -> None:
+    assert normalize_answer("The  Eiffel-Tower!") == "eiffeltower"
+    assert normalize_answer("an Apple a day") == "apple day"
+
+
+def test_import_is_cheap() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, qa; print(any(m in sys.modules for m in ('torch', 'faiss', 'transformers')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+    assert callable(qa.answer) and qa.QA is QA

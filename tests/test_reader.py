@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qa.errors import ModelError
+from qa.reader import ExtractiveReader, resolve_reader
+from qa.schema import Passage
+from qa.settings import DEFAULT_READER
+
+
+@pytest.fixture(scope="module")
+def tiny_reader_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer BERT QA model with the real tokenizer: exercises the
+    decoding and offset mapping, not answer quality."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+    from qa.embedding import packaged_minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-reader")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(packaged_minilm_path()).save_pretrained(folder)
+    (folder / "qa_reader.json").write_text('{"min_score": 0.05}')
+    return folder
+
+
+PASSAGES = [
+    Passage("a", "A", 0, 2, 0, "Emmanuel Macron offered Russia increased cooperation. Moscow did not reply."),
+    Passage("b", "B", 5, 6, 40, "Darmanin said all countries are affected by the threat."),
+]
+
+
+def test_spans_map_to_passage_text(tiny_reader_dir: Path) -> None:
+    reader = ExtractiveReader(str(tiny_reader_dir), top_k=5)
+    reading = reader.read("Who offered Russia cooperation?", PASSAGES)
+    assert reading.spans and len(reading.no_answer) == 2
+    for span in reading.spans:
+        assert PASSAGES[span.passage].text[span.start : span.end] == span.text
+        assert 0.0 < span.score <= 1.0
+    assert all(0.0 <= p <= 1.0 for p in reading.no_answer)
+    assert [s.score for s in reading.spans] == sorted((s.score for s in reading.spans), reverse=True)
+    assert reader.min_score == 0.05
+
+
+def test_long_passages_are_read_in_windows(tiny_reader_dir: Path) -> None:
+    long = Passage("c", "C", 0, 40, 0, " ".join(f"Clause {i} mentions the city of Lyon." for i in range(60)))
+    reader = ExtractiveReader(str(tiny_reader_dir), max_length=64, stride=16, top_k=5)
+    reading = reader.read("Which city?", [long])
+    assert max(s.end for s in reading.spans) <= len(long.text)
+    for span in reading.spans:
+        assert long.text[span.start : span.end] == span.text
+
+
+def test_read_many_equals_read(tiny_reader_dir: Path) -> None:
+    reader = ExtractiveReader(str(tiny_reader_dir))
+    one = reader.read("Who said all countries are affected?", PASSAGES)
+    many = reader.read_many([("Who offered Russia cooperation?", PASSAGES[:1]),
+                             ("Who said all countries are affected?", PASSAGES)])
+    assert [s.text for s in many[1].spans] == [s.text for s in one.spans]
+    assert many[1].spans[0].score == pytest.approx(one.spans[0].score, rel=1e-4)
+
+
+def test_no_passages_no_spans(tiny_reader_dir: Path) -> None:
+    assert ExtractiveReader(str(tiny_reader_dir)).read("Who?", []).spans == []
+
+
+def test_missing_model_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="cannot load reader"):
+        ExtractiveReader(str(tmp_path / "no-such-model")).warm_up()
+
+
+def test_default_name_resolves_to_the_packaged_folder() -> None:
+    try:
+        location = resolve_reader(DEFAULT_READER)
+    except ModelError as exc:
+        assert "packaged reader is missing" in str(exc)
+    else:
+        assert (Path(location) / "config.json").exists()
