@@ -34,6 +34,7 @@ from qa.errors import CorpusError, CorruptIndexError
 from qa.ingest import Corpus, Skipped, corpus_files, digest, read_corpus
 from qa.schema import Article, Sentence
 from qa.sentences import split_sentences
+import contextlib
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,8 @@ def fingerprint(articles: list[Article]) -> str:
 def _versions() -> dict[str, str]:
     versions = {}
     for package in ("qa", "faiss-cpu", "sentence-transformers", "transformers", "torch"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
     return versions
 
 
@@ -239,17 +238,22 @@ def index_exists(folder: str | Path) -> bool:
 
 def open_index(
     corpus_root: str | Path, folder: str | Path, embedder: Embedder, progress: bool = False,
-    rebuild: bool = False,
+    rebuild: bool = False, loaded: SentenceIndex | None = None,
 ) -> SentenceIndex:
     """The index of ``corpus_root`` in ``folder``, built or brought up to date first if needed.
 
     Nothing stale is ever returned: a changed, added or removed article, another
-    embedder or an unreadable index all lead to a (partial) rebuild.
+    embedder or an unreadable index all lead to a (partial) rebuild. ``loaded`` is an
+    index already in memory: when it is still current, it is returned without disk reads.
     """
     corpus_root, folder = Path(corpus_root), Path(folder)
     signatures = file_signatures(corpus_root)
     previous: SentenceIndex | None = None
-    if index_exists(folder) and not rebuild:
+    if loaded is not None and not rebuild:
+        if loaded.manifest.get("embedder") == embedder.name and loaded.manifest.get("files") == signatures:
+            return loaded
+        previous = loaded
+    elif index_exists(folder) and not rebuild:
         try:
             previous = SentenceIndex.load(folder)
         except CorruptIndexError as exc:

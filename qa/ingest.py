@@ -151,8 +151,18 @@ def _text_article(text: str, rel: str, markdown: bool) -> Article:
     elif len(lines) > 1 and lines[1].strip() and _looks_like_title(first):
         title = first
     else:
-        title = title_from_name(rel)
+        title = _fallback_title(first, rel)
     return make_article(rel, title, text, rel)
+
+
+def _fallback_title(first_line: str, rel: str) -> str:
+    """A file name that reads as words ("bridge-reopens.txt"), else the start of the first line."""
+    name = title_from_name(rel)
+    if len(re.findall(r"[A-Za-z]{3,}", name)) >= 2 or not first_line:
+        return name
+    if len(first_line) <= MAX_TITLE_CHARS // 2:
+        return first_line
+    return first_line[: MAX_TITLE_CHARS // 2].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _looks_like_title(line: str) -> bool:

@@ -40,9 +40,12 @@ class Retriever(Protocol):
     def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]: ...
 
 
+_PUNCTUATION = set(string.punctuation)
+
+
 def normalize_answer(text: str) -> str:
     """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
@@ -90,7 +93,7 @@ class QA:
         """The up-to-date index of the corpus, (re)built first if the corpus or embedder changed."""
         with self._lock:
             index = open_index(self.settings.corpus, self.settings.index, self.embedder,
-                               progress=progress, rebuild=rebuild)
+                               progress=progress, rebuild=rebuild, loaded=self._index)
             if index is not self._index:
                 self._index = index
                 self._hybrid = HybridRetriever(
@@ -119,9 +122,7 @@ class QA:
         retriever = self.retriever
         passages = [retriever.retrieve(q, self.settings.top_passages) for q in questions]
         readings = self.reader.read_many(list(zip(questions, passages)))
-        threshold = min_score if min_score is not None else self.settings.min_score
-        if threshold is None:
-            threshold = self.reader.min_score
+        threshold = self.threshold(min_score)
         per_question = (time.perf_counter() - began) / max(1, len(questions))
         return [
             self._compose(q, ps, r, threshold, per_question)
@@ -133,10 +134,15 @@ class QA:
         question = check_question(question, self.settings.max_question_chars)
         began = time.perf_counter()
         reading = self.reader.read_many([(question, passages)])[0]
-        threshold = min_score if min_score is not None else self.settings.min_score
-        if threshold is None:
-            threshold = self.reader.min_score
-        return self._compose(question, passages, reading, threshold, time.perf_counter() - began)
+        return self._compose(question, passages, reading, self.threshold(min_score), time.perf_counter() - began)
+
+    def threshold(self, min_score: float | None = None) -> float:
+        """The answer score below which we abstain: ``min_score``, else the settings', else the reader's."""
+        if min_score is not None:
+            return min_score
+        if self.settings.min_score is not None:
+            return self.settings.min_score
+        return self.reader.min_score
 
     def _compose(
         self, question: str, passages: list[Passage], reading: Reading, threshold: float, seconds: float,

@@ -99,21 +99,26 @@ class ExtractiveReader:
         enc = self._tokenizer(
             [q.strip() for q, *_ in pairs], [t for *_, t in pairs], truncation="only_second",
             max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
-            return_offsets_mapping=True, padding=True, return_tensors="pt",
+            return_offsets_mapping=True,
         )
-        sample = enc.pop("overflow_to_sample_mapping").tolist()
-        offsets = enc.pop("offset_mapping").tolist()
-        inputs = {k: v for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
-        starts, ends = [], []
+        sample, offsets = enc["overflow_to_sample_mapping"], enc["offset_mapping"]
+        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+        # Windows of similar length share a batch, so little of each batch is padding.
+        order = sorted(range(len(sample)), key=lambda w: len(enc["input_ids"][w]))
+        start_logits = [np.empty(0)] * len(sample)
+        end_logits = [np.empty(0)] * len(sample)
         with torch.inference_mode():
-            for b in range(0, len(sample), self.batch_size):
-                out = self._model(**{k: v[b : b + self.batch_size].to(self.device) for k, v in inputs.items()})
-                starts.append(out.start_logits.float().cpu().numpy())
-                ends.append(out.end_logits.float().cpu().numpy())
-        start_logits, end_logits = np.concatenate(starts), np.concatenate(ends)
+            for b in range(0, len(order), self.batch_size):
+                rows = order[b : b + self.batch_size]
+                batch = self._tokenizer.pad({k: [enc[k][w] for w in rows] for k in keys}, return_tensors="pt")
+                out = self._model(**{k: v.to(self.device) for k, v in batch.items()})
+                for n, w in enumerate(rows):
+                    start_logits[w] = out.start_logits[n].float().cpu().numpy()
+                    end_logits[w] = out.end_logits[n].float().cpu().numpy()
         for w, pair_index in enumerate(sample):
             _, item, passage, _ = pairs[pair_index]
             context = np.array([s == 1 for s in enc.sequence_ids(w)])
+            context = np.pad(context, (0, len(start_logits[w]) - len(context)))
             allowed = context.copy()
             allowed[0] = True  # [CLS]: no answer
             ls = _log_softmax(np.where(allowed, start_logits[w], -np.inf))

@@ -120,6 +120,7 @@ class Answer(_Record):
     text: str | None
     score: float  # confidence in [0, 1] of ``text`` (or of the best rejected span when abstaining)
     citations: list[Citation] = field(default_factory=list)
+    # other candidates, best first; when abstaining, the withheld best candidate comes first
     alternatives: list[Candidate] = field(default_factory=list)
     no_answer_score: float = 0.0  # reader's probability that the passages hold no answer
     passages: list[Passage] = field(default_factory=list)  # what the reader read

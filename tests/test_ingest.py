@@ -95,3 +95,9 @@ def test_windows_line_endings_are_normalised(tmp_path: Path) -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="does not exist"):
         read_corpus(tmp_path / "nope")
+
+
+def test_seed_article_gets_a_readable_title(seed_corpus: Path) -> None:
+    title = read_corpus(seed_corpus).articles[0].title
+    assert title.startswith("Fresh from engaging in a war of words") and title.endswith("…")
+    assert len(title) <= 80

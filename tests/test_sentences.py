@@ -9,13 +9,13 @@ def test_spans_index_the_original_text() -> None:
     text = "  Mr. Smith went to Washington.  He arrived at 5 p.m. on Monday!\n\nDid he stay?  Yes."
     spans = split_text(text)
     pieces = [text[s:e] for s, e in spans]
-    assert pieces == ["Mr. Smith went to Washington.", "He arrived at 5 p.m. on Monday!", "Did he stay?", "Yes."]
+    assert pieces == ["Mr. Smith went to Washington.", "He arrived at 5 p.m. on Monday!", "Did he stay?",
+                      "Yes."]
 
 
 def test_lines_never_share_a_sentence() -> None:
-    assert [t for t in ("Headline without stop", "Body sentence one.")] == [
-        "Headline without stop\nBody sentence one."[s:e] for s, e in split_text("Headline without stop\nBody sentence one.")
-    ]
+    text = "Headline without stop\nBody sentence one."
+    assert [text[s:e] for s, e in split_text(text)] == ["Headline without stop", "Body sentence one."]
 
 
 def test_seed_article_sentences() -> None:

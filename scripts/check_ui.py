@@ -1,0 +1,265 @@
+"""Drive the chat UI in headless Chromium: ask a question, wait for the answer, save a screenshot.
+
+    python scripts/check_ui.py                         # app.py with the default models, seeds/
+    python scripts/check_ui.py --reader /tmp/model     # another reader
+    QA_MIN_SCORE=0 python scripts/check_ui.py          # never abstain: an answer even from a weak reader
+    python scripts/check_ui.py --hostile               # a corpus of HTML/JS payloads, scripted models:
+                                                       # they must show as text and never run
+
+Needs Chromium, its driver and selenium (``apt-get install chromium chromium-driver``,
+``pip install selenium``); nothing is downloaded. Not part of the test suite: it starts a
+browser and (without --hostile) the real models. Exit status 0 when every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1300",
+]
+# Payloads planted in the hostile corpus; each would set window.__xss if it ever ran.
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=2">',
+    "[click me](javascript:window.__xss=3)",
+    "$$\\alpha$$",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the app exited with status {proc.returncode} before serving")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"no answer from {url} after {timeout:.0f} s")
+
+
+def start_browser(profile: str) -> Any:
+    # Never let selenium-manager look for (or download) a browser or driver.
+    os.environ["SE_OFFLINE"] = "true"
+    os.environ["SE_AVOID_STATS"] = "true"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+
+
+def ask(driver: Any, url: str, question: str, timeout: float) -> dict[str, Any]:
+    """Ask ``question`` on the page; what the chat and the status line show afterwards."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    wait = WebDriverWait(driver, timeout)
+    box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#qa-question textarea")))
+    wait.until(lambda d: "Loading" not in d.find_element(By.ID, "qa-status").text)
+    box.send_keys(question)
+    driver.find_element(By.ID, "qa-send").click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#qa-chat .qa-answer, #qa-chat .qa-error")))
+    time.sleep(0.5)  # let the status line and the scroll settle
+    for summary in driver.find_elements(By.CSS_SELECTOR, "#qa-chat details.qa-context summary")[:1]:
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+        summary.click()
+    time.sleep(0.3)
+    chat = driver.find_element(By.ID, "qa-chat")
+    return {
+        "status": driver.find_element(By.ID, "qa-status").text,
+        "chat": chat.text,
+        "answers": len(chat.find_elements(By.CSS_SELECTOR, ".qa-answer")),
+        "errors": [e.text for e in chat.find_elements(By.CSS_SELECTOR, ".qa-error")],
+        "citations": len(chat.find_elements(By.CSS_SELECTOR, ".qa-citation")),
+        "marks": [m.text for m in chat.find_elements(By.CSS_SELECTOR, ".qa-sentence mark")],
+        "context_open": bool(chat.find_elements(By.CSS_SELECTOR, "details.qa-context[open]")),
+        "injected": len(chat.find_elements(By.CSS_SELECTOR, "script, img, .katex")),
+        "links": [a.get_attribute("href") for a in chat.find_elements(By.CSS_SELECTOR, "a[href]")],
+        "xss": driver.execute_script("return window.__xss === undefined ? null : window.__xss;"),
+    }
+
+
+# -- the hostile corpus: scripted models, so the answer always cites the payloads ------------
+
+
+class HashEmbedder:
+    name = "hash-embedder"
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, hash(word) % 64] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+
+
+NAME = "Mallory Evans"
+
+
+class ScriptedReader:
+    """Answers NAME wherever a passage holds it."""
+
+    min_score = 0.1
+
+    def read_many(self, items: list[tuple[str, list[Any]]]) -> list[Any]:
+        from qa.schema import Reading, Span
+
+        readings = []
+        for _, passages in items:
+            spans = [Span(n, p.text.index(NAME), p.text.index(NAME) + len(NAME), NAME, 0.9)
+                     for n, p in enumerate(passages) if NAME in p.text]
+            readings.append(Reading(spans, [0.1 if NAME in p.text else 0.9 for p in passages]))
+        return readings
+
+
+def hostile_qa(folder: Path) -> Any:
+    from qa.pipeline import QA
+
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    record = {
+        "title": f"Hostile title {PAYLOADS[1]}",
+        "url": "javascript:window.__xss=4",
+        "text": "\n".join([
+            f"Intro {PAYLOADS[0]} before the answer.",
+            f"{PAYLOADS[1]} {NAME} offered Russia cooperation {PAYLOADS[2]} on Monday.",
+            f"After the answer {PAYLOADS[3]} and more.",
+        ]),
+    }
+    (corpus / "hostile.json").write_text(json.dumps(record), encoding="utf-8")
+    return QA(corpus=corpus, index=folder / "index", reader=ScriptedReader(), embedder=HashEmbedder())
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def check(result: dict[str, Any], hostile: bool) -> list[str]:
+    problems = []
+    if not re.search(r"\d+ articles? · \d+ sentences? · corpus ", result["status"]):
+        problems.append(f"unexpected status line: {result['status']!r}")
+    if result["errors"]:
+        problems.append(f"the chat shows an error: {result['errors']}")
+    if not result["answers"]:
+        problems.append("no answer in the chat")
+    if result["citations"] and not result["marks"]:
+        problems.append("a citation without a <mark>ed answer in its sentence")
+    if result["marks"] and not result["context_open"]:
+        problems.append("the article context did not open")
+    if hostile:
+        if result["xss"] is not None:
+            problems.append(f"a payload ran: window.__xss = {result['xss']}")
+        if result["injected"]:
+            problems.append(f"{result['injected']} script/img/katex element(s) made it into the chat")
+        if any(link and not link.startswith(("http:", "https:")) for link in result["links"]):
+            problems.append(f"unsafe link: {result['links']}")
+        for payload in PAYLOADS[:3]:
+            if payload not in result["chat"]:
+                problems.append(f"payload not shown as text: {payload}")
+        if result["marks"] != [NAME]:
+            problems.append(f"expected {NAME} marked, got {result['marks']}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--question", default="Who offered Russia cooperation?")
+    parser.add_argument("--corpus", help="folder of articles (default: the app's, seeds/)")
+    parser.add_argument("--index", help="index folder (default: a temporary one)")
+    parser.add_argument("--reader", help="reader model name or path (default: the app's)")
+    parser.add_argument("--embedder", help="embedder model name or path (default: the app's)")
+    parser.add_argument("--hostile", action="store_true", help="serve a corpus of HTML/JS payloads instead")
+    parser.add_argument("--screenshot", type=Path, default=ROOT / "runs" / "ui-check" / "answer.png")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the app, the answer")
+    args = parser.parse_args()
+    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+
+    with tempfile.TemporaryDirectory(prefix="qa-ui-check-") as tmp:
+        proc, app, log = None, None, Path(tmp) / "app.log"
+        driver = None
+        try:
+            if args.hostile:
+                from qa.ui import serve
+
+                app = serve(hostile_qa(Path(tmp)), port=port, block=False)
+            else:
+                command = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+                           "--index", args.index or str(Path(tmp) / "index")]
+                for option in ("corpus", "reader", "embedder"):
+                    if getattr(args, option):
+                        command += [f"--{option}", getattr(args, option)]
+                env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+                       "GRADIO_ANALYTICS_ENABLED": "False"}
+                with log.open("wb") as out:
+                    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                wait_for_server(url, args.timeout, proc)
+            driver = start_browser(str(Path(tmp) / "profile"))
+            began = time.monotonic()
+            result = ask(driver, url, args.question, args.timeout)
+            driver.save_screenshot(str(args.screenshot))
+        except Exception as exc:  # noqa: BLE001 - report whatever went wrong, with the app's log
+            print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if log.exists():
+                print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+            return 1
+        finally:
+            if driver is not None:
+                driver.quit()
+            if app is not None:
+                app.close()
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    print(f"status: {result['status']}")
+    print(f"answered in {time.monotonic() - began:.1f} s (page load included)\n--- chat ---")
+    print(result["chat"])
+    print(f"--- screenshot: {args.screenshot}")
+    problems = check(result, args.hostile)
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    if not problems:
+        print("OK")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""The chat UI's handlers, driven with fake models: no browser, no network."""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from qa import ui
+from qa.errors import CorpusError
+from qa.pipeline import QA
+from qa.schema import Answer, Article, Candidate, Citation
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "Who offered Russia cooperation?"
+HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>']
+
+
+@pytest.fixture
+def qa(seed_corpus: Path, tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> QA:
+    return QA(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
+
+
+def cited(text: str, answer: str, title: str = "Macron offers help", url: str | None = "https://example.com/a",
+          ) -> tuple[Article, Answer]:
+    """An article holding ``text`` and an answer citing the sentence that holds ``answer``."""
+    article = Article("a1", title, text, "a1.txt", url=url)
+    start = text.index(answer)
+    s = text.rfind(". ", 0, start)
+    s = 0 if s < 0 else s + 2
+    e = text.find(".", start + len(answer)) + 1
+    citation = Citation("a1", title, 1, text[s:e], start, start + len(answer), s, e, "a1.txt", url, 0.9)
+    return article, Answer(QUESTION, answer, 0.87, [citation])
+
+
+def assistant(history: list[dict[str, Any]]) -> str:
+    assert history[-1]["role"] == "assistant"
+    return history[-1]["content"]
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def test_answer_shows_text_score_title_and_marked_sentence() -> None:
+    text = "Moscow was attacked on Friday. Emmanuel Macron offered Russia cooperation. Putin did not reply."
+    article, answer = cited(text, "Emmanuel Macron")
+    out = ui.render_answer(answer, {"a1": article})
+    assert "<strong>Emmanuel Macron</strong>" in out
+    assert "score 0.87" in out
+    link = '<a href="https://example.com/a" target="_blank" rel="noopener noreferrer">Macron offers help</a>'
+    assert link in out
+    assert '<div class="qa-sentence"><mark>Emmanuel Macron</mark> offered Russia cooperation.</div>' in out
+
+
+def test_citation_context_shows_neighbouring_sentences_with_the_answer_marked() -> None:
+    text = "Moscow was attacked on Friday.\nEmmanuel Macron offered Russia cooperation. Putin did not reply."
+    article, answer = cited(text.replace("\n", " "), "Emmanuel Macron")
+    article = Article("a1", article.title, text, "a1.txt")
+    out = ui.render_answer(answer, {"a1": article})
+    context = out[out.index("<details"):out.index("</details>")]
+    assert "<summary>Show article context</summary>" in context
+    assert "Moscow was attacked on Friday.<br>" in context
+    assert '<span class="qa-cited"><mark>Emmanuel Macron</mark> offered Russia cooperation.</span>' in context
+    assert "Putin did not reply." in context
+
+
+def test_citation_without_its_article_still_marks_the_answer_but_has_no_context() -> None:
+    _, answer = cited("Intro here. Emmanuel Macron offered Russia cooperation.", "Emmanuel Macron", url=None)
+    out = ui.render_answer(answer, {})
+    assert "<mark>Emmanuel Macron</mark>" in out
+    assert "<strong>Macron offers help</strong>" in out  # no url: the title is not a link
+    assert "<details" not in out
+
+
+def test_abstention_says_not_found_and_names_the_closest_candidate() -> None:
+    answer = Answer("Who won the World Cup?", None, 0.04, alternatives=[Candidate("Gabriel Attal", 0.04)])
+    out = ui.render_answer(answer, {})
+    assert ui.NOT_FOUND in out
+    assert "Gabriel Attal" in out and "0.04" in out
+    assert "<mark>" not in out
+
+
+def test_long_candidates_are_clipped() -> None:
+    answer = Answer("Who?", None, 0.01, alternatives=[Candidate("word " * 40, 0.01)])
+    assert "word word" in ui.render_answer(answer) and "…" in ui.render_answer(answer)
+    assert ("word " * 40).strip() not in ui.render_answer(answer)
+
+
+def test_abstention_without_candidates() -> None:
+    out = ui.render_answer(Answer("Who won the World Cup?", None, 0.0), {})
+    assert ui.NOT_FOUND in out and "Closest" not in out
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_corpus_text_is_escaped_everywhere(hostile: str) -> None:
+    text = f"Intro {hostile} here. {hostile} Mallory Evans offered Russia cooperation. After {hostile}."
+    article, answer = cited(text, f"{hostile} Mallory", title=f"Title {hostile}",
+                            url=f'https://example.com/?q="><{hostile[1:]}')
+    answer = Answer(QUESTION, answer.text, answer.score, answer.citations,
+                    alternatives=[Candidate(f"Eve {hostile}", 0.1)])
+    out = ui.render_answer(answer, {"a1": article})
+    tag = hostile[: hostile.index(" ") if " " in hostile else hostile.index(">")]  # "<script" / "<img"
+    assert tag not in out
+    assert html.escape(hostile) in out
+    assert out.count(html.escape(hostile)) >= 5  # title, answer, sentence, context, candidate
+    assert 'href="https://example.com/?q=&quot;&gt;&lt;' in out
+
+
+def test_only_web_links_are_linked() -> None:
+    article, answer = cited("Intro. Emmanuel Macron offered Russia cooperation.", "Emmanuel Macron",
+                            url="javascript:alert(1)")
+    out = ui.render_answer(answer, {"a1": article})
+    assert "href" not in out and "javascript:" not in out
+
+
+def test_escape_keeps_line_breaks() -> None:
+    assert ui.escape("a < b\nc & d") == "a &lt; b<br>c &amp; d"
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def test_respond_appends_question_and_cited_answer(qa: QA) -> None:
+    history = ui.respond(QUESTION, [], qa)
+    assert history[0] == {"role": "user", "content": QUESTION}
+    reply = assistant(history)
+    answer = qa.answer(QUESTION)
+    assert answer.text is not None
+    assert f"<mark>{html.escape(answer.text)}</mark>" in reply
+    assert html.escape(answer.citations[0].title) in reply
+    assert "Show article context" in reply
+    assert f"score {answer.score:.2f}" in reply
+
+
+def test_respond_keeps_earlier_turns(qa: QA) -> None:
+    history = ui.respond(QUESTION, [], qa)
+    history = ui.respond("Who is the French Interior Minister?", history, qa)
+    assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
+
+
+def test_respond_escapes_the_question(qa: QA) -> None:
+    history = ui.respond(f"{HOSTILE[0]} {QUESTION}", [], qa)
+    assert "<script" not in history[0]["content"]
+    assert html.escape(HOSTILE[0]) in history[0]["content"]
+
+
+def test_hostile_corpus_reaches_the_chat_escaped(
+    tmp_path: Path, fake_reader: Any, fake_embedder: Any,
+) -> None:
+    corpus = tmp_path / "hostile"
+    corpus.mkdir()
+    record = {"title": f"Evil {HOSTILE[1]}", "url": "https://example.com/<b>",
+              "text": f"{HOSTILE[0]} Mallory Evans offered Russia cooperation on Monday.\n"
+                      f"{HOSTILE[1]} Nobody else offered anything."}
+    (corpus / "evil.json").write_text(json.dumps(record), encoding="utf-8")
+    qa = QA(corpus=corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
+    reply = assistant(ui.respond(QUESTION, [], qa))
+    assert "<mark>Mallory Evans</mark>" in reply
+    assert "<script" not in reply and "<img" not in reply and "<b>" not in reply
+    assert html.escape(HOSTILE[0]) in reply and html.escape(HOSTILE[1]) in reply
+
+
+def test_empty_question_is_a_message_not_a_crash(qa: QA) -> None:
+    history = ui.respond("   ", [], qa)
+    assert len(history) == 1  # no empty user bubble
+    assert 'class="qa-error"' in assistant(history)
+    assert "question is empty" in assistant(history)
+
+
+def test_empty_corpus_is_a_message(tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> None:
+    (tmp_path / "empty").mkdir()
+    qa = QA(corpus=tmp_path / "empty", index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
+    with pytest.raises(CorpusError) as raised:
+        qa.answer(QUESTION)
+    reply = assistant(ui.respond(QUESTION, [], qa))
+    assert 'class="qa-error"' in reply
+    assert html.escape(str(raised.value)[1:]) in reply
+    assert ui.corpus_status(qa).startswith(f"corpus {(tmp_path / 'empty').as_posix()}/: ")
+
+
+def test_unexpected_failure_is_a_message(qa: QA, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(question: str, min_score: float | None = None) -> Answer:
+        raise RuntimeError("boom <b>")
+
+    monkeypatch.setattr(qa, "answer", broken)
+    reply = assistant(ui.respond(QUESTION, [], qa))
+    assert "server log" in reply and "boom" not in reply
+
+
+def test_corpus_status_counts_articles_sentences_and_skipped_files(qa: QA) -> None:
+    (qa.settings.corpus / "broken.txt").write_bytes(b"\xff\xfe\x00 not utf-8 \x00")
+    index = qa.index()
+    status = ui.corpus_status(qa)
+    corpus = qa.settings.corpus.as_posix()
+    assert status.startswith(f"1 article · {len(index.sentences)} sentences · corpus {corpus}/")
+    assert "1 file skipped: broken.txt (" in status
+
+
+# -- the app --------------------------------------------------------------------------------
+
+
+def test_build_app_returns_blocks_with_a_safe_chatbot(qa: QA) -> None:
+    app = ui.build_app(qa)
+    assert isinstance(app, gr.Blocks)
+    chatbots = [b for b in app.blocks.values() if isinstance(b, gr.Chatbot)]
+    assert len(chatbots) == 1
+    assert chatbots[0].sanitize_html and not chatbots[0].render_markdown and not chatbots[0].latex_delimiters
+
+
+def test_serve_builds_the_qa_from_settings_and_binds_localhost(
+    seed_corpus: Path, tmp_path: Path, fake_reader: Any, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    launched: dict[str, Any] = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
+    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
+    assert launched["share"] is False
+    assert (tmp_path / "index").exists()  # indexed before the first visitor
+
+    ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
+             host="0.0.0.0", port=8123)
+    assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 8123
+
+
+def test_serve_refuses_a_qa_and_settings(qa: QA) -> None:
+    with pytest.raises(TypeError, match="corpus"):
+        ui.serve(qa, corpus="elsewhere")
+
+
+def test_app_py_passes_its_options_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
+    assert spec and spec.loader
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(ui, "serve", lambda **kw: calls.append(kw))
+    assert app.main(["--port", "8123", "--corpus", "news", "--index", "news-index"]) == 0
+    assert calls == [{"host": None, "port": 8123, "corpus": "news", "index": "news-index", "reader": None,
+                      "embedder": None}]
+
+    def fail(**kw: Any) -> None:
+        raise CorpusError("corpus folder news does not exist")
+
+    monkeypatch.setattr(ui, "serve", fail)
+    assert app.main([]) == 1
+
+
+def test_import_qa_does_not_import_gradio() -> None:
+    code = "import sys, qa; assert 'gradio' not in sys.modules, 'gradio imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
