@@ -17,6 +17,7 @@ stale, re-embedding only articles whose content changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -34,7 +35,6 @@ from qa.errors import CorpusError, CorruptIndexError
 from qa.ingest import Corpus, Skipped, corpus_files, digest, read_corpus
 from qa.schema import Article, Sentence
 from qa.sentences import split_sentences
-import contextlib
 
 log = logging.getLogger(__name__)
 

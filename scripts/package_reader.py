@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--dev", required=True, help="SQuAD v1.1 dev JSON")
     parser.add_argument("--out", required=True, help="folder to package into")
     parser.add_argument("--min-abstain", type=float, default=0.75)
+    parser.add_argument("--negatives", type=float, default=0.5, help="unanswerable pairs per dev question")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--articles", type=int, help="only the first N dev articles (a quick check)")
@@ -93,7 +94,7 @@ def main() -> None:
     examples = load_squad_examples(args.dev)
     if args.articles:
         examples = [ex for ex in examples if ex["article"] < args.articles]
-    negatives = add_negatives(examples, 1.0, random.Random(args.seed))
+    negatives = add_negatives(examples, args.negatives, random.Random(args.seed))
     began = time.perf_counter()
     for ex, (text, score) in zip(examples, best_spans(reader, examples, args.batch)):
         ex["prediction"], ex["score"] = text, score
