@@ -376,7 +376,7 @@ def evaluate(
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
         qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
-    threshold = _threshold(qa, min_score)
+    threshold = qa.threshold(min_score)
 
     began = time.perf_counter()
     articles: dict[str, str] = {}
@@ -398,7 +398,10 @@ def evaluate(
 
     run(questions[0])  # warm-up: models load, lazy indexes build; not timed
     rows = []
-    with _progress_bar(len(questions), progress) as bar:
+    from tqdm import tqdm
+
+    with tqdm(total=len(questions), desc="evaluating", unit="q", file=sys.stderr, leave=False,
+              disable=not progress) as bar:
         for q in questions:
             start = time.perf_counter()
             answer = run(q)
@@ -417,15 +420,6 @@ def evaluate(
     if out is not None:
         write_report(report, out)
     return report
-
-
-def _threshold(qa: QA, min_score: float | None) -> float:
-    """The threshold ``QA`` will answer with (same precedence as the pipeline)."""
-    if min_score is not None:
-        return float(min_score)
-    if qa.settings.min_score is not None:
-        return float(qa.settings.min_score)
-    return float(qa.reader.min_score)
 
 
 def _name(part: Any) -> str:
@@ -509,28 +503,6 @@ def _report(rows: list[QuestionResult], **run: Any) -> Report:
         calibration=calibrate_min_score(rows),
         rows=rows,
     )
-
-
-class _progress_bar:
-    """A tqdm bar on stderr, or nothing; tqdm loads only when shown."""
-
-    def __init__(self, total: int, show: bool):
-        self.bar: Any = None
-        if show:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc="evaluating", unit="q", file=sys.stderr, leave=False)
-
-    def __enter__(self) -> _progress_bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
 
 
 # -- the corpus of a SQuAD file ------------------------------------------------------------------

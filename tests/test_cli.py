@@ -74,3 +74,27 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
     done = subprocess.run([exe, "ask", " "], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1 and "Error: the question is empty" in done.stderr
     assert "Usage" in subprocess.run([exe, "--help"], capture_output=True, text=True).stdout
+
+
+def test_eval_prints_scores_and_writes_report(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, seed_corpus: Path, tmp_path: Path
+) -> None:
+    import qa.evaluation
+
+    def fake_qa(corpus: Any = None, index: Any = None, reader: Any = None, embedder: Any = None) -> QA:
+        return QA(corpus=corpus or seed_corpus, index=index or tmp_path / "eval-index", reader=FakeReader(),
+                  embedder=FakeEmbedder())
+
+    monkeypatch.setattr(qa.evaluation, "QA", fake_qa)
+    questions = Path(__file__).parent.parent / "eval" / "seed_questions.jsonl"
+    out = tmp_path / "report.json"
+    result = runner.invoke(qa.cli.cli, ["eval", str(questions), "--limit", "6", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "F1" in result.output
+    report = json.loads(out.read_text())
+    assert report["questions"] == 6 and len(report["rows"]) == 6 and report["mode"] == "end-to-end"
+
+
+def test_eval_of_a_missing_mode_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(qa.cli.cli, ["eval", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2 and "does not exist" in result.output
