@@ -16,6 +16,7 @@ import string
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -147,16 +148,23 @@ class QA:
     def _compose(
         self, question: str, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
     ) -> Answer:
-        """Merge spans that say the same thing, cite each, and decide whether to answer."""
-        groups: dict[str, list[Span]] = {}
+        """Merge spans that say the same thing, cite each, and decide whether to answer.
+
+        Spans that run across a sentence boundary are dropped: a citation is one sentence.
+        Every citation of a candidate spans exactly the candidate's text in its article.
+        """
+        groups: dict[str, list[Citation]] = {}
         for span in reading.spans:
             key = normalize_answer(span.text) or span.text.strip()
-            if key:
-                groups.setdefault(key, []).append(span)
-        candidates = [
-            Candidate(spans[0].text.strip(), spans[0].score, [self._cite(passages[s.passage], s) for s in spans])
-            for spans in groups.values()
-        ]
+            citation = self._cite(passages[span.passage], span)
+            if key and citation.end <= citation.sentence_end:
+                groups.setdefault(key, []).append(citation)
+        candidates = []
+        for citations in groups.values():
+            text = citations[0].sentence[citations[0].start - citations[0].sentence_start :][
+                : citations[0].end - citations[0].start]
+            same = [c for c in (_retarget(c, text) for c in citations) if c is not None]
+            candidates.append(Candidate(text, citations[0].score, same))
         candidates.sort(key=lambda c: -c.score)
         no_answer = min(reading.no_answer) if reading.no_answer else 1.0
         if not candidates:
@@ -191,3 +199,14 @@ class QA:
         s, e = spans[k]
         return Citation(passage.article_id, passage.title, passage.first + k, passage.text[s:e], start, end,
                         passage.start + s, passage.start + e, score=span.score)
+
+
+def _retarget(citation: Citation, text: str) -> Citation | None:
+    """``citation`` made to span exactly ``text`` ("the Kremlin" vs "Kremlin"), or None if its sentence lacks it."""
+    begin = citation.start - citation.sentence_start
+    if citation.sentence[begin : begin + len(text)] == text:
+        return replace(citation, end=citation.start + len(text))
+    found = citation.sentence.find(text)
+    if found < 0:
+        return None
+    return replace(citation, start=citation.sentence_start + found, end=citation.sentence_start + found + len(text))

@@ -110,3 +110,14 @@ def test_import_is_cheap() -> None:
     code = "import sys, qa; print(any(m in sys.modules for m in ('torch', 'faiss', 'transformers')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
     assert callable(qa.answer) and qa.QA is QA
+
+
+def test_spans_across_sentences_are_dropped_and_citations_match_the_answer() -> None:
+    text = "Talks ended. The Kremlin said no. Kremlin aides agreed."
+    passages = [Passage("a", "A", 0, 2, 0, text)]
+    spans = [Span(0, 6, 24, "ended. The Kremlin", 0.9),  # crosses a sentence boundary
+             Span(0, 13, 24, "The Kremlin", 0.8), Span(0, 34, 41, "Kremlin", 0.6)]
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer("Who?")
+    assert r.text == "The Kremlin" and r.score == 0.8
+    assert [text[c.start : c.end] for c in r.citations] == ["The Kremlin"]  # "Kremlin aides" lacks "The Kremlin"
+    assert r.citations[0].sentence == "The Kremlin said no."
