@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import qa.training as training
+from qa.training import TrainingConfig, add_negatives, batch_order, featurize, load_squad_examples
+
+CONTEXT_A = "The Eiffel Tower was finished in 1889. It stands in Paris on the Champ de Mars."
+CONTEXT_B = "The Louvre is the world's most visited museum. It opened in 1793."
+
+
+def qa_item(id: str, question: str, answer: str, context: str) -> dict:
+    return {"id": id, "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+
+
+SQUAD = {"version": "1.1", "data": [{"title": "Paris", "paragraphs": [
+    {"context": CONTEXT_A, "qas": [qa_item("q1", "When was the Eiffel Tower finished?", "1889", CONTEXT_A),
+                                   qa_item("q2", "Where does the tower stand?", "Paris", CONTEXT_A)]},
+    {"context": CONTEXT_B, "qas": [qa_item("q3", "When did the Louvre open?", "1793", CONTEXT_B)]},
+]}]}
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from qa.embedding import packaged_minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-base")
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=30522, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32)).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(packaged_minilm_path()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def squad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(SQUAD))
+    return path
+
+
+def test_labels_point_at_the_answer_tokens(squad_file: Path, tiny_base: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    examples = load_squad_examples(squad_file)
+    cfg = TrainingConfig(train=str(squad_file), out="", max_length=24, stride=8, overflow_negatives=1.0)
+    features = featurize(examples + add_negatives(examples, 1.0, random.Random(0)), tokenizer, cfg)
+    decoded = {tokenizer.decode(f.input_ids[f.start : f.end + 1]) for f in features if f.start}
+    assert {"1889", "paris", "1793"} <= decoded
+    assert any(f.start == 0 and f.end == 0 for f in features)  # unanswerable pairs: [CLS]
+    assert all(len(f.input_ids) <= 24 for f in features)
+
+
+def test_negatives_never_hold_the_answer(squad_file: Path) -> None:
+    examples = load_squad_examples(squad_file)
+    negatives = add_negatives(examples, 1.0, random.Random(0))
+    assert negatives and all(ex["answers"] == [] for ex in negatives)
+    for neg in negatives:
+        original = next(ex for ex in examples if ex["id"] + "-neg" == neg["id"])
+        assert neg["context"] != original["context"]
+        assert all(a["text"].lower() not in neg["context"].lower() for a in original["answers"])
+
+
+def test_batch_order_is_seeded(squad_file: Path, tiny_base: Path) -> None:
+    from transformers import AutoTokenizer
+
+    cfg = TrainingConfig(train=str(squad_file), out="", batch_size=2, max_length=24, stride=8)
+    features = featurize(load_squad_examples(squad_file), AutoTokenizer.from_pretrained(tiny_base), cfg)
+    assert batch_order(features, cfg, 2) == batch_order(features, cfg, 2)
+    assert sorted(i for b in batch_order(features, cfg, 1) for i in b) == list(range(len(features)))
+
+
+def run(squad_file: Path, tiny_base: Path, out: Path) -> Path:
+    return training.train(TrainingConfig(
+        train=str(squad_file), out=str(out), base=str(tiny_base), max_length=32, stride=8, batch_size=2,
+        max_steps=4, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False, save_dtype="float32",
+    ))
+
+
+def test_interrupted_run_resumes_to_the_same_weights(
+    squad_file: Path, tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safetensors.torch import load_file
+
+    straight = run(squad_file, tiny_base, tmp_path / "straight")
+    calls = {"n": 0}
+    real_collate = training.collate
+
+    def dies_at_step_3(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_collate(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "collate", dies_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        run(squad_file, tiny_base, tmp_path / "resumed")
+    assert (tmp_path / "resumed" / "checkpoint" / "state.pt").exists()
+    monkeypatch.setattr(training, "collate", real_collate)
+    resumed = run(squad_file, tiny_base, tmp_path / "resumed")
+    a, b = load_file(straight / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] == b[key]).all(), key
+    for name in ("config.json", "tokenizer.json", "training_config.json"):
+        assert (resumed / name).exists()
