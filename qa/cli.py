@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -63,9 +64,12 @@ def make_qa(corpus: Path | None, index_dir: Path | None, embedder: str | None, r
 @click.version_option(package_name="qa")
 def cli(verbose: bool) -> None:
     """Answers to questions over a folder of news articles, with citations."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # libraries that set their own loggers to DEBUG stay quiet too
     if not verbose:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars of transformers
         for noisy in ("faiss.loader", "sentence_transformers", "transformers", "bm25s", "httpx"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
 

@@ -125,13 +125,14 @@ class ExtractiveReader:
             le = _log_softmax(np.where(allowed, end_logits[w], -np.inf))
             no_answer[item][passage] = min(no_answer[item][passage], float(np.exp(ls[0] + le[0])))
             ls_ctx, le_ctx = np.where(context, ls, -np.inf), np.where(context, le, -np.inf)
+            first_char, last_char = _word_bounds(enc.word_ids(w), offsets[w])
             best_starts = np.argsort(-ls_ctx)[: self.top_k]
             best_ends = np.argsort(-le_ctx)[: self.top_k]
             for i in best_starts:
                 for j in best_ends:
                     if not (context[i] and context[j]) or j < i or j - i + 1 > self.max_answer_tokens:
                         continue
-                    key = (passage, offsets[w][i][0], offsets[w][j][1])
+                    key = (passage, first_char[i], last_char[j])  # whole words: never "Darmani" for "Darmanin"
                     score = float(np.exp(ls[i] + le[j]))
                     if score > spans[item].get(key, 0.0):
                         spans[item][key] = score
@@ -144,6 +145,21 @@ class ExtractiveReader:
             found.sort(key=lambda x: (-x.score, x.passage, x.start))
             readings.append(Reading(found[: self.top_k * 2], no_answer[item]))
         return readings
+
+
+def _word_bounds(word_ids: list[int | None], offsets: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Per token, the first and last character of the word it belongs to."""
+    first = [start for start, _ in offsets]
+    last = [end for _, end in offsets]
+    t = 0
+    while t < len(word_ids):
+        u = t
+        while word_ids[t] is not None and u + 1 < len(word_ids) and word_ids[u + 1] == word_ids[t]:
+            u += 1
+        for k in range(t, u + 1):
+            first[k], last[k] = offsets[t][0], offsets[u][1]
+        t = u + 1
+    return first, last
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ def test_ask_prints_answer_and_citation(runner: CliRunner) -> None:
 def test_ask_json(runner: CliRunner) -> None:
     result = runner.invoke(qa.cli.cli, ["ask", "--json", "Who offered Russia increased cooperation?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["question"] == "Who offered Russia increased cooperation?"
     assert data["citations"][0]["article_id"] == "000_6932526c1d07f25d.txt"
 

@@ -57,7 +57,7 @@ def test_default_api_and_cli_use_the_packaged_models(real_qa: QA, monkeypatch: p
     monkeypatch.setenv("QA_INDEX", str(real_qa.settings.index))
     result = CliRunner().invoke(qa.cli.cli, ["ask", "--json", "Who offered Russia cooperation?"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert "Macron" in data["text"] and data["citations"][0]["sentence_index"] == 0
     assert Path(real_qa.settings.index, "CURRENT").exists()
 
