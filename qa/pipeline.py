@@ -86,6 +86,7 @@ class QA:
             SentenceEmbedder(self.settings.embedder)
         self._retriever = retriever
         self._index: SentenceIndex | None = None
+        self._hybrid: HybridRetriever | None = None  # follows self._index
         self._lock = threading.Lock()
 
     # -- corpus and index -------------------------------------------------------------------
@@ -108,6 +109,7 @@ class QA:
         if self._retriever is not None:
             return self._retriever
         self.index()  # cheap when nothing changed: compares file sizes and times with the manifest
+        assert self._hybrid is not None
         return self._hybrid
 
     # -- answering ------------------------------------------------------------------------
