@@ -132,6 +132,7 @@ def main() -> None:
     (tmp / READER_CONFIG).write_text(json.dumps({"min_score": round(threshold, 4), "scores": scores}, indent=2) + "\n")
     run = json.loads((source / RUN_LOG).read_text()) if (source / RUN_LOG).exists() else {}
     run.update({k: v for k, v in (("minutes", args.minutes), ("device", args.device)) if v is not None})
+    (tmp / RUN_LOG).write_text(json.dumps(run, indent=2) + "\n")
     (tmp / "README.md").write_text(model_card(training, scores, run))
     if out.exists():
         shutil.rmtree(out)
