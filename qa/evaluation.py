@@ -376,7 +376,7 @@ def evaluate(
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
         qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
-    threshold = qa.threshold(min_score)
+    threshold = qa.threshold(min_score, retrieved=mode == "end-to-end")
 
     began = time.perf_counter()
     articles: dict[str, str] = {}

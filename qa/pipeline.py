@@ -125,7 +125,7 @@ class QA:
         retriever = self.retriever
         passages = [retriever.retrieve(q, self.settings.top_passages) for q in questions]
         readings = self.reader.read_many(list(zip(questions, passages)))
-        threshold = self.threshold(min_score)
+        threshold = self.threshold(min_score, retrieved=True)
         per_question = (time.perf_counter() - began) / max(1, len(questions))
         return [
             self._compose(q, ps, r, threshold, per_question)
@@ -139,12 +139,15 @@ class QA:
         reading = self.reader.read_many([(question, passages)])[0]
         return self._compose(question, passages, reading, self.threshold(min_score), time.perf_counter() - began)
 
-    def threshold(self, min_score: float | None = None) -> float:
-        """The answer score below which we abstain: ``min_score``, else the settings', else the reader's."""
+    def threshold(self, min_score: float | None = None, retrieved: bool = False) -> float:
+        """The answer score below which we abstain: ``min_score``, else the settings', else the reader's
+        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise)."""
         if min_score is not None:
             return min_score
         if self.settings.min_score is not None:
             return self.settings.min_score
+        if retrieved:
+            return float(getattr(self.reader, "min_score_retrieved", self.reader.min_score))
         return self.reader.min_score
 
     def _compose(

@@ -82,6 +82,13 @@ class ExtractiveReader:
         self.warm_up()
         return float(self._config.get("min_score", FALLBACK_MIN_SCORE))
 
+    @property
+    def min_score_retrieved(self) -> float:
+        """The threshold for answers found among retrieved passages (several passages, one question):
+        higher than ``min_score``, which is calibrated on single gold-or-unrelated paragraphs."""
+        self.warm_up()
+        return float(self._config.get("min_score_retrieved", self.min_score))
+
     def read(self, question: str, passages: list[Passage]) -> Reading:
         """Candidate answer spans over all passages, best first, and each passage's no-answer score."""
         return self.read_many([(question, passages)])[0]

@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("--negatives", type=float, default=0.5, help="unanswerable pairs per dev question")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--min-score-retrieved", type=float,
+                        help="threshold for retrieved passages (the F1-best min_score of `qa eval` end to end)")
     parser.add_argument("--minutes", type=float, help="training time, for the card (else from the run log)")
     parser.add_argument("--device", help="what it was trained on, for the card (else from the run log)")
     parser.add_argument("--articles", type=int, help="only the first N dev articles (a quick check)")
@@ -129,7 +131,10 @@ def main() -> None:
         shutil.copy(source / name, tmp / name)
     training = json.loads((source / "training_config.json").read_text())
     (tmp / "training_config.json").write_text(json.dumps(training, indent=2) + "\n")
-    (tmp / READER_CONFIG).write_text(json.dumps({"min_score": round(threshold, 4), "scores": scores}, indent=2) + "\n")
+    config = {"min_score": round(threshold, 4), "scores": scores}
+    if args.min_score_retrieved is not None:
+        config["min_score_retrieved"] = args.min_score_retrieved
+    (tmp / READER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     run = json.loads((source / RUN_LOG).read_text()) if (source / RUN_LOG).exists() else {}
     run.update({k: v for k, v in (("minutes", args.minutes), ("device", args.device)) if v is not None})
     (tmp / RUN_LOG).write_text(json.dumps(run, indent=2) + "\n")
