@@ -168,7 +168,10 @@ class QA:
         for citations in groups.values():
             text = citations[0].sentence[citations[0].start - citations[0].sentence_start :][
                 : citations[0].end - citations[0].start]
-            same = [c for c in (_retarget(c, text) for c in citations) if c is not None]
+            same: list[Citation] = []
+            for c in (_retarget(c, text) for c in citations):  # one citation per place in an article
+                if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
+                    same.append(c)
             candidates.append(Candidate(text, citations[0].score, same))
         candidates.sort(key=lambda c: -c.score)
         no_answer = min(reading.no_answer) if reading.no_answer else 1.0

@@ -121,3 +121,11 @@ def test_spans_across_sentences_are_dropped_and_citations_match_the_answer() -> 
     assert r.text == "The Kremlin" and r.score == 0.8
     assert [text[c.start : c.end] for c in r.citations] == ["The Kremlin"]  # "Kremlin aides" lacks "The Kremlin"
     assert r.citations[0].sentence == "The Kremlin said no."
+
+
+def test_overlapping_passages_cite_a_place_once() -> None:
+    passages = [Passage("a", "A", 0, 1, 0, "Macron spoke. Putin listened."),
+                Passage("a", "A", 1, 1, 14, "Putin listened.")]
+    spans = [Span(0, 14, 19, "Putin", 0.9), Span(1, 0, 5, "Putin", 0.8)]
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer("Who?")
+    assert r.text == "Putin" and [(c.article_id, c.start) for c in r.citations] == [("a", 14)]
