@@ -36,6 +36,9 @@ class Reader(Protocol):
     @property
     def min_score(self) -> float: ...
 
+    @property
+    def min_score_retrieved(self) -> float: ...
+
 
 class Retriever(Protocol):
     def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]: ...
@@ -147,7 +150,7 @@ class QA:
         if self.settings.min_score is not None:
             return self.settings.min_score
         if retrieved:
-            return float(getattr(self.reader, "min_score_retrieved", self.reader.min_score))
+            return self.reader.min_score_retrieved
         return self.reader.min_score
 
     def _compose(
@@ -166,8 +169,8 @@ class QA:
                 groups.setdefault(key, []).append(citation)
         candidates = []
         for citations in groups.values():
-            text = citations[0].sentence[citations[0].start - citations[0].sentence_start :][
-                : citations[0].end - citations[0].start]
+            first = citations[0]
+            text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
             same: list[Citation] = []
             for c in (_retarget(c, text) for c in citations):  # one citation per place in an article
                 if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):

@@ -66,7 +66,7 @@ class FakeReader:
     """Answers with the first capitalised two-word name in the best passage that shares a word
     with the question; scores come from the word overlap. Enough to drive the pipeline."""
 
-    min_score = 0.2
+    min_score = min_score_retrieved = 0.2
 
     def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
         readings = []

@@ -41,7 +41,7 @@ def test_abstains_below_min_score(seed_corpus: Path, tmp_path: Path) -> None:
 
 
 class ScriptedReader:
-    min_score = 0.5
+    min_score = min_score_retrieved = 0.5
 
     def __init__(self, spans: list[Span]):
         self.spans = spans
