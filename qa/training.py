@@ -32,6 +32,9 @@ from typing import Any
 log = logging.getLogger("qa.training")
 
 CHECKPOINT_DIR = "checkpoint"
+PAD_MULTIPLE = 16  # batch widths rounded up to this: few distinct shapes, so oneDNN's kernel cache stays small
+# settings a checkpoint may be resumed under with new values: the run's length, and how it is logged
+EXTENDABLE = {"max_steps", "epochs", "checkpoint_every", "log_every", "threads"}
 RUN_LOG = "training_run.json"  # steps, windows, time and device of the run that made a model folder
 
 
@@ -182,6 +185,7 @@ def collate(features: list[Feature], indices: list[int]) -> dict[str, Any]:
     import torch
 
     width = max(len(features[k].input_ids) for k in indices)
+    width = -(-width // PAD_MULTIPLE) * PAD_MULTIPLE
     ids = torch.zeros((len(indices), width), dtype=torch.long)
     types = torch.zeros_like(ids)
     mask = torch.zeros_like(ids)
@@ -267,16 +271,29 @@ def train(cfg: TrainingConfig) -> Path:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
     step = 0
+    # every schedule the run followed: more than one when a finished run was extended with a larger --max-steps
+    schedules = [{"from_step": 0, "total_steps": total_steps}]
     checkpoint = out / CHECKPOINT_DIR
     if (checkpoint / "state.pt").exists():
         state = torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)
-        if state["config"] != asdict(cfg):
-            raise SystemExit(f"{checkpoint} was written with other settings; use a new --out")
+        changed = {k for k, v in asdict(cfg).items() if state["config"].get(k) != v}
+        if changed - EXTENDABLE or total_steps < state["step"]:
+            raise SystemExit(f"{checkpoint} was written with other settings ({', '.join(sorted(changed))}); "
+                             "use a new --out")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         step = state["step"]
+        old = state["config"]
+        old_total = old["max_steps"] or int(steps_per_epoch * old["epochs"])
+        schedules = state.get("schedules", [{"from_step": 0, "total_steps": old_total}])
+        if total_steps != schedules[-1]["total_steps"]:
+            # A longer run: the learning rate carries on along the new schedule from this step.
+            schedules.append({"from_step": step, "total_steps": total_steps})
+            for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs):
+                group["lr"] = base_lr * schedule(step)
+            log.info("extending the run from %d to %d steps", schedules[-2]["total_steps"], total_steps)
         log.info("resumed from %s at step %d/%d", checkpoint, step, total_steps)
 
     def save_checkpoint() -> None:
@@ -287,6 +304,7 @@ def train(cfg: TrainingConfig) -> Path:
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "schedules": schedules,
         }
         _atomic_dir_write(checkpoint, lambda tmp: torch.save(state, tmp / "state.pt"))
 
@@ -336,6 +354,7 @@ def train(cfg: TrainingConfig) -> Path:
             "steps": step, "windows": step * cfg.batch_size, "epochs": step / steps_per_epoch,
             "minutes": (time.time() - run_start) / 60 if run_start_step == 0 else None,  # None: resumed
             "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads",
+            "schedules": schedules,
         }
         (tmp / RUN_LOG).write_text(json.dumps(run, indent=2) + "\n")
         (tmp / "README.md").write_text(model_card(asdict(cfg), None, run))
@@ -362,6 +381,19 @@ def model_card(cfg: dict[str, Any], scores: dict[str, Any] | None = None, run: d
         score_text = "Not scored yet: `python scripts/package_reader.py --model <this folder> --dev dev-v1.1.json`."
     else:
         score_text = _score_text(cfg, scores)
+    schedules = run.get("schedules") or [{"from_step": 0, "total_steps": cfg.get("max_steps")}]
+    train_commands = "\n".join(
+        f"""qa train-reader --train ../shared/data/squad/train-v1.1.reconstructed.json \\
+    --dev ../shared/data/squad/dev-v1.1.json --out runs/reader \\
+    --max-steps {s['total_steps']} --negatives {cfg.get('negatives')} --threads 2""" for s in schedules
+    )
+    if len(schedules) > 1:
+        trained += (
+            "\nThe run was extended after it finished: "
+            + "; ".join(f"from step {s['from_step']:,} the learning rate followed a linear decay to zero at step "
+                        f"{s['total_steps']:,}" for s in schedules)
+            + ". The commands below repeat it: each resumes from the checkpoint of the one before.\n"
+        )
     return f"""# qa-reader-minilm
 
 The default reader of `qa`: `all-MiniLM-L6-v2` (6 layers, hidden size 384, 22.7M parameters; the weights
@@ -388,9 +420,7 @@ and loaded in float32.
 
 ## Reproduce
 ```bash
-qa train-reader --train ../shared/data/squad/train-v1.1.reconstructed.json \\
-    --dev ../shared/data/squad/dev-v1.1.json --out runs/reader \\
-    --max-steps {cfg.get('max_steps')} --negatives {cfg.get('negatives')} --threads 2
+{train_commands}
 python scripts/package_reader.py --model runs/reader/model \\
     --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm
 ```
@@ -448,7 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    # force: `qa train-reader` runs under the qa command's quiet logging, and progress is the point here
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", force=True)
     args = build_parser().parse_args(argv)
     train(TrainingConfig(**vars(args)))
     return 0

@@ -78,10 +78,11 @@ def test_batch_order_is_seeded(squad_file: Path, tiny_base: Path) -> None:
     assert sorted(i for b in batch_order(features, cfg, 1) for i in b) == list(range(len(features)))
 
 
-def run(squad_file: Path, tiny_base: Path, out: Path) -> Path:
+def run(squad_file: Path, tiny_base: Path, out: Path, max_steps: int = 4, lr: float = 1e-4) -> Path:
     return training.train(TrainingConfig(
         train=str(squad_file), out=str(out), base=str(tiny_base), max_length=32, stride=8, batch_size=2,
-        max_steps=4, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False, save_dtype="float32",
+        max_steps=max_steps, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False, save_dtype="float32",
+        lr=lr,
     ))
 
 
@@ -112,3 +113,22 @@ def test_interrupted_run_resumes_to_the_same_weights(
         assert (a[key] == b[key]).all(), key
     for name in ("config.json", "tokenizer.json", "training_config.json", "training_run.json", "README.md"):
         assert (resumed / name).exists()
+
+
+def test_finished_run_extends_with_a_larger_max_steps(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    short = load_file(run(squad_file, tiny_base, tmp_path / "run", max_steps=4) / "model.safetensors")
+    longer = run(squad_file, tiny_base, tmp_path / "run", max_steps=8)
+    record = json.loads((longer / "training_run.json").read_text())
+    assert record["steps"] == 8
+    assert record["schedules"] == [{"from_step": 0, "total_steps": 4}, {"from_step": 4, "total_steps": 8}]
+    assert "--max-steps 4" in (longer / "README.md").read_text()  # both commands are in the card
+    extended = load_file(longer / "model.safetensors")
+    assert any(not (short[k] == extended[k]).all() for k in short)  # it trained on from where it stopped
+
+
+def test_checkpoint_refuses_other_settings(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    run(squad_file, tiny_base, tmp_path / "run")
+    with pytest.raises(SystemExit, match="lr"):
+        run(squad_file, tiny_base, tmp_path / "run", lr=5e-5)
