@@ -58,6 +58,9 @@ class TrainingConfig:
     # share of a long paragraph's windows that miss the answer to keep: the pairs above
     # already teach "no answer", and these windows would cost a third of the compute
     overflow_negatives: float = 0.3
+    # unanswerable pairs per answerable question made from its own paragraph with the sentences that hold
+    # the answer cut out: on-topic text without the answer, as retrieval hands the reader in real use
+    cut_negatives: float = 0.0
     bucket_batches: int = 50  # batches sorted by length together
     freeze_word_embeddings: bool = True
     bf16: bool = True
@@ -122,6 +125,28 @@ def add_negatives(
         if any(a["text"].lower() in lowered for a in ex["answers"]):
             continue
         negatives.append({**ex, "id": ex["id"] + "-neg", "context": context, "answers": []})
+    return negatives
+
+
+def cut_answer_negatives(
+    examples: list[dict[str, Any]], ratio: float, rng: random.Random
+) -> list[dict[str, Any]]:
+    """Pair questions with their own paragraph minus every sentence that holds one of their answers."""
+    from qa.sentences import split_text
+
+    negatives = []
+    for ex in examples:
+        if rng.random() >= ratio or not ex["answers"]:
+            continue
+        context = ex["context"]
+        answer_spans = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in ex["answers"]]
+        kept = [context[start:end] for start, end in split_text(context)
+                if not any(start < a_end and a_start < end for a_start, a_end in answer_spans)]
+        cut = " ".join(kept)
+        lowered = cut.lower()
+        if not kept or any(a["text"].lower() in lowered for a in ex["answers"]):
+            continue
+        negatives.append({**ex, "id": ex["id"] + "-cut", "context": cut, "answers": []})
     return negatives
 
 
@@ -241,6 +266,8 @@ def train(cfg: TrainingConfig) -> Path:
     t0 = time.time()
     examples = load_squad_examples(cfg.train)
     negatives = add_negatives(examples, cfg.negatives, random.Random(cfg.seed))
+    if cfg.cut_negatives:
+        negatives += cut_answer_negatives(examples, cfg.cut_negatives, random.Random(cfg.seed + 1))
     features = featurize(examples + negatives, tokenizer, cfg)
     unanswerable = sum(1 for f in features if f.start == 0)
     log.info(
@@ -276,7 +303,8 @@ def train(cfg: TrainingConfig) -> Path:
     checkpoint = out / CHECKPOINT_DIR
     if (checkpoint / "state.pt").exists():
         state = torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)
-        changed = {k for k, v in asdict(cfg).items() if state["config"].get(k) != v}
+        defaults = asdict(TrainingConfig(train="", out=""))  # settings added since the checkpoint was written
+        changed = {k for k, v in asdict(cfg).items() if state["config"].get(k, defaults[k]) != v}
         if changed - EXTENDABLE or total_steps < state["step"]:
             raise SystemExit(f"{checkpoint} was written with other settings ({', '.join(sorted(changed))}); "
                              "use a new --out")
@@ -356,6 +384,9 @@ def train(cfg: TrainingConfig) -> Path:
             "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads",
             "schedules": schedules,
         }
+        if (Path(base) / RUN_LOG).exists() and (Path(base) / "training_config.json").exists():
+            run["base_run"] = {"config": json.loads((Path(base) / "training_config.json").read_text()),
+                               "run": json.loads((Path(base) / RUN_LOG).read_text())}
         (tmp / RUN_LOG).write_text(json.dumps(run, indent=2) + "\n")
         (tmp / "README.md").write_text(model_card(asdict(cfg), None, run))
 
@@ -368,32 +399,12 @@ def model_card(cfg: dict[str, Any], scores: dict[str, Any] | None = None, run: d
     """The README of a reader folder: base, data, hyper-parameters, the run, scores, how to reproduce."""
     run = run or {}
     params = "\n".join(f"| `{k}` | `{v}` |" for k, v in cfg.items() if k not in {"train", "dev", "out"})
-    trained = ""
-    if run.get("steps"):
-        trained = (f"{run['steps']:,} steps of {cfg['batch_size']} windows ({run['steps'] * cfg['batch_size']:,} "
-                   f"windows, {run.get('epochs', 0):.2f} of an epoch)")
-        if run.get("minutes"):
-            trained += f" in {run['minutes']:.0f} minutes"
-        if run.get("device"):
-            trained += f" on {run['device']}"
-        trained = "\n## Training run\n" + trained + ".\n"
+    trained = "\n## Training run\n" + _run_text(cfg, run) + "\n" if run.get("steps") else ""
     if not scores:
         score_text = "Not scored yet: `python scripts/package_reader.py --model <this folder> --dev dev-v1.1.json`."
     else:
         score_text = _score_text(cfg, scores)
-    schedules = run.get("schedules") or [{"from_step": 0, "total_steps": cfg.get("max_steps")}]
-    train_commands = "\n".join(
-        f"""qa train-reader --train ../shared/data/squad/train-v1.1.reconstructed.json \\
-    --dev ../shared/data/squad/dev-v1.1.json --out runs/reader \\
-    --max-steps {s['total_steps']} --negatives {cfg.get('negatives')} --threads 2""" for s in schedules
-    )
-    if len(schedules) > 1:
-        trained += (
-            "\nThe run was extended after it finished: "
-            + "; ".join(f"from step {s['from_step']:,} the learning rate followed a linear decay to zero at step "
-                        f"{s['total_steps']:,}" for s in schedules)
-            + ". The commands below repeat it: each resumes from the checkpoint of the one before.\n"
-        )
+    train_commands = "\n".join(_train_commands(cfg, run))
     return f"""# qa-reader-minilm
 
 The default reader of `qa`: `all-MiniLM-L6-v2` (6 layers, hidden size 384, 22.7M parameters; the weights
@@ -421,15 +432,54 @@ and loaded in float32.
 ## Reproduce
 ```bash
 {train_commands}
-python scripts/package_reader.py --model runs/reader/model \\
+python scripts/package_reader.py --model {cfg['out']}/model \\
     --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm
 ```
-Training is seeded and deterministic on a given machine; an interrupted run resumes from
-`runs/reader/checkpoint/` when the same command is run again.
+Training is seeded and deterministic on a given machine; an interrupted run resumes from its
+`checkpoint/` when the same command is run again, and a finished one runs on when the command is
+repeated with a larger `--max-steps`.
 
 ## Licence
 Base model: Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2). Training data: CC BY-SA 4.0.
 """
+
+
+def _run_text(cfg: dict[str, Any], run: dict[str, Any]) -> str:
+    """One paragraph per training stage, the earliest first."""
+    base = run.get("base_run")
+    text = _run_text(base["config"], base["run"]) + "\n\nThen, starting from that model: " if base else ""
+    text += (f"{run['steps']:,} steps of {cfg['batch_size']} windows ({run['steps'] * cfg['batch_size']:,} "
+             f"windows, {run.get('epochs', 0):.2f} of an epoch)")
+    if run.get("minutes"):
+        text += f" in {run['minutes']:.0f} minutes"
+    if run.get("device"):
+        text += f" on {run['device']}"
+    text += "."
+    schedules = run.get("schedules") or []
+    if len(schedules) > 1:
+        text += (" The run was extended after it finished: "
+                 + "; ".join(f"from step {s['from_step']:,} the learning rate decayed linearly to zero at step "
+                             f"{s['total_steps']:,}" for s in schedules) + ".")
+    return text
+
+
+def _train_commands(cfg: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    """The `qa train-reader` commands that made this model: earlier stages first, one per schedule."""
+    base = run.get("base_run")
+    commands = _train_commands(base["config"], base["run"]) if base else []
+    defaults = asdict(TrainingConfig(train="", out=""))
+    options = "".join(
+        f" --{k.replace('_', '-')} {v}" for k, v in cfg.items()
+        if k not in {"train", "dev", "out", "max_steps", "threads"} and v != defaults.get(k, v)
+    )
+    schedules = run.get("schedules") or [{"from_step": 0, "total_steps": cfg.get("max_steps")}]
+    for schedule in schedules:
+        commands.append(
+            "qa train-reader --train ../shared/data/squad/train-v1.1.reconstructed.json \\\n"
+            f"    --dev ../shared/data/squad/dev-v1.1.json --out {cfg['out']} \\\n"
+            f"    --max-steps {schedule['total_steps']}{options} --threads 2"
+        )
+    return commands
 
 
 def _score_text(cfg: dict[str, Any], scores: dict[str, Any]) -> str:
@@ -466,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", "checkpoint_every", "log_every", "threads",
     ):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
-    for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives"):
+    for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     parser.add_argument("--save-dtype", choices=["float16", "bfloat16", "float32"], default="float16")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")

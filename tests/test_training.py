@@ -132,3 +132,32 @@ def test_checkpoint_refuses_other_settings(squad_file: Path, tiny_base: Path, tm
     run(squad_file, tiny_base, tmp_path / "run")
     with pytest.raises(SystemExit, match="lr"):
         run(squad_file, tiny_base, tmp_path / "run", lr=5e-5)
+
+
+def test_cut_negatives_keep_the_paragraph_but_not_the_answer(squad_file: Path) -> None:
+    examples = load_squad_examples(squad_file)
+    cut = training.cut_answer_negatives(examples, 1.0, random.Random(0))
+    by_id = {ex["id"]: ex for ex in cut}
+    assert by_id["q1-cut"]["context"] == "It stands in Paris on the Champ de Mars."
+    assert by_id["q1-cut"]["answers"] == []
+    assert by_id["q2-cut"]["context"] == "The Eiffel Tower was finished in 1889."
+    assert by_id["q3-cut"]["context"] == "The Louvre is the world's most visited museum."
+    twice = "Paris is large. Paris is old."
+    repeated = [{**examples[0], "context": twice, "answers": [{"text": "Paris", "answer_start": 0}]}]
+    assert training.cut_answer_negatives(repeated, 1.0, random.Random(0)) == []  # the answer is in what is left
+
+
+def test_a_model_trained_from_another_records_both_stages(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from transformers import AutoModelForQuestionAnswering
+
+    first = run(squad_file, tiny_base, tmp_path / "first")
+    second = training.train(TrainingConfig(
+        train=str(squad_file), out=str(tmp_path / "second"), base=str(first), max_length=32, stride=8,
+        batch_size=2, max_steps=2, negatives=1.0, cut_negatives=1.0, bf16=False, save_dtype="float32",
+    ))
+    AutoModelForQuestionAnswering.from_pretrained(second)  # a complete model folder
+    record = json.loads((second / "training_run.json").read_text())
+    assert record["base_run"]["run"]["steps"] == 4
+    card = (second / "README.md").read_text()
+    assert card.index(f"--out {tmp_path / 'first'}") < card.index(f"--out {tmp_path / 'second'}")
+    assert "--cut-negatives 1.0" in card
