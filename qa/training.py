@@ -487,7 +487,9 @@ def _score_text(cfg: dict[str, Any], scores: dict[str, Any]) -> str:
 
     def row(name: str, r: dict[str, float]) -> str:
         return (f"| {name} ({r['questions']:,} q., {r['unanswerable_pairs']:,} pairs) | {r['exact_match']:.1f} | "
-                f"{r['f1']:.1f} | {r['answerable_withheld']:.1f}% | {r['abstention_on_unanswerable']:.1f}% |")
+                f"{r['f1']:.1f} | {r['answerable_withheld']:.1f}% | {r['abstention_on_unanswerable']:.1f}% | "
+                f"{r.get('abstention_other_paragraph', r['abstention_on_unanswerable']):.1f}% | "
+                f"{r.get('abstention_answer_cut', float('nan')):.1f}% |")
 
     return f"""SQuAD v1.1 dev, all {forced['questions']:,} questions, always answering:
 **EM {forced['exact_match']:.1f}, F1 {forced['f1']:.1f}**.
@@ -495,8 +497,11 @@ def _score_text(cfg: dict[str, Any], scores: dict[str, Any]) -> str:
 With the calibrated no-answer threshold `min_score = {scores['threshold']:.4f}` (chosen on the even-numbered
 dev articles, reported here on the odd-numbered ones it never saw):
 
-| | EM | F1 | answerable withheld | unanswerable pairs abstained |
-|---|---|---|---|---|
+Unanswerable pairs are of two kinds: the question with another paragraph of its article, and the
+question with its own paragraph minus the sentences that answer it.
+
+| | EM | F1 | answerable withheld | unanswerable pairs abstained | of which: other paragraph | answer cut out |
+|---|---|---|---|---|---|---|
 {row("held-out dev articles", scores["held_out_articles"])}
 {row("all dev", scores["dev_all_threshold"])}
 

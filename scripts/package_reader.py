@@ -4,11 +4,13 @@
         --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm
 
 Reader mode throughout (the gold paragraph is given). Unanswerable pairs are made
-as in training: each dev question paired with another paragraph of its article
-that holds none of its answers. The threshold is chosen on the even-numbered dev
-articles (best F1 over answerable questions and unanswerable pairs together, raised
-if needed so that at least ``--min-abstain`` of the unanswerable pairs abstain) and
-reported on the odd-numbered ones, which it never saw.
+as in training, of two kinds: a dev question paired with another paragraph of its
+article that holds none of its answers, and a dev question paired with its own
+paragraph with the sentences that answer it cut out (harder: same topic). The
+threshold is chosen on the even-numbered dev articles (best F1 over answerable
+questions and unanswerable pairs together, raised if needed so that at least
+``--min-abstain`` of the unanswerable pairs abstain) and reported on the
+odd-numbered ones, which it never saw.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from tqdm import tqdm
 from qa.evaluation import score_prediction
 from qa.reader import READER_CONFIG, ExtractiveReader
 from qa.schema import Passage
-from qa.training import RUN_LOG, add_negatives, load_squad_examples, model_card
+from qa.training import RUN_LOG, add_negatives, cut_answer_negatives, load_squad_examples, model_card
 
 WEIGHT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
 
@@ -51,14 +53,18 @@ def summarize(pos: list[dict[str, Any]], neg: list[dict[str, Any]], threshold: f
         em, f1 = score_prediction(prediction, [a["text"] for a in ex["answers"]])
         ems.append(em)
         f1s.append(f1)
-    abstain = [ex["score"] < threshold for ex in neg]
+    def abstention(items: list[dict[str, Any]]) -> float:
+        return 100 * sum(ex["score"] < threshold for ex in items) / max(1, len(items))
+
     return {
         "questions": len(pos),
         "exact_match": 100 * sum(ems) / max(1, len(ems)),
         "f1": 100 * sum(f1s) / max(1, len(f1s)),
         "unanswerable_pairs": len(neg),
-        "abstention_on_unanswerable": 100 * sum(abstain) / max(1, len(abstain)),
-        "answerable_withheld": 100 * sum(ex["score"] < threshold for ex in pos) / max(1, len(pos)),
+        "abstention_on_unanswerable": abstention(neg),
+        "abstention_other_paragraph": abstention([ex for ex in neg if not ex["id"].endswith("-cut")]),
+        "abstention_answer_cut": abstention([ex for ex in neg if ex["id"].endswith("-cut")]),
+        "answerable_withheld": abstention(pos),
     }
 
 
@@ -84,7 +90,11 @@ def main() -> None:
     parser.add_argument("--dev", required=True, help="SQuAD v1.1 dev JSON")
     parser.add_argument("--out", required=True, help="folder to package into")
     parser.add_argument("--min-abstain", type=float, default=0.75)
-    parser.add_argument("--negatives", type=float, default=0.5, help="unanswerable pairs per dev question")
+    parser.add_argument("--negatives", type=float, default=0.3,
+                        help="pairs with another paragraph, per dev question")
+    parser.add_argument("--cut-negatives", type=float, default=0.3,
+                        help="pairs with the question's paragraph minus its answer sentences, per dev question")
+    parser.add_argument("--save-scores", help="also write every prediction and score to this JSON file")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--min-score-retrieved", type=float,
@@ -99,6 +109,7 @@ def main() -> None:
     if args.articles:
         examples = [ex for ex in examples if ex["article"] < args.articles]
     negatives = add_negatives(examples, args.negatives, random.Random(args.seed))
+    negatives += cut_answer_negatives(examples, args.cut_negatives, random.Random(args.seed + 1))
     began = time.perf_counter()
     for ex, (text, score) in zip(examples, best_spans(reader, examples, args.batch)):
         ex["prediction"], ex["score"] = text, score
@@ -121,6 +132,9 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores",
     }
     print(json.dumps(scores, indent=2))
+    if args.save_scores:
+        keep = ("id", "article", "answers", "prediction", "score")
+        Path(args.save_scores).write_text(json.dumps([{k: ex[k] for k in keep} for ex in examples + negatives]))
 
     out = Path(args.out)
     tmp = out.with_name(out.name + ".tmp")
