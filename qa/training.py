@@ -298,6 +298,7 @@ def train(cfg: TrainingConfig) -> Path:
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
 
     step = 0
+    minutes_before: float | None = 0.0  # training time of earlier sessions of this run
     # every schedule the run followed: more than one when a finished run was extended with a larger --max-steps
     schedules = [{"from_step": 0, "total_steps": total_steps}]
     checkpoint = out / CHECKPOINT_DIR
@@ -313,6 +314,7 @@ def train(cfg: TrainingConfig) -> Path:
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         step = state["step"]
+        minutes_before = state.get("minutes")  # None: written before runs kept time across resumptions
         old = state["config"]
         old_total = old["max_steps"] or int(steps_per_epoch * old["epochs"])
         schedules = state.get("schedules", [{"from_step": 0, "total_steps": old_total}])
@@ -324,6 +326,9 @@ def train(cfg: TrainingConfig) -> Path:
             log.info("extending the run from %d to %d steps", schedules[-2]["total_steps"], total_steps)
         log.info("resumed from %s at step %d/%d", checkpoint, step, total_steps)
 
+    def minutes_so_far() -> float | None:
+        return None if minutes_before is None else minutes_before + (time.time() - run_start) / 60
+
     def save_checkpoint() -> None:
         state = {
             "config": asdict(cfg),
@@ -333,6 +338,7 @@ def train(cfg: TrainingConfig) -> Path:
             "scheduler": scheduler.state_dict(),
             "torch_rng": torch.get_rng_state(),
             "schedules": schedules,
+            "minutes": minutes_so_far(),
         }
         _atomic_dir_write(checkpoint, lambda tmp: torch.save(state, tmp / "state.pt"))
 
@@ -380,7 +386,7 @@ def train(cfg: TrainingConfig) -> Path:
         (tmp / "training_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
         run = {
             "steps": step, "windows": step * cfg.batch_size, "epochs": step / steps_per_epoch,
-            "minutes": (time.time() - run_start) / 60 if run_start_step == 0 else None,  # None: resumed
+            "minutes": minutes_so_far(),
             "device": torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads",
             "schedules": schedules,
         }
@@ -418,6 +424,8 @@ and loaded in float32.
 - Unanswerable pairs: a question paired with another paragraph of its article that contains none of
   its answers (share set by `negatives`); windows of long paragraphs that miss the answer are kept at
   the rate `overflow_negatives`. Target: the [CLS] token.
+- Harder unanswerable pairs when `cut_negatives` is set: the question with its own paragraph minus
+  the sentences that hold its answers (on-topic text without the answer, as retrieval can give).
 - The word embeddings are frozen (identical to the base model's).
 
 ## Hyper-parameters

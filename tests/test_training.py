@@ -122,6 +122,7 @@ def test_finished_run_extends_with_a_larger_max_steps(squad_file: Path, tiny_bas
     longer = run(squad_file, tiny_base, tmp_path / "run", max_steps=8)
     record = json.loads((longer / "training_run.json").read_text())
     assert record["steps"] == 8
+    assert record["minutes"] > 0  # the time of both sessions
     assert record["schedules"] == [{"from_step": 0, "total_steps": 4}, {"from_step": 4, "total_steps": 8}]
     assert "--max-steps 4" in (longer / "README.md").read_text()  # both commands are in the card
     extended = load_file(longer / "model.safetensors")
