@@ -279,7 +279,8 @@ def train(cfg: TrainingConfig) -> Path:
     total_steps = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
     order = batch_order(features, cfg, math.ceil(total_steps / steps_per_epoch))[:total_steps]
 
-    model = AutoModelForQuestionAnswering.from_pretrained(base).to(device)
+    # float32 even when the base was saved in float16 (a packaged reader trained further)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
     if cfg.freeze_word_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]

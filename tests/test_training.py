@@ -78,10 +78,12 @@ def test_batch_order_is_seeded(squad_file: Path, tiny_base: Path) -> None:
     assert sorted(i for b in batch_order(features, cfg, 1) for i in b) == list(range(len(features)))
 
 
-def run(squad_file: Path, tiny_base: Path, out: Path, max_steps: int = 4, lr: float = 1e-4) -> Path:
+def run(
+    squad_file: Path, tiny_base: Path, out: Path, max_steps: int = 4, lr: float = 1e-4, save_dtype: str = "float32"
+) -> Path:
     return training.train(TrainingConfig(
         train=str(squad_file), out=str(out), base=str(tiny_base), max_length=32, stride=8, batch_size=2,
-        max_steps=max_steps, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False, save_dtype="float32",
+        max_steps=max_steps, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False, save_dtype=save_dtype,
         lr=lr,
     ))
 
@@ -151,10 +153,10 @@ def test_cut_negatives_keep_the_paragraph_but_not_the_answer(squad_file: Path) -
 def test_a_model_trained_from_another_records_both_stages(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForQuestionAnswering
 
-    first = run(squad_file, tiny_base, tmp_path / "first")
+    first = run(squad_file, tiny_base, tmp_path / "first", save_dtype="float16")  # as the packaged reader
     second = training.train(TrainingConfig(
         train=str(squad_file), out=str(tmp_path / "second"), base=str(first), max_length=32, stride=8,
-        batch_size=2, max_steps=2, negatives=1.0, cut_negatives=1.0, bf16=False, save_dtype="float32",
+        batch_size=2, max_steps=2, negatives=1.0, cut_negatives=1.0, bf16=True, save_dtype="float32",
     ))
     AutoModelForQuestionAnswering.from_pretrained(second)  # a complete model folder
     record = json.loads((second / "training_run.json").read_text())
