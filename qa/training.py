@@ -402,15 +402,29 @@ def train(cfg: TrainingConfig) -> Path:
     return final
 
 
-def model_card(cfg: dict[str, Any], scores: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> str:
-    """The README of a reader folder: base, data, hyper-parameters, the run, scores, how to reproduce."""
+def model_card(
+    cfg: dict[str, Any], scores: dict[str, Any] | None = None, run: dict[str, Any] | None = None,
+    package: dict[str, Any] | None = None,
+) -> str:
+    """The README of a reader folder: base, data, hyper-parameters, the run, scores, how to reproduce.
+
+    ``package``: how scripts/package_reader.py was run (``options``, its non-default command-line
+    options) and the ``min_score_retrieved`` it was given, if any.
+    """
     run = run or {}
+    package = package or {}
     params = "\n".join(f"| `{k}` | `{v}` |" for k, v in cfg.items() if k not in {"train", "dev", "out"})
     trained = "\n## Training run\n" + _run_text(cfg, run) + "\n" if run.get("steps") else ""
     if not scores:
         score_text = "Not scored yet: `python scripts/package_reader.py --model <this folder> --dev dev-v1.1.json`."
     else:
         score_text = _score_text(cfg, scores)
+    if package.get("min_score_retrieved") is not None:
+        score_text += f"""
+
+Over retrieved passages (several passages per question, as `qa.answer()` reads them) the reader
+abstains below `min_score_retrieved = {package['min_score_retrieved']}`: the F1-best threshold of
+`qa eval eval/seed_questions.jsonl --min-score 0` (end to end on the seed article's questions)."""
     train_commands = "\n".join(_train_commands(cfg, run))
     return f"""# qa-reader-minilm
 
@@ -442,7 +456,7 @@ and loaded in float32.
 ```bash
 {train_commands}
 python scripts/package_reader.py --model {cfg['out']}/model \\
-    --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm
+    --dev ../shared/data/squad/dev-v1.1.json --out qa/models/reader-minilm{package.get('options', '')}
 ```
 Training is seeded and deterministic on a given machine; an interrupted run resumes from its
 `checkpoint/` when the same command is run again, and a finished one runs on when the command is

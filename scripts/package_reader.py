@@ -68,8 +68,17 @@ def summarize(pos: list[dict[str, Any]], neg: list[dict[str, Any]], threshold: f
     }
 
 
-def choose_threshold(pos: list[dict[str, Any]], neg: list[dict[str, Any]], min_abstain: float) -> float:
-    """Best overall F1 over answerable + unanswerable items, then raised to reach ``min_abstain``."""
+def choose_threshold(
+    pos: list[dict[str, Any]], neg: list[dict[str, Any]], min_abstain: float, rule: str = "f1"
+) -> float:
+    """Best overall F1 over answerable + unanswerable items, then raised to reach ``min_abstain``.
+
+    With ``rule="abstain"``: the lowest threshold at which ``min_abstain`` of the pairs abstain,
+    which withholds the fewest answers that reach that abstention rate.
+    """
+    neg_scores = sorted(ex["score"] for ex in neg)
+    if rule == "abstain":
+        return float(neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))]) if neg else 0.0
     candidates = sorted({round(ex["score"], 4) for ex in pos + neg} | {0.0})
     best_t, best = 0.0, -1.0
     f1_of = {id(ex): score_prediction(ex["prediction"], [a["text"] for a in ex["answers"]])[1] for ex in pos}
@@ -77,7 +86,6 @@ def choose_threshold(pos: list[dict[str, Any]], neg: list[dict[str, Any]], min_a
         total = sum(f1_of[id(ex)] for ex in pos if ex["score"] >= t) + sum(ex["score"] < t for ex in neg)
         if total > best:
             best_t, best = t, total
-    neg_scores = sorted(ex["score"] for ex in neg)
     if neg_scores:
         needed = neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))]
         best_t = max(best_t, needed)
@@ -89,7 +97,11 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="trained model folder (runs/reader/model)")
     parser.add_argument("--dev", required=True, help="SQuAD v1.1 dev JSON")
     parser.add_argument("--out", required=True, help="folder to package into")
-    parser.add_argument("--min-abstain", type=float, default=0.75)
+    parser.add_argument("--min-abstain", type=float, default=0.75,
+                        help="share of the calibration pairs that must abstain")
+    parser.add_argument("--rule", choices=["f1", "abstain"], default="f1",
+                        help="f1: the F1-best threshold (raised to --min-abstain); "
+                             "abstain: the lowest threshold that reaches --min-abstain")
     parser.add_argument("--negatives", type=float, default=0.3,
                         help="pairs with another paragraph, per dev question")
     parser.add_argument("--cut-negatives", type=float, default=0.3,
@@ -121,7 +133,7 @@ def main() -> None:
     calib_neg = [ex for ex in negatives if ex["article"] % 2 == 0]
     held_pos = [ex for ex in examples if ex["article"] % 2 == 1]
     held_neg = [ex for ex in negatives if ex["article"] % 2 == 1]
-    threshold = choose_threshold(calib_pos, calib_neg, args.min_abstain)
+    threshold = choose_threshold(calib_pos, calib_neg, args.min_abstain, args.rule)
     scores = {
         "dev_all_forced": summarize(examples, [], 0.0),
         "dev_all_threshold": summarize(examples, negatives, threshold),
@@ -145,14 +157,21 @@ def main() -> None:
         shutil.copy(source / name, tmp / name)
     training = json.loads((source / "training_config.json").read_text())
     (tmp / "training_config.json").write_text(json.dumps(training, indent=2) + "\n")
-    config = {"min_score": round(threshold, 4), "scores": scores}
+    defaults = vars(parser.parse_args(["--model", "", "--dev", "", "--out", ""]))
+    ignored = {"model", "dev", "out", "save_scores", "minutes", "device", "articles", "batch"}
+    package = {
+        "options": "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                           if k not in ignored and v != defaults[k]),
+        "min_score_retrieved": args.min_score_retrieved,
+    }
+    config = {"min_score": round(threshold, 4), "scores": scores, "package": package}
     if args.min_score_retrieved is not None:
         config["min_score_retrieved"] = args.min_score_retrieved
     (tmp / READER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     run = json.loads((source / RUN_LOG).read_text()) if (source / RUN_LOG).exists() else {}
     run.update({k: v for k, v in (("minutes", args.minutes), ("device", args.device)) if v is not None})
     (tmp / RUN_LOG).write_text(json.dumps(run, indent=2) + "\n")
-    (tmp / "README.md").write_text(model_card(training, scores, run))
+    (tmp / "README.md").write_text(model_card(training, scores, run, package))
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
