@@ -77,8 +77,9 @@ def choose_threshold(
     which withholds the fewest answers that reach that abstention rate.
     """
     neg_scores = sorted(ex["score"] for ex in neg)
+    needed = neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))] if neg_scores else 0.0
     if rule == "abstain":
-        return float(neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))]) if neg else 0.0
+        return float(needed)
     candidates = sorted({round(ex["score"], 4) for ex in pos + neg} | {0.0})
     best_t, best = 0.0, -1.0
     f1_of = {id(ex): score_prediction(ex["prediction"], [a["text"] for a in ex["answers"]])[1] for ex in pos}
@@ -86,10 +87,7 @@ def choose_threshold(
         total = sum(f1_of[id(ex)] for ex in pos if ex["score"] >= t) + sum(ex["score"] < t for ex in neg)
         if total > best:
             best_t, best = t, total
-    if neg_scores:
-        needed = neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))]
-        best_t = max(best_t, needed)
-    return float(best_t)
+    return float(max(best_t, needed))
 
 
 def main() -> None:
