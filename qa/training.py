@@ -71,6 +71,9 @@ class TrainingConfig:
     save_dtype: str = "float16"
 
 
+DEFAULTS = asdict(TrainingConfig(train="", out=""))
+
+
 @dataclass
 class Feature:
     input_ids: list[int]
@@ -305,8 +308,8 @@ def train(cfg: TrainingConfig) -> Path:
     checkpoint = out / CHECKPOINT_DIR
     if (checkpoint / "state.pt").exists():
         state = torch.load(checkpoint / "state.pt", map_location=device, weights_only=False)
-        defaults = asdict(TrainingConfig(train="", out=""))  # settings added since the checkpoint was written
-        changed = {k for k, v in asdict(cfg).items() if state["config"].get(k, defaults[k]) != v}
+        # a setting missing from the checkpoint was added since, and had its default then
+        changed = {k for k, v in asdict(cfg).items() if state["config"].get(k, DEFAULTS[k]) != v}
         if changed - EXTENDABLE or total_steps < state["step"]:
             raise SystemExit(f"{checkpoint} was written with other settings ({', '.join(sorted(changed))}); "
                              "use a new --out")
@@ -490,10 +493,9 @@ def _train_commands(cfg: dict[str, Any], run: dict[str, Any]) -> list[str]:
     """The `qa train-reader` commands that made this model: earlier stages first, one per schedule."""
     base = run.get("base_run")
     commands = _train_commands(base["config"], base["run"]) if base else []
-    defaults = asdict(TrainingConfig(train="", out=""))
     options = "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in cfg.items()
-        if k not in {"train", "dev", "out", "max_steps", "threads"} and v != defaults.get(k, v)
+        if k not in {"train", "dev", "out", "max_steps", "threads"} and v != DEFAULTS.get(k, v)
     )
     schedules = run.get("schedules") or [{"from_step": 0, "total_steps": cfg.get("max_steps")}]
     for schedule in schedules:
