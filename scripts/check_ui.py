@@ -134,6 +134,7 @@ class ScriptedReader:
     """Answers NAME wherever a passage holds it."""
 
     min_score = 0.1
+    min_score_retrieved = 0.1
 
     def read_many(self, items: list[tuple[str, list[Any]]]) -> list[Any]:
         from qa.schema import Reading, Span

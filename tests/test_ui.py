@@ -255,3 +255,14 @@ def test_app_py_passes_its_options_to_serve(monkeypatch: pytest.MonkeyPatch) -> 
 def test_import_qa_does_not_import_gradio() -> None:
     code = "import sys, qa; assert 'gradio' not in sys.modules, 'gradio imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_browser_checks_hostile_corpus_still_answers(tmp_path: Path) -> None:
+    """scripts/check_ui.py --hostile serves scripted models; they must keep up with the pipeline."""
+    spec = importlib.util.spec_from_file_location("check_ui", ROOT / "scripts" / "check_ui.py")
+    assert spec and spec.loader
+    check_ui = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check_ui)
+    answer = check_ui.hostile_qa(tmp_path).answer(QUESTION)
+    assert answer.text == check_ui.NAME
+    assert check_ui.PAYLOADS[1] in answer.citations[0].sentence  # the payloads reach the page as text
