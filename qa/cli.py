@@ -123,15 +123,18 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
 @click.option("--out", type=click.Path(path_type=Path), help="Write the full report (with per-question rows) here.")
 @click.option("--limit", type=int, help="Only the first N questions.")
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
+@click.option("--hide-half", is_flag=True,
+              help="SQuAD file, end to end: leave every other article out of the corpus and ask its "
+                   "questions as unanswerable.")
 @user_errors
 def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedder: str | None,
                  reader: str | None, mode: str, out: Path | None, limit: int | None,
-                 min_score: float | None) -> None:
+                 min_score: float | None, hide_half: bool) -> None:
     """Score the pipeline on FILE (JSONL questions, or SQuAD v1.1/v2.0 JSON)."""
     from qa.evaluation import evaluate, format_report
 
     report = evaluate(file, mode=mode, corpus=corpus, index=index_dir, limit=limit, reader=reader,
-                      embedder=embedder, min_score=min_score, out=out)
+                      embedder=embedder, min_score=min_score, out=out, hide_half=hide_half)
     click.echo(format_report(report))
 
 

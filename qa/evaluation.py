@@ -8,7 +8,9 @@ citation, abstention and latency figures, over a question file.
 Question files are JSONL (``{"question": ..., "answers": [...]}`` per line, an empty
 ``answers`` meaning unanswerable) or SQuAD v1.1/v2.0 JSON. End to end, a SQuAD file
 is answered from a corpus built from its own articles, so retrieval is tested too;
-in reader mode each question gets its gold paragraph as the only passage.
+in reader mode each question gets its gold paragraph as the only passage. With
+``hide_half`` the corpus keeps only every other article, and the questions of the
+articles left out become unanswerable: an end-to-end abstention test at scale.
 
 Shares (EM, F1, recall, accuracy) are fractions in [0, 1]; ``format_report`` shows
 them as percentages, the scale of published SQuAD figures.
@@ -25,7 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +345,7 @@ def evaluate(
     index: str | Path | None = None, limit: int | None = None, qa: QA | None = None,
     reader: str | Reader | None = None, embedder: str | Any | None = None,
     min_score: float | None = None, progress: bool = True, out: str | Path | None = None,
+    hide_half: bool = False,
 ) -> Report:
     """Answer every question of ``path`` and score the answers.
 
@@ -352,6 +355,8 @@ def evaluate(
     ``qa`` replaces the pipeline built from ``corpus``/``index``/``reader``/``embedder``.
     Each question is answered on its own call, after one untimed warm-up, so the
     latencies are those a user sees. ``out`` also writes the JSON report there.
+    ``hide_half`` (SQuAD files, end to end): the corpus holds the 1st, 3rd, 5th... article
+    only, and the questions of the others are asked as unanswerable.
 
         print(format_report(evaluate("eval/seed_questions.jsonl", limit=10)))
     """
@@ -360,6 +365,11 @@ def evaluate(
     if limit is not None and limit < 1:
         raise QAError(f"--limit must be a positive number of questions, not {limit}")
     kind, questions = _read_questions(path)
+    if hide_half:
+        if kind != "squad" or mode != "end-to-end" or corpus is not None or qa is not None:
+            raise QAError("hiding half the articles needs a SQuAD file, end to end, with its own corpus "
+                          "(no --corpus)")
+        questions = _hide_half(questions)
     all_questions = questions
     if limit is not None:
         questions = questions[:limit]
@@ -372,7 +382,7 @@ def evaluate(
             )
     if qa is None:
         if mode == "end-to-end" and corpus is None and kind == "squad":
-            corpus, index = _squad_corpus(path, all_questions, index)
+            corpus, index = _squad_corpus(path, all_questions, index, "half" if hide_half else "")
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
         qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
@@ -508,6 +518,14 @@ def _report(rows: list[QuestionResult], **run: Any) -> Report:
 # -- the corpus of a SQuAD file ------------------------------------------------------------------
 
 
+def _hide_half(questions: list[EvalQuestion]) -> list[EvalQuestion]:
+    """The questions of every other article (the 2nd, 4th...), made unanswerable and without context,
+    so that their articles stay out of the corpus."""
+    titles = list(dict.fromkeys(q.title for q in questions))
+    hidden = set(titles[1::2])
+    return [replace(q, answers=[], context=None) if q.title in hidden else q for q in questions]
+
+
 def cache_dir() -> Path:
     """Where evaluation corpora and indexes are kept: ``$XDG_CACHE_HOME/qa/eval`` (``~/.cache``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -515,13 +533,13 @@ def cache_dir() -> Path:
 
 
 def _squad_corpus(path: str | Path, questions: list[EvalQuestion], index: str | Path | None,
-                  ) -> tuple[Path, Path]:
+                  variant: str = "") -> tuple[Path, Path]:
     """A corpus folder of the file's articles (its paragraphs joined by blank lines), and its index.
 
     Keyed by the file's content hash, so a second run reuses the built index.
     """
     data = Path(path).read_bytes()
-    folder = cache_dir() / hashlib.sha256(data).hexdigest()[:16]
+    folder = cache_dir() / (hashlib.sha256(data).hexdigest()[:16] + (f"-{variant}" if variant else ""))
     paragraphs: dict[str, list[str]] = {}
     for q in questions:
         if q.context is not None:

@@ -426,8 +426,8 @@ def model_card(
         score_text += f"""
 
 Over retrieved passages (several passages per question, as `qa.answer()` reads them) the reader
-abstains below `min_score_retrieved = {package['min_score_retrieved']}`, which is set when packaging and
-checked end to end with `qa eval eval/seed_questions.jsonl` (the project README gives its scores)."""
+abstains below `min_score_retrieved = {package['min_score_retrieved']}`, set when packaging; the project
+README says how it was chosen (`qa eval ... --hide-half`) and what it scores end to end."""
     train_commands = "\n".join(_train_commands(cfg, run))
     return f"""# qa-reader-minilm
 

@@ -283,6 +283,35 @@ def test_squad_end_to_end_builds_a_corpus_of_its_articles(
     assert corpus_file.stat().st_mtime_ns == mtime  # reused, so its index stays valid
 
 
+def test_hide_half_asks_the_left_out_articles_questions_as_unanswerable(
+    tmp_path: Path, cache_in_tmp: Path, fakes: dict[str, Any],
+) -> None:
+    def article(title: str, context: str, qid: str, question: str, answer: str) -> dict[str, Any]:
+        qas = [{"id": qid, "question": question, "answers": [{"text": answer, "answer_start": 0}]}]
+        return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+
+    path = tmp_path / "three.json"
+    path.write_text(json.dumps({"version": "1.1", "data": [
+        article("Compilers", "Grace Hopper built the first compiler.", "a", "Who built the first compiler?",
+                "Grace Hopper"),
+        article("Programs", "Ada Lovelace wrote the first computer program.", "b",
+                "Who wrote the first computer program?", "Ada Lovelace"),
+        article("Relativity", "Albert Einstein published relativity in 1905.", "c", "Who published relativity?",
+                "Albert Einstein"),
+    ]}), encoding="utf-8")
+    report = evaluate(path, **fakes, hide_half=True, progress=False)
+    records = json.loads(next(cache_in_tmp.rglob("articles.json")).read_text(encoding="utf-8"))
+    assert [r["title"] for r in records] == ["Compilers", "Relativity"]  # the 2nd article is left out
+    by_id = {r.id: r for r in report.rows}
+    assert by_id["a"].answers == ["Grace Hopper"] and by_id["a"].exact == 1.0
+    assert by_id["b"].answers == [] and by_id["b"].retrieved is None  # unanswerable now
+    assert (report.answerable, report.unanswerable) == (2, 1)
+    full = evaluate(path, **fakes, progress=False)
+    assert full.corpus != report.corpus  # the full corpus is cached apart
+    with pytest.raises(QAError, match="SQuAD file"):
+        evaluate(path, **fakes, mode="reader", hide_half=True, progress=False)
+
+
 def test_explicit_corpus_gets_its_own_index(
     tiny_corpus: Path, tiny_questions: Path, cache_in_tmp: Path, fakes: dict[str, Any],
 ) -> None:
