@@ -23,6 +23,15 @@ QUESTION = "Who offered Russia cooperation?"
 HOSTILE = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>']
 
 
+def load_script(path: Path) -> Any:
+    """Import a script of the project (app.py, scripts/...) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def qa(seed_corpus: Path, tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> QA:
     return QA(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
@@ -235,10 +244,7 @@ def test_serve_refuses_a_qa_and_settings(qa: QA) -> None:
 
 
 def test_app_py_passes_its_options_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = importlib.util.spec_from_file_location("app", ROOT / "app.py")
-    assert spec and spec.loader
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
+    app = load_script(ROOT / "app.py")
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(ui, "serve", lambda **kw: calls.append(kw))
     assert app.main(["--port", "8123", "--corpus", "news", "--index", "news-index"]) == 0
@@ -259,10 +265,7 @@ def test_import_qa_does_not_import_gradio() -> None:
 
 def test_the_browser_checks_hostile_corpus_still_answers(tmp_path: Path) -> None:
     """scripts/check_ui.py --hostile serves scripted models; they must keep up with the pipeline."""
-    spec = importlib.util.spec_from_file_location("check_ui", ROOT / "scripts" / "check_ui.py")
-    assert spec and spec.loader
-    check_ui = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(check_ui)
+    check_ui = load_script(ROOT / "scripts" / "check_ui.py")
     answer = check_ui.hostile_qa(tmp_path).answer(QUESTION)
     assert answer.text == check_ui.NAME
     assert check_ui.PAYLOADS[1] in answer.citations[0].sentence  # the payloads reach the page as text
