@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import qa.training as training
+import qa.training.trainer as trainer
 from qa.training import TrainingConfig, add_negatives, batch_order, featurize, load_squad_examples
 
 CONTEXT_A = "The Eiffel Tower was finished in 1889. It stands in Paris on the Champ de Mars."
@@ -103,11 +104,11 @@ def test_interrupted_run_resumes_to_the_same_weights(
             raise KeyboardInterrupt
         return real_collate(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(training, "collate", dies_at_step_3)
+    monkeypatch.setattr(trainer, "collate", dies_at_step_3)
     with pytest.raises(KeyboardInterrupt):
         run(squad_file, tiny_base, tmp_path / "resumed")
     assert (tmp_path / "resumed" / "checkpoint" / "state.pt").exists()
-    monkeypatch.setattr(training, "collate", real_collate)
+    monkeypatch.setattr(trainer, "collate", real_collate)
     resumed = run(squad_file, tiny_base, tmp_path / "resumed")
     a, b = load_file(straight / "model.safetensors"), load_file(resumed / "model.safetensors")
     assert a.keys() == b.keys()

@@ -25,9 +25,12 @@ import os
 import random
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from qa.training.negatives import make_negatives
 
 log = logging.getLogger("qa.training")
 
@@ -61,6 +64,13 @@ class TrainingConfig:
     # unanswerable pairs per answerable question made from its own paragraph with the sentences that hold
     # the answer cut out: on-topic text without the answer, as retrieval hands the reader in real use
     cut_negatives: float = 0.0
+    # SQuAD 2.0-style pairs (qa.training.negatives): the most BM25-similar other paragraph; the question with
+    # an entity, number or date swapped, a word turned into its opposite, negated, or given a year condition
+    hard_negatives: float = 0.0
+    swap_negatives: float = 0.0
+    antonym_negatives: float = 0.0
+    negation_negatives: float = 0.0
+    condition_negatives: float = 0.0
     bucket_batches: int = 50  # batches sorted by length together
     freeze_word_embeddings: bool = True
     bf16: bool = True
@@ -109,48 +119,11 @@ def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
     return examples
 
 
-def add_negatives(
-    examples: list[dict[str, Any]], ratio: float, rng: random.Random
-) -> list[dict[str, Any]]:
-    """Pair questions with another paragraph of their article that holds none of their answers."""
-    contexts: dict[int, dict[int, str]] = {}
-    for ex in examples:
-        contexts.setdefault(ex["article"], {})[ex["paragraph"]] = ex["context"]
-    negatives = []
-    for ex in examples:
-        if rng.random() >= ratio:
-            continue
-        others = [i for i in contexts[ex["article"]] if i != ex["paragraph"]]
-        if not others:
-            continue
-        context = contexts[ex["article"]][rng.choice(others)]
-        lowered = context.lower()
-        if any(a["text"].lower() in lowered for a in ex["answers"]):
-            continue
-        negatives.append({**ex, "id": ex["id"] + "-neg", "context": context, "answers": []})
-    return negatives
-
-
-def cut_answer_negatives(
-    examples: list[dict[str, Any]], ratio: float, rng: random.Random
-) -> list[dict[str, Any]]:
-    """Pair questions with their own paragraph minus every sentence that holds one of their answers."""
-    from qa.sentences import split_text
-
-    negatives = []
-    for ex in examples:
-        if rng.random() >= ratio or not ex["answers"]:
-            continue
-        context = ex["context"]
-        answer_spans = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in ex["answers"]]
-        kept = [context[start:end] for start, end in split_text(context)
-                if not any(start < a_end and a_start < end for a_start, a_end in answer_spans)]
-        cut = " ".join(kept)
-        lowered = cut.lower()
-        if not kept or any(a["text"].lower() in lowered for a in ex["answers"]):
-            continue
-        negatives.append({**ex, "id": ex["id"] + "-cut", "context": cut, "answers": []})
-    return negatives
+def negative_shares(cfg: TrainingConfig) -> dict[str, float]:
+    """The share of questions paired as each kind of unanswerable pair in this run."""
+    return {"other": cfg.negatives, "cut": cfg.cut_negatives, "hard": cfg.hard_negatives,
+            "swap": cfg.swap_negatives, "antonym": cfg.antonym_negatives, "negation": cfg.negation_negatives,
+            "condition": cfg.condition_negatives}
 
 
 def featurize(examples: list[dict[str, Any]], tokenizer: Any, cfg: TrainingConfig) -> list[Feature]:
@@ -268,11 +241,10 @@ def train(cfg: TrainingConfig) -> Path:
 
     t0 = time.time()
     examples = load_squad_examples(cfg.train)
-    negatives = add_negatives(examples, cfg.negatives, random.Random(cfg.seed))
-    if cfg.cut_negatives:
-        negatives += cut_answer_negatives(examples, cfg.cut_negatives, random.Random(cfg.seed + 1))
+    negatives = make_negatives(examples, negative_shares(cfg), cfg.seed)
     features = featurize(examples + negatives, tokenizer, cfg)
     unanswerable = sum(1 for f in features if f.start == 0)
+    log.info("unanswerable pairs by kind: %s", dict(Counter(ex["kind"] for ex in negatives)))
     log.info(
         "%d questions + %d unanswerable pairs -> %d windows (%d labelled no-answer) in %.0fs",
         len(examples), len(negatives), len(features), unanswerable, time.time() - t0,
@@ -546,7 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", "checkpoint_every", "log_every", "threads",
     ):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
-    for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives"):
+    for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives",
+                 "hard_negatives", "swap_negatives", "antonym_negatives", "negation_negatives",
+                 "condition_negatives"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     parser.add_argument("--save-dtype", choices=["float16", "bfloat16", "float32"], default="float16")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")

@@ -1,0 +1,34 @@
+"""Fine-tuning the extractive reader: the resumable trainer and the unanswerable pairs it learns from.
+
+    qa train-reader --train train-v1.1.json --out runs/reader --swap-negatives 0.3
+"""
+
+from qa.training.negatives import (
+    KINDS,
+    add_negatives,
+    cut_answer_negatives,
+    hard_paragraph_negatives,
+    make_negatives,
+    swap_negatives,
+)
+from qa.training.trainer import (
+    DEFAULTS,
+    RUN_LOG,
+    Feature,
+    TrainingConfig,
+    batch_order,
+    collate,
+    featurize,
+    load_squad_examples,
+    main,
+    model_card,
+    negative_shares,
+    packaged_encoder_path,
+    train,
+)
+
+__all__ = [
+    "DEFAULTS", "KINDS", "RUN_LOG", "Feature", "TrainingConfig", "add_negatives", "batch_order", "collate",
+    "cut_answer_negatives", "featurize", "hard_paragraph_negatives", "load_squad_examples", "main",
+    "make_negatives", "model_card", "negative_shares", "packaged_encoder_path", "swap_negatives", "train",
+]

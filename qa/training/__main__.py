@@ -1,0 +1,3 @@
+from qa.training.trainer import main
+
+raise SystemExit(main())
