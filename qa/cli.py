@@ -120,7 +120,9 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @settings_options
 @click.option("--mode", type=click.Choice(["end-to-end", "reader"]), default="end-to-end", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Write the full report (with per-question rows) here.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write the full report (with per-question rows) here, and its reliability diagram and "
+                   "score histogram as PNG beside it.")
 @click.option("--limit", type=int, help="Only the first N questions.")
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
 @click.option("--hide-half", is_flag=True,
@@ -131,11 +133,13 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
                  reader: str | None, mode: str, out: Path | None, limit: int | None,
                  min_score: float | None, hide_half: bool) -> None:
     """Score the pipeline on FILE (JSONL questions, or SQuAD v1.1/v2.0 JSON)."""
-    from qa.evaluation import evaluate, format_report
+    from qa.evaluation import evaluate, format_report, plot_paths
 
     report = evaluate(file, mode=mode, corpus=corpus, index=index_dir, limit=limit, reader=reader,
                       embedder=embedder, min_score=min_score, out=out, hide_half=hide_half)
     click.echo(format_report(report))
+    if out is not None:
+        click.echo(f"report: {out}; plots: {', '.join(str(p) for p in plot_paths(out))}")
 
 
 @cli.command("serve")

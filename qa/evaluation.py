@@ -35,8 +35,10 @@ from qa.errors import QAError, QuestionError
 from qa.pipeline import QA, Reader, normalize_answer
 from qa.schema import Answer, Passage
 from qa.settings import Settings
+from qa.verification import reliability
 
 MODES = ("end-to-end", "reader")
+RIGHT_F1 = 0.5  # an answer at least this F1 against a gold answer counts as right for calibration
 
 
 # -- questions ------------------------------------------------------------------------------
@@ -239,10 +241,17 @@ class QuestionResult:
     candidate: str | None = None
     candidate_exact: float = 0.0
     candidate_f1: float = 0.0
+    reader_score: float = 0.0  # the reader's span score before verification
 
     @property
     def answerable(self) -> bool:
         return any(normalize_answer(a) for a in self.answers)
+
+    @property
+    def right(self) -> bool:
+        """The best candidate (answered or withheld) is right: F1 >= 0.5 against a gold answer,
+        the event ``score`` is the calibrated probability of."""
+        return self.answerable and self.candidate is not None and self.candidate_f1 >= RIGHT_F1
 
 
 @dataclass(frozen=True)
@@ -287,6 +296,10 @@ class Report:
     throughput_qps: float | None
     seconds: float
     calibration: Calibration | None = None
+    # how well ``score`` predicts a right answer: expected calibration error over the rows with a
+    # candidate, and the reliability table behind it (per score bin: n, mean score, share right)
+    ece: float | None = None
+    reliability: list[dict[str, Any]] = field(default_factory=list)
     rows: list[QuestionResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -382,7 +395,7 @@ def evaluate(
             )
     if qa is None:
         if mode == "end-to-end" and corpus is None and kind == "squad":
-            corpus, index = _squad_corpus(path, all_questions, index, "half" if hide_half else "")
+            corpus, index = squad_corpus(path, all_questions, index, "half" if hide_half else "")
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
         qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
@@ -454,6 +467,7 @@ def _result(q: EvalQuestion, answer: Answer, seconds: float, articles: dict[str,
         cited_title=citation.title if citation else None,
         cited_sentence=citation.sentence if citation else None,
         candidate=candidate, candidate_exact=candidate_exact, candidate_f1=candidate_f1,
+        reader_score=answer.reader_score,
     )
 
 
@@ -497,6 +511,8 @@ def _report(rows: list[QuestionResult], **run: Any) -> Report:
     abstained = [r for r in rows if r.prediction is None]
     latencies = [r.latency_ms for r in rows]
     busy = sum(latencies) / 1000.0
+    scored = [r for r in rows if r.candidate is not None]
+    ece, table = reliability([r.score for r in scored], [r.right for r in scored]) if scored else (None, [])
     return Report(
         **run,
         questions=len(rows), answerable=len(has_ans), unanswerable=len(no_ans),
@@ -511,6 +527,7 @@ def _report(rows: list[QuestionResult], **run: Any) -> Report:
         latency_p50_ms=percentile(latencies, 50), latency_p95_ms=percentile(latencies, 95),
         throughput_qps=len(rows) / busy if busy > 0 else None,
         calibration=calibrate_min_score(rows),
+        ece=ece, reliability=table,
         rows=rows,
     )
 
@@ -532,7 +549,7 @@ def cache_dir() -> Path:
     return Path(base) / "qa" / "eval"
 
 
-def _squad_corpus(path: str | Path, questions: list[EvalQuestion], index: str | Path | None,
+def squad_corpus(path: str | Path, questions: list[EvalQuestion], index: str | Path | None,
                   variant: str = "") -> tuple[Path, Path]:
     """A corpus folder of the file's articles (its paragraphs joined by blank lines), and its index.
 
@@ -590,14 +607,27 @@ def _write_atomic(path: Path, text: str) -> None:
 # -- output ------------------------------------------------------------------------------------
 
 
-def write_report(report: Report, path: str | Path) -> Path:
-    """Write the report as JSON in one atomic step (a crash never leaves half a file)."""
+def write_report(report: Report, path: str | Path, plots: bool = True) -> Path:
+    """Write the report as JSON in one atomic step (a crash never leaves half a file), and with
+    ``plots`` its reliability diagram and score histogram as PNG beside it (``plot_paths``)."""
     path = Path(path)
     try:
         _write_atomic(path, json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        if plots and report.rows:
+            from qa.plots import reliability_diagram, score_histogram
+
+            diagram, histogram = plot_paths(path)
+            reliability_diagram(report, diagram)
+            score_histogram(report, histogram)
     except OSError as exc:
         raise QAError(f"cannot write the report to {path}: {exc}") from None
     return path
+
+
+def plot_paths(report_path: str | Path) -> tuple[Path, Path]:
+    """Where ``write_report`` puts the plots of a report: ``<name>.reliability.png``, ``<name>.scores.png``."""
+    path = Path(report_path)
+    return path.with_suffix(".reliability.png"), path.with_suffix(".scores.png")
 
 
 def _pct(value: float | None) -> str:
@@ -632,6 +662,11 @@ def format_report(report: Report) -> str:
         f"{'latency p50 / p95':24}{_ms(r.latency_p50_ms):>8} / {_ms(r.latency_p95_ms)}",
         f"{'throughput':24}{'-' if r.throughput_qps is None else f'{r.throughput_qps:.2f} q/s':>8}",
     ]
+    if r.ece is not None:
+        lines += ["", f"{'calibration (ECE)':24}{r.ece:>8.3f}   score = probability the answer is right (F1 >= 0.5)",
+                  f"{'  score bin':14}{'answers':>9}{'mean score':>12}{'right':>8}"]
+        lines += [f"  {b['low']:.1f}-{b['high']:.1f}{'':5}{b['n']:>9}{100 * b['mean_score']:>11.1f}%"
+                  f"{100 * b['right']:>7.1f}%" for b in r.reliability if b["n"]]
     if r.calibration is not None:
         c = r.calibration
         lines.append(
@@ -642,7 +677,7 @@ def format_report(report: Report) -> str:
 
 
 __all__ = [
-    "Calibration", "EvalQuestion", "QuestionResult", "Report", "calibrate_min_score", "cache_dir",
-    "contains_answer", "evaluate", "exact_match", "f1", "format_report", "load_questions", "percentile",
-    "score_prediction", "write_report",
+    "Calibration", "EvalQuestion", "QuestionResult", "Report", "cache_dir", "calibrate_min_score",
+    "contains_answer", "evaluate", "exact_match", "f1", "format_report", "load_questions", "percentile", "plot_paths",
+    "score_prediction", "squad_corpus", "write_report",
 ]

@@ -28,6 +28,7 @@ from qa.retrieval import HybridRetriever
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
 from qa.settings import Settings
+from qa.verification import Verifier, signals
 
 
 class Reader(Protocol):
@@ -38,6 +39,11 @@ class Reader(Protocol):
 
     @property
     def min_score_retrieved(self) -> float: ...
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """Fitted ``qa.verification`` models ({"given": ..., "retrieved": ...}), or None: span scores as is."""
+        ...
 
 
 class Retriever(Protocol):
@@ -90,6 +96,7 @@ class QA:
         self._retriever = retriever
         self._index: SentenceIndex | None = None
         self._hybrid: HybridRetriever | None = None  # follows self._index
+        self._verifier: Verifier | None = None
         self._lock = threading.Lock()
 
     # -- corpus and index -------------------------------------------------------------------
@@ -131,20 +138,38 @@ class QA:
         threshold = self.threshold(min_score, retrieved=True)
         per_question = (time.perf_counter() - began) / max(1, len(questions))
         return [
-            self._compose(q, ps, r, threshold, per_question)
+            self._compose(q, ps, r, threshold, per_question, retrieved=True)
             for q, ps, r in zip(questions, passages, readings)
         ]
 
-    def read(self, question: str, passages: list[Passage], min_score: float | None = None) -> Answer:
+    def read(self, question: str, passages: list[Passage], min_score: float | None = None,
+             retrieved: bool = False) -> Answer:
         """Answer from given passages, skipping retrieval (the evaluation's reader mode)."""
-        question = check_question(question, self.settings.max_question_chars)
+        return self.read_many([(question, passages)], min_score, retrieved)[0]
+
+    def read_many(self, items: list[tuple[str, list[Passage]]], min_score: float | None = None,
+                  retrieved: bool = False) -> list[Answer]:
+        """``read`` for several questions, in shared batches. ``retrieved``: the passages came from a
+        retriever (scored and thresholded as ``answer()`` does), not given as the gold paragraph."""
+        items = [(check_question(q, self.settings.max_question_chars), ps) for q, ps in items]
         began = time.perf_counter()
-        reading = self.reader.read_many([(question, passages)])[0]
-        return self._compose(question, passages, reading, self.threshold(min_score), time.perf_counter() - began)
+        readings = self.reader.read_many(items)
+        threshold = self.threshold(min_score, retrieved=retrieved)
+        seconds = (time.perf_counter() - began) / max(1, len(items))
+        return [self._compose(q, ps, r, threshold, seconds, retrieved=retrieved)
+                for (q, ps), r in zip(items, readings)]
+
+    @property
+    def verifier(self) -> Verifier:
+        """Turns an answer's signals into the probability that it is right (the reader's calibration)."""
+        if self._verifier is None:
+            self._verifier = Verifier(self.reader.calibration)
+        return self._verifier
 
     def threshold(self, min_score: float | None = None, retrieved: bool = False) -> float:
         """The answer score below which we abstain: ``min_score``, else the settings', else the reader's
-        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise)."""
+        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise).
+        With a calibrated reader, scores and thresholds are probabilities that the answer is right."""
         if min_score is not None:
             return min_score
         if self.settings.min_score is not None:
@@ -155,37 +180,52 @@ class QA:
 
     def _compose(
         self, question: str, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
+        retrieved: bool = True,
     ) -> Answer:
-        """Merge spans that say the same thing, cite each, and decide whether to answer.
+        """Merge spans that say the same thing, cite each, score each, and decide whether to answer.
 
         Spans that run across a sentence boundary are dropped: a citation is one sentence.
         Every citation of a candidate spans exactly the candidate's text in its article.
+        Candidates are ranked by the reader; each gets the verifier's probability that it is right
+        (``Answer.score``), and the best is withheld when that is below ``threshold``.
         """
-        groups: dict[str, list[Citation]] = {}
+        groups: dict[str, list[tuple[Span, Citation]]] = {}
         for span in reading.spans:
             key = normalize_answer(span.text) or span.text.strip()
             citation = self._cite(passages[span.passage], span)
             if key and citation.end <= citation.sentence_end:
-                groups.setdefault(key, []).append(citation)
-        candidates = []
-        for citations in groups.values():
-            first = citations[0]
+                groups.setdefault(key, []).append((span, citation))
+        ranked = []
+        for found in groups.values():
+            span, first = found[0]
             text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
             same: list[Citation] = []
-            for c in (_retarget(c, text) for c in citations):  # one citation per place in an article
+            for c in (_retarget(c, text) for _, c in found):  # one citation per place in an article
                 if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
                     same.append(c)
-            candidates.append(Candidate(text, citations[0].score, same))
-        candidates.sort(key=lambda c: -c.score)
+            ranked.append((span, text, same))
+        ranked.sort(key=lambda r: -r[0].score)
         no_answer = min(reading.no_answer) if reading.no_answer else 1.0
-        if not candidates:
+        if not ranked:
             return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds)
-        best = candidates[0]
+        verifier = self.verifier
+        candidates, checks = [], {}
+        for n, (span, text, same) in enumerate(ranked[:5]):
+            rival = max((r[0].score for k, r in enumerate(ranked) if k != n), default=0.0)
+            passage = passages[span.passage]
+            facts = signals(
+                question, text, same[0].sentence if same else passage.text, passage.text, span.score,
+                reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
+                retrieval_score=passage.score,
+            )
+            checks = checks or facts.to_dict()  # the best candidate's
+            candidates.append(Candidate(text, verifier.probability(facts, span.score, retrieved), same))
+        best, reader_score = candidates[0], ranked[0][0].score
         if best.score < threshold:
-            return Answer(question, None, best.score, alternatives=candidates[:5],
-                          no_answer_score=no_answer, passages=passages, seconds=seconds)
-        return Answer(question, best.text, best.score, best.citations, candidates[1:5], no_answer, passages,
-                      seconds)
+            return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,
+                          passages=passages, seconds=seconds, reader_score=reader_score, signals=checks)
+        return Answer(question, best.text, best.score, best.citations, candidates[1:], no_answer, passages,
+                      seconds, reader_score, checks)
 
     def _cite(self, passage: Passage, span: Span) -> Citation:
         """A citation for a span: the sentence holding its start, and its offsets in the article."""

@@ -89,6 +89,12 @@ class ExtractiveReader:
         self.warm_up()
         return float(self._config.get("min_score_retrieved", self.min_score))
 
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """The fitted verifier models of this reader folder (``qa_reader.json``), if it has them."""
+        self.warm_up()
+        return self._config.get("calibration")
+
     def read(self, question: str, passages: list[Passage]) -> Reading:
         """Candidate answer spans over all passages, best first, and each passage's no-answer score."""
         return self.read_many([(question, passages)])[0]

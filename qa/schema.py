@@ -118,13 +118,18 @@ class Answer(_Record):
 
     question: str
     text: str | None
-    score: float  # confidence in [0, 1] of ``text`` (or of the best rejected span when abstaining)
+    # probability that ``text`` is right (of the best withheld candidate when abstaining), calibrated
+    # by the reader's verifier; without a calibration, the reader's span score
+    score: float
     citations: list[Citation] = field(default_factory=list)
     # other candidates, best first; when abstaining, the withheld best candidate comes first
     alternatives: list[Candidate] = field(default_factory=list)
     no_answer_score: float = 0.0  # reader's probability that the passages hold no answer
     passages: list[Passage] = field(default_factory=list)  # what the reader read
     seconds: float = 0.0
+    reader_score: float = 0.0  # the reader's own span score of the best candidate, before verification
+    # what the verifier weighed for the best candidate (qa.verification.Signals): why the score is what it is
+    signals: dict[str, float] = field(default_factory=dict)
 
     @property
     def answered(self) -> bool:

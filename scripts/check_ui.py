@@ -135,6 +135,7 @@ class ScriptedReader:
 
     min_score = 0.1
     min_score_retrieved = 0.1
+    calibration = None
 
     def read_many(self, items: list[tuple[str, list[Any]]]) -> list[Any]:
         from qa.schema import Reading, Span

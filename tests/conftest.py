@@ -67,6 +67,7 @@ class FakeReader:
     with the question; scores come from the word overlap. Enough to drive the pipeline."""
 
     min_score = min_score_retrieved = 0.2
+    calibration = None
 
     def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
         readings = []

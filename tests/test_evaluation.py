@@ -19,6 +19,7 @@ from qa.evaluation import (
     format_report,
     load_questions,
     percentile,
+    plot_paths,
     score_prediction,
     write_report,
 )
@@ -365,3 +366,25 @@ def test_report_carries_calibration(
     assert 1 / 3 < report.calibration.min_score <= 1.0
     assert report.calibration.f1 > report.f1
     assert "best min_score" in format_report(report)
+
+
+def test_report_measures_calibration_and_writes_its_plots(
+    tmp_path: Path, tiny_corpus: Path, tiny_questions: Path, fakes: dict[str, Any],
+) -> None:
+    out = tmp_path / "out" / "report.json"
+    report = evaluate(tiny_questions, qa=fake_qa(tiny_corpus, tmp_path / "index", fakes), min_score=0.0,
+                      progress=False, out=out)
+    scored = [r for r in report.rows if r.candidate is not None]
+    assert sum(b["n"] for b in report.reliability) == len(scored)
+    # by hand: each row's distance between its score and whether it was right, averaged within bins
+    bins: dict[int, list[Any]] = {}
+    for r in scored:
+        bins.setdefault(min(9, int(r.score * 10)), []).append(r)
+    expected = sum(abs(sum(r.score for r in rs) / len(rs) - sum(r.right for r in rs) / len(rs)) * len(rs)
+                   for rs in bins.values()) / len(scored)
+    assert report.ece == pytest.approx(expected)
+    assert "calibration (ECE)" in format_report(report)
+    for plot in plot_paths(out):
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", plot
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert saved["ece"] == pytest.approx(report.ece) and "reader_score" in saved["rows"][0]

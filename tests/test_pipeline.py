@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,7 @@ def test_abstains_below_min_score(seed_corpus: Path, tmp_path: Path) -> None:
 
 class ScriptedReader:
     min_score = min_score_retrieved = 0.5
+    calibration = None
 
     def __init__(self, spans: list[Span]):
         self.spans = spans
@@ -129,3 +131,46 @@ def test_overlapping_passages_cite_a_place_once() -> None:
     spans = [Span(0, 14, 19, "Putin", 0.9), Span(1, 0, 5, "Putin", 0.8)]
     r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer("Who?")
     assert r.text == "Putin" and [(c.article_id, c.start) for c in r.citations] == [("a", 14)]
+
+
+def _name_check_model() -> dict[str, Any]:
+    """A verifier model that trusts the reader's span score but distrusts answers to questions whose
+    names the passage lacks (as a fitted one learns from swapped-name pairs)."""
+    from qa.verification import Signals
+
+    names = Signals.names()
+    coef = [0.0] * len(names)
+    coef[names.index("span_logit")] = 1.0
+    coef[names.index("any_name_missing")] = -4.0
+    return {"features": names, "mean": [0.0] * len(names), "scale": [1.0] * len(names), "coef": coef,
+            "intercept": 0.0}
+
+
+class CalibratedReader(ScriptedReader):
+    calibration = {"given": _name_check_model(), "retrieved": _name_check_model()}
+
+
+def test_calibrated_score_is_the_verifiers_probability_and_decides_abstention() -> None:
+    from qa.verification import Signals, predict
+
+    passages = [Passage("a", "A", 0, 0, 0, "French Interior Minister Gérald Darmanin spoke on Monday.")]
+    span = Span(0, 25, 40, "Gérald Darmanin", 0.9)
+    pipeline = QA(reader=CalibratedReader([span]), embedder=FakeEmbedder(), retriever=FixedRetriever(passages))
+    supported = pipeline.answer("Who is the French Interior Minister?")
+    assert supported.text == "Gérald Darmanin" and supported.reader_score == 0.9
+    assert supported.score == pytest.approx(predict(_name_check_model(), Signals(**supported.signals)), abs=1e-3)
+    assert supported.score == pytest.approx(0.9, abs=1e-3)  # every name is in the passage
+    swapped = pipeline.answer("Who is the Belgian Interior Minister?")
+    assert swapped.text is None and swapped.signals["any_name_missing"] == 1.0
+    assert swapped.score < 0.5 and swapped.alternatives[0].text == "Gérald Darmanin"
+    assert "signals" in swapped.to_dict() and swapped.to_dict()["reader_score"] == 0.9
+    given = pipeline.read("Who is the Belgian Interior Minister?", passages)
+    assert given.text is None  # the model for given passages applies in reader mode
+
+
+def test_read_many_matches_read() -> None:
+    passages = [Passage("a", "A", 0, 0, 0, "Macron spoke.")]
+    pipeline = QA(reader=ScriptedReader([Span(0, 0, 6, "Macron", 0.8)]), embedder=FakeEmbedder(),
+                  retriever=FixedRetriever(passages))
+    many = pipeline.read_many([("Who spoke?", passages), ("Who?", passages)])
+    assert [a.text for a in many] == [pipeline.read("Who spoke?", passages).text] * 2

@@ -29,20 +29,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from qa.verification import MONTH, YEAR, phrases
+
 Example = dict[str, Any]
 
 KINDS = ("other", "hard", "cut", "swap", "antonym", "negation", "condition")
 
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b")
-# runs of capitalised words, allowing "of", "the", "de", "and" inside: "University of Notre Dame"
-_PROPER = re.compile(r"\b[A-Z][\w'\-]*(?:\s+(?:(?:of|the|de|von|van|and)\s+)?[A-Z][\w'\-]*)*")
-_STARTERS = {
-    "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "in", "on", "at", "the", "a", "an",
-    "during", "after", "before", "for", "from", "to", "by", "with", "as", "is", "was", "are", "were", "did",
-    "do", "does", "can", "could", "according", "along", "besides", "other", "of", "if", "about", "since",
-}
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
 _ANTONYMS = {
@@ -157,46 +149,13 @@ def hard_paragraph_negatives(examples: list[Example], ratio: float, rng: random.
     return negatives
 
 
-def _phrases(text: str, skip_start: bool) -> list[tuple[str, int, int]]:
-    """(kind, start, end) of the years, numbers, months and proper-noun runs in ``text``."""
-    found: list[tuple[str, int, int]] = []
-    taken: list[tuple[int, int]] = []
-
-    def add(kind: str, m: re.Match[str]) -> None:
-        if all(m.end() <= s or m.start() >= e for s, e in taken):
-            found.append((kind, m.start(), m.end()))
-            taken.append((m.start(), m.end()))
-
-    for m in _YEAR.finditer(text):
-        add("year", m)
-    for m in _MONTH.finditer(text):
-        add("month", m)
-    for m in _NUMBER.finditer(text):
-        add("number", m)
-    for m in _PROPER.finditer(text):
-        words = m.group().split()
-        if skip_start and m.start() == 0 and words[0].lower() in _STARTERS:
-            if len(words) == 1:
-                continue
-            rest = m.group()[len(words[0]):].lstrip()
-            if not rest[:1].isupper():
-                continue
-            begin = m.end() - len(rest)
-            if all(m.end() <= s or begin >= e for s, e in taken):
-                found.append(("proper", begin, m.end()))
-                taken.append((begin, m.end()))
-            continue
-        add("proper", m)
-    return found
-
-
 def _article_pools(examples: list[Example]) -> dict[int, dict[str, list[str]]]:
     """Per article, the distinct phrases of each kind found in its paragraphs."""
     pools: dict[int, dict[str, set[str]]] = {}
     for article, paragraphs in _by_article(examples).items():
         pool = pools.setdefault(article, {})
         for context in paragraphs.values():
-            for kind, s, e in _phrases(context, skip_start=False):
+            for kind, s, e in phrases(context, skip_start=False):
                 pool.setdefault(kind, set()).add(context[s:e])
     return {a: {k: sorted(v) for k, v in pool.items()} for a, pool in pools.items()}
 
@@ -210,7 +169,7 @@ def swap_negatives(examples: list[Example], ratio: float, rng: random.Random) ->
         if rng.random() >= ratio:
             continue
         question, context = ex["question"], ex["context"]
-        grounded = [(kind, s, e) for kind, s, e in _phrases(question, skip_start=True)
+        grounded = [(kind, s, e) for kind, s, e in phrases(question, skip_start=True)
                     if _contains(context, question[s:e])]
         if not grounded:
             continue
@@ -278,8 +237,8 @@ def condition_negatives(examples: list[Example], ratio: float, rng: random.Rando
         if rng.random() >= ratio:
             continue
         question, context = ex["question"].rstrip(), ex["context"]
-        years = [int(y) for y in _YEAR.findall(context)]
-        if (not years or _YEAR.search(question) or _MONTH.search(question) or not question.endswith("?")
+        years = [int(y) for y in YEAR.findall(context)]
+        if (not years or YEAR.search(question) or MONTH.search(question) or not question.endswith("?")
                 or _ASKS_TIME.search(question)):
             continue
         year = str(rng.choice(years) + rng.choice((-40, -25, -15, -9, -4, 4, 9, 15, 25, 40)))

@@ -1,0 +1,271 @@
+"""Is the reader's best answer right? Signals about an answer, combined into a calibrated probability.
+
+The reader's span score says how sure it is *where* the answer is, not whether the
+passage supports one: a question about "the French defence minister" over a passage
+naming the Interior Minister gets a confident span. The signals here check that:
+
+- the reader: span score, the passage's no-answer score, the margin over the runner-up;
+- support: the question's names, numbers and dates, and its other content words, found in
+  the cited sentence and its passage (a swapped name or year is missing from it);
+- answer type: a "when" question answered without a date, "how many" without a number,
+  "who" without a name; an answer that only repeats the question;
+- retrieval (retrieved passages only): the passage's rank and fused score, how many places
+  give the same answer.
+
+A logistic model over them, fitted on held-out pairs (``scripts/calibrate_reader.py``),
+turns them into the probability that the answer is right (F1 >= 0.5 against the gold
+answers), stored in the reader folder's ``qa_reader.json``: one model for a given passage
+(reader mode), one for retrieved passages.
+
+    verifier = Verifier(reader_config["calibration"])
+    verifier.probability(signals(question, answer, sentence, passage, ...), retrieved=True)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
+MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b")
+# runs of capitalised words, allowing "of", "the", "de", "and" inside: "University of Notre Dame"
+PROPER = re.compile(r"\b[A-Z][\w'\-]*(?:\s+(?:(?:of|the|de|von|van|and)\s+)?[A-Z][\w'\-]*)*")
+# words that start a question or sentence with a capital without being names
+STARTERS = {
+    "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "in", "on", "at", "the", "a", "an",
+    "during", "after", "before", "for", "from", "to", "by", "with", "as", "is", "was", "are", "were", "did",
+    "do", "does", "can", "could", "according", "along", "besides", "other", "of", "if", "about", "since",
+    "name", "give", "list", "i", "it", "this", "that", "these", "those", "there", "he", "she", "they", "his",
+    "her", "their", "its", "has", "have", "had", "will", "would", "should", "apart", "aside", "except",
+}
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_DATE_WORDS = re.compile(
+    r"\b(\d{1,4}|january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|century|centuries|"
+    r"decade|decades|year|years|week|weeks|month|months|day|days|morning|evening|night|spring|summer|autumn|"
+    r"fall|winter|ago|bc|bce|ad|ce|era|age|period|dynasty|war|reign|after|before|during|since|until|early|"
+    r"late|mid|hours?|minutes?|seconds?)\b", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
+    r"hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|several|many|few|half|"
+    r"percent|once|twice|single|double|no|none)\b", re.IGNORECASE)
+
+
+def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
+    """(kind, start, end) of the years, months, numbers and proper-noun runs in ``text``.
+
+    ``skip_start``: a capitalised first word that is not a name ("What", "In") is not a phrase.
+    """
+    found: list[tuple[str, int, int]] = []
+
+    def add(kind: str, begin: int, end: int) -> None:
+        if all(end <= s or begin >= e for _, s, e in found):
+            found.append((kind, begin, end))
+
+    for kind, pattern in (("year", YEAR), ("month", MONTH), ("number", NUMBER)):
+        for m in pattern.finditer(text):
+            add(kind, m.start(), m.end())
+    for m in PROPER.finditer(text):
+        words = m.group().split()
+        begin = m.start()
+        # a capitalised word that is not a name: the sentence's first word, or "I"/"The" anywhere
+        while words and (words[0].lower() in STARTERS and (begin == 0 and skip_start or len(words[0]) < 4)):
+            rest = text[begin + len(words[0]) : m.end()].lstrip()
+            begin = m.end() - len(rest)
+            words = rest.split()
+            if words and not words[0][:1].isupper():
+                words = []
+        if words:
+            add("proper", begin, m.end())
+    return sorted(found, key=lambda x: x[1])
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | {"name", "called", "many", "much", "type", "kind", "also"}
+
+
+def content_stems(text: str) -> set[str]:
+    """The stemmed, lower-cased words of ``text`` that are not stop words."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    stop = _stopwords()
+    return set(_stemmer().stemWords([w for w in words if w not in stop]))
+
+
+def question_type(question: str) -> str:
+    """The kind of answer a question asks for: when, number, who, where or other."""
+    q = question.lower()
+    if re.search(r"\bhow (many|much|long|old|far|often|large|big|tall|high)\b|\bwhat (percentage|number|amount)\b",
+                 q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|century|decade|time)\b|\bwhich (year|century|decade)\b", q):
+        return "when"
+    if re.search(r"\bwho(m|se)?\b", q):
+        return "who"
+    if re.search(r"\bwhere\b", q):
+        return "where"
+    return "other"
+
+
+def type_mismatch(question: str, answer: str) -> float:
+    """1.0 when the answer plainly is not the kind the question asks for, else 0.0."""
+    kind = question_type(question)
+    if kind == "when":
+        return 0.0 if _DATE_WORDS.search(answer) else 1.0
+    if kind == "number":
+        return 0.0 if _NUMBER_WORDS.search(answer) else 1.0
+    if kind in ("who", "where"):
+        return 0.0 if any(ch.isupper() for ch in answer) else 1.0
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What is known about one answer; every field is a number, so the model is a dot product."""
+
+    span_logit: float  # the reader's span score, as log-odds
+    no_answer_logit: float  # the cited passage's no-answer score, as log-odds
+    min_no_answer_logit: float  # the lowest no-answer score over all passages read
+    margin: float  # span score minus the runner-up answer's
+    names_missing: float  # share of the question's names, numbers and dates absent from the passage
+    any_name_missing: float  # 1.0 if any of them is absent
+    words_in_sentence: float  # share of the question's content words in the cited sentence
+    words_in_passage: float  # ... in the whole passage
+    type_mismatch: float
+    answer_in_question: float  # share of the answer's words already in the question
+    answer_words: float  # log of the answer's length in words
+    places: float  # log(1 + other places giving the same answer)
+    passage_rank: float  # 0 for the first passage read
+    retrieval_score: float  # the passage's fused retrieval score x 60 (1.0 = ranked first by one retriever)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return list(cls.__dataclass_fields__)
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 4) for k, v in asdict(self).items()}
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def signals(
+    question: str, answer: str, sentence: str, passage: str, span_score: float, no_answer: float,
+    min_no_answer: float, runner_up: float, places: int = 1, passage_rank: int = 0,
+    retrieval_score: float = 0.0,
+) -> Signals:
+    """The signals of one answer found in ``sentence`` of ``passage``."""
+    names = [question[s:e] for _, s, e in phrases(question)]
+    lowered = passage.lower()
+    missing = [n for n in names if n.lower() not in lowered]
+    q_words = content_stems(question)
+    a_words = content_stems(answer)
+    return Signals(
+        span_logit=_logit(span_score),
+        no_answer_logit=_logit(no_answer),
+        min_no_answer_logit=_logit(min_no_answer),
+        margin=span_score - runner_up,
+        names_missing=len(missing) / len(names) if names else 0.0,
+        any_name_missing=1.0 if missing else 0.0,
+        words_in_sentence=len(q_words & content_stems(sentence)) / len(q_words) if q_words else 1.0,
+        words_in_passage=len(q_words & content_stems(passage)) / len(q_words) if q_words else 1.0,
+        type_mismatch=type_mismatch(question, answer),
+        answer_in_question=len(a_words & q_words) / len(a_words) if a_words else 0.0,
+        answer_words=math.log(1 + len(answer.split())),
+        places=math.log(max(1, places)),
+        passage_rank=float(passage_rank),
+        retrieval_score=60.0 * retrieval_score,
+    )
+
+
+class Verifier:
+    """Calibrated probability that an answer is right, from its ``Signals``.
+
+    ``calibration``: ``{"given": model, "retrieved": model}``, each model
+    ``{"features": [...], "mean": [...], "scale": [...], "coef": [...], "intercept": b}``
+    (standardised logistic regression). Without a model for the case, the reader's own
+    span score is the confidence, as before calibration existed.
+    """
+
+    def __init__(self, calibration: dict[str, Any] | None = None):
+        self.calibration = calibration or {}
+
+    def calibrated(self, retrieved: bool) -> bool:
+        return ("retrieved" if retrieved else "given") in self.calibration
+
+    def probability(self, signals: Signals, span_score: float, retrieved: bool) -> float:
+        model = self.calibration.get("retrieved" if retrieved else "given")
+        if model is None:
+            return span_score
+        return predict(model, signals)
+
+
+def predict(model: dict[str, Any], s: Signals) -> float:
+    """A fitted model's probability for one answer's signals."""
+    values = asdict(s)
+    z = float(model["intercept"])
+    for name, mean, scale, coef in zip(model["features"], model["mean"], model["scale"], model["coef"]):
+        z += coef * (float(values[name]) - mean) / scale
+    return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
+
+
+def fit(rows: list[Signals], right: list[bool], features: list[str] | None = None, l2: float = 1.0,
+        iterations: int = 50) -> dict[str, Any]:
+    """Logistic regression (Newton's method, L2 penalty ``l2`` on standardised features) of ``right``
+    on the signals; the result is what ``predict`` and ``Verifier`` take."""
+    import numpy as np
+
+    features = features or Signals.names()
+    x = np.array([[getattr(r, f) for f in features] for r in rows], dtype=float)
+    y = np.array(right, dtype=float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = np.zeros(z.shape[1])
+    penalty = np.eye(z.shape[1]) * l2
+    penalty[0, 0] = 0.0  # the intercept is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
+        gradient = z.T @ (p - y) + penalty @ w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return {"features": features, "mean": mean.tolist(), "scale": scale.tolist(), "coef": w[1:].tolist(),
+            "intercept": float(w[0])}
+
+
+def reliability(scores: list[float], right: list[bool], bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error and the reliability table: per score bin, how many answers, their
+    mean score and the share that were right."""
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(s, r) for s, r in zip(scores, right) if low <= s < high or (b == bins - 1 and s == 1.0)]
+        if not inside:
+            table.append({"low": low, "high": high, "n": 0, "mean_score": None, "right": None})
+            continue
+        mean_score = sum(s for s, _ in inside) / len(inside)
+        share = sum(1 for _, r in inside if r) / len(inside)
+        ece += len(inside) / max(1, len(scores)) * abs(mean_score - share)
+        table.append({"low": low, "high": high, "n": len(inside), "mean_score": mean_score, "right": share})
+    return ece, table

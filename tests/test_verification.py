@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from qa.verification import Signals, Verifier, fit, phrases, predict, question_type, reliability, signals, type_mismatch
+
+PASSAGE = ("Separately, French Interior Minister Gérald Darmanin said on Monday that all countries are affected. "
+           "Darmanin added that there were terror attacks prevented nearly every month in France.")
+
+
+def test_phrases_find_names_numbers_and_dates_but_not_question_words() -> None:
+    q = "In 1990, what did Emmanuel Macron tell the University of Notre Dame in March about 137 people?"
+    found = [(kind, q[s:e]) for kind, s, e in phrases(q)]
+    assert found == [("year", "1990"), ("proper", "Emmanuel Macron"), ("proper", "University of Notre Dame"),
+                     ("month", "March"), ("number", "137")]
+    assert phrases("What did he say?") == []
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("When did the attack happen?", "when"), ("In what year was it built?", "when"),
+    ("How many people died?", "number"), ("Who is the interior minister?", "who"),
+    ("Where is the Bataclan?", "where"), ("What did Kyiv deny?", "other"),
+])
+def test_question_type(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+def test_type_mismatch() -> None:
+    assert type_mismatch("When did it open?", "Monday") == 0.0
+    assert type_mismatch("When did it open?", "the Kremlin") == 1.0
+    assert type_mismatch("How many were injured?", "over 100") == 0.0
+    assert type_mismatch("How many were injured?", "Moscow") == 1.0
+    assert type_mismatch("Who said it?", "the interior minister") == 1.0
+    assert type_mismatch("What did Kyiv deny?", "any role") == 0.0
+
+
+def test_signals_notice_a_name_the_passage_never_mentions() -> None:
+    sentence = PASSAGE.split(". ")[0]
+    supported = signals("Who is the French interior minister?", "Gérald Darmanin", sentence, PASSAGE,
+                        0.9, 0.05, 0.05, 0.1)
+    swapped = signals("Who is the Belgian interior minister?", "Gérald Darmanin", sentence, PASSAGE,
+                      0.9, 0.05, 0.05, 0.1)
+    assert supported.names_missing == 0.0 and supported.any_name_missing == 0.0
+    assert swapped.names_missing == 1.0 and swapped.any_name_missing == 1.0
+    off_topic = signals("Who is the French defence minister?", "Gérald Darmanin", sentence, PASSAGE,
+                        0.9, 0.05, 0.05, 0.1)
+    assert off_topic.words_in_sentence < supported.words_in_sentence
+    assert math.isclose(supported.span_logit, math.log(0.9 / 0.1))
+
+
+def _random_signals(rng: random.Random, bad: bool) -> Signals:
+    base = dict.fromkeys(Signals.names(), 0.0)
+    base["span_logit"] = rng.gauss(-1.0 if bad else 1.5, 1.0)
+    base["any_name_missing"] = float(bad and rng.random() < 0.7)
+    return Signals(**base)
+
+
+def test_fit_learns_the_signals_and_is_calibrated_on_fresh_data() -> None:
+    rng = random.Random(0)
+    labels = [rng.random() < 0.5 for _ in range(3000)]
+    rows = [_random_signals(rng, not y) for y in labels]
+    model = fit(rows, labels)
+    coef = dict(zip(model["features"], model["coef"]))
+    assert coef["span_logit"] > 0 and coef["any_name_missing"] < 0
+    fresh_labels = [rng.random() < 0.5 for _ in range(3000)]
+    scores = [predict(model, _random_signals(rng, not y)) for y in fresh_labels]
+    ece, table = reliability(scores, fresh_labels)
+    assert ece < 0.05
+    assert sum(b["n"] for b in table) == 3000
+
+
+def test_reliability_table_and_ece_by_hand() -> None:
+    ece, table = reliability([0.05, 0.05, 0.95, 0.95], [False, True, True, True], bins=2)
+    assert [b["n"] for b in table] == [2, 2]
+    assert table[0]["right"] == 0.5 and table[1]["right"] == 1.0
+    assert math.isclose(ece, 0.5 * 0.45 + 0.5 * 0.05)
+
+
+def test_verifier_without_a_model_keeps_the_reader_score() -> None:
+    s = _random_signals(random.Random(1), False)
+    assert Verifier(None).probability(s, 0.42, retrieved=True) == 0.42
+    model = fit([_random_signals(random.Random(i), i % 2 == 0) for i in range(200)], [i % 2 == 1 for i in range(200)])
+    verifier = Verifier({"given": model})
+    assert verifier.calibrated(retrieved=False) and not verifier.calibrated(retrieved=True)
+    assert verifier.probability(s, 0.42, retrieved=False) == pytest.approx(predict(model, s))
