@@ -204,3 +204,28 @@ def test_packaging_again_from_saved_scores(
         package(monkeypatch, "--model", other, "--dev", squad_file, "--out", tmp_path / "x", *pairs,
                 "--from-scores", scores)
     assert not (tmp_path / "x").exists()
+
+
+def test_max_minutes_stops_early_and_writes_the_model(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    model = training.train(TrainingConfig(
+        train=str(squad_file), out=str(tmp_path / "run"), base=str(tiny_base), max_length=32, stride=8,
+        batch_size=2, max_steps=50, checkpoint_every=100, log_every=100, negatives=1.0, bf16=False,
+        save_dtype="float32", max_minutes=0.0,
+    ))
+    record = json.loads((model / "training_run.json").read_text())
+    assert record["steps"] == 1  # the limit was already reached after the first step
+    assert (model / "model.safetensors").exists()
+
+
+def test_pairs_file_round_trips_as_squad_2(tmp_path: Path) -> None:
+    from qa.training import make_negatives
+    from qa.training.negatives import write_pairs
+
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SQUAD))
+    examples = load_squad_examples(path)
+    negatives = make_negatives(examples, {"other": 1.0, "cut": 1.0}, 0)
+    path = write_pairs(examples, negatives, tmp_path / "pairs.json.xz")
+    back = load_squad_examples(path)
+    assert sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in back) == \
+        sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in examples + negatives)

@@ -27,6 +27,7 @@ import random
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from qa.verification import MONTH, YEAR, phrases
@@ -272,3 +273,34 @@ def make_negatives(examples: list[Example], shares: dict[str, float], seed: int)
             salt = {"other": 0, "cut": 1}.get(kind, 100 + offset)
             negatives += MAKERS[kind](examples, share, random.Random(seed + salt))
     return negatives
+
+
+def write_pairs(examples: list[Example], negatives: list[Example], path: str | Path) -> Path:
+    """Questions and unanswerable pairs as one SQuAD 2.0-style file (each context stored once, xz-compressed
+    when ``path`` ends in ``.xz``): training elsewhere then needs neither the makers nor their libraries.
+
+    Pairs keep their article, so ``load_squad_examples`` gives them back grouped as before.
+    """
+    import json
+    import lzma
+
+    articles: dict[int, dict[str, dict[str, Any]]] = {}
+    for ex in examples + negatives:
+        paragraphs = articles.setdefault(ex["article"], {})
+        paragraph = paragraphs.setdefault(ex["context"], {"context": ex["context"], "qas": []})
+        qa: dict[str, Any] = {"id": ex["id"], "question": ex["question"], "answers": ex["answers"]}
+        if not ex["answers"]:
+            qa["is_impossible"] = True
+            qa["kind"] = ex.get("kind", "unanswerable")
+        paragraph["qas"].append(qa)
+    data = {"version": "v2.0", "data": [{"title": str(a), "paragraphs": list(articles[a].values())}
+                                        for a in sorted(articles)]}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, ensure_ascii=False)
+    if path.suffix == ".xz":
+        with lzma.open(path, "wt", encoding="utf-8", preset=6) as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

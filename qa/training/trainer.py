@@ -37,7 +37,7 @@ log = logging.getLogger("qa.training")
 CHECKPOINT_DIR = "checkpoint"
 PAD_MULTIPLE = 16  # batch widths rounded up to this: few distinct shapes, so oneDNN's kernel cache stays small
 # settings a checkpoint may be resumed under with new values: the run's length, and how it is logged
-EXTENDABLE = {"max_steps", "epochs", "checkpoint_every", "log_every", "threads"}
+EXTENDABLE = {"max_steps", "epochs", "checkpoint_every", "log_every", "threads", "max_minutes"}
 RUN_LOG = "training_run.json"  # steps, windows, time and device of the run that made a model folder
 
 
@@ -79,6 +79,9 @@ class TrainingConfig:
     log_every: int = 25
     threads: int | None = None
     save_dtype: str = "float16"
+    # stop at the first step boundary after this many minutes of this session and write the model as it is
+    # (a lent GPU's time limit); the same command with a larger value carries on from the checkpoint
+    max_minutes: float | None = None
 
 
 DEFAULTS = asdict(TrainingConfig(train="", out=""))
@@ -100,8 +103,15 @@ def packaged_encoder_path() -> str:
 
 
 def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
-    """Flatten a SQuAD v1.1/v2.0 file into one dict per question, keeping the article index."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    """Flatten a SQuAD v1.1/v2.0 file (``.json``, or ``.json.xz`` as ``write_pairs`` makes) into one dict
+    per question, keeping the article index. SQuAD 2.0's impossible questions have no answers."""
+    if str(path).endswith(".xz"):
+        import lzma
+
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)["data"]
+    else:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     examples = []
     for article_index, article in enumerate(data):
         for paragraph_index, paragraph in enumerate(article["paragraphs"]):
@@ -111,7 +121,7 @@ def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
                         "id": qa["id"],
                         "question": qa["question"],
                         "context": paragraph["context"],
-                        "answers": qa.get("answers", []),
+                        "answers": [] if qa.get("is_impossible") else qa.get("answers", []),
                         "article": article_index,
                         "paragraph": paragraph_index,
                     }
@@ -351,6 +361,9 @@ def train(cfg: TrainingConfig) -> Path:
             window_start = now
         if step % cfg.checkpoint_every == 0 and step < total_steps:
             save_checkpoint()
+        if cfg.max_minutes is not None and (time.time() - run_start) / 60 > cfg.max_minutes and step < total_steps:
+            log.info("stopping at step %d/%d: --max-minutes %s reached", step, total_steps, cfg.max_minutes)
+            break
     save_checkpoint()
 
     final = out / "model"
@@ -518,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", "checkpoint_every", "log_every", "threads",
     ):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes and write the model")
     for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives",
                  "hard_negatives", "swap_negatives", "antonym_negatives", "negation_negatives",
                  "condition_negatives"):
