@@ -87,7 +87,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     parts = [
         '<div class="qa-answer">',
         f'<div class="qa-headline"><strong>{escape(answer.text)}</strong> '
-        f'<span class="qa-meta">{meta}</span></div>',
+        f'<span class="qa-meta" title="{SCORE_HELP}">{meta}</span></div>',
     ]
     for n, citation in enumerate(answer.citations[:MAX_CITATIONS], start=1):
         parts.append(render_citation(citation, articles.get(citation.article_id), n))
@@ -99,6 +99,9 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
         parts.append(f'<div class="qa-meta">Other candidates: {others}</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+SCORE_HELP = "the probability that this answer is right, as measured on held-out questions"
 
 
 def _render_abstention(answer: Answer, articles: Mapping[str, Article]) -> str:

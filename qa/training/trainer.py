@@ -429,6 +429,13 @@ and loaded in float32.
   the rate `overflow_negatives`. Target: the [CLS] token.
 - Harder unanswerable pairs when `cut_negatives` is set: the question with its own paragraph minus
   the sentences that hold its answers (on-topic text without the answer, as retrieval can give).
+- SQuAD 2.0-style pairs (`qa/training/negatives.py`), each checked to stay unsupported by the paragraph:
+  `hard_negatives`, the most BM25-similar other paragraph without the answer; `swap_negatives`, a
+  name, number, year or month of the question swapped for another of the same kind from the same
+  article that the paragraph never mentions; `antonym_negatives`, a word turned into its opposite
+  ("first" -> "last") that the paragraph never uses; `negation_negatives`, "not" added where the
+  paragraph negates nothing; `condition_negatives`, a year condition the paragraph never states.
+  Shares are per question; a stage that used them lists them in its settings.
 - The word embeddings are frozen (identical to the base model's).
 
 ## Hyper-parameters
