@@ -67,3 +67,13 @@ def test_default_api_and_cli_use_the_packaged_models(real_qa: QA, monkeypatch: p
     r = package.answer("Who offered Russia cooperation?")
     assert r.text is not None and "Macron" in r.text and 0.0 <= r.score <= 1.0
     assert r.citations[0].title and r.citations[0].sentence.startswith("Fresh from engaging")
+
+
+def test_packaged_reader_is_calibrated_and_doubts_a_swapped_name(real_qa: QA) -> None:
+    supported = real_qa.answer("Who is the French Interior Minister?")
+    assert supported.text is not None and "Darmanin" in supported.text
+    assert supported.signals["any_name_missing"] == 0.0 and supported.reader_score > 0
+    # the same question about a minister the article never mentions: the name check lowers the score
+    swapped = real_qa.answer("Who is the Belgian Interior Minister?")
+    assert swapped.signals["any_name_missing"] == 1.0
+    assert swapped.score < supported.score and swapped.text is None
