@@ -133,14 +133,8 @@ class QA:
         questions = [check_question(q, self.settings.max_question_chars) for q in questions]
         began = time.perf_counter()
         retriever = self.retriever
-        passages = [retriever.retrieve(q, self.settings.top_passages) for q in questions]
-        readings = self.reader.read_many(list(zip(questions, passages)))
-        threshold = self.threshold(min_score, retrieved=True)
-        per_question = (time.perf_counter() - began) / max(1, len(questions))
-        return [
-            self._compose(q, ps, r, threshold, per_question, retrieved=True)
-            for q, ps, r in zip(questions, passages, readings)
-        ]
+        items = [(q, retriever.retrieve(q, self.settings.top_passages)) for q in questions]
+        return self._read(items, min_score, True, began)
 
     def read(self, question: str, passages: list[Passage], min_score: float | None = None,
              retrieved: bool = False) -> Answer:
@@ -152,7 +146,12 @@ class QA:
         """``read`` for several questions, in shared batches. ``retrieved``: the passages came from a
         retriever (scored and thresholded as ``answer()`` does), not given as the gold paragraph."""
         items = [(check_question(q, self.settings.max_question_chars), ps) for q, ps in items]
-        began = time.perf_counter()
+        return self._read(items, min_score, retrieved, time.perf_counter())
+
+    def _read(self, items: list[tuple[str, list[Passage]]], min_score: float | None, retrieved: bool,
+              began: float) -> list[Answer]:
+        """Read checked questions' passages in shared batches and compose the answers; each answer's
+        ``seconds`` is its share of the time since ``began``."""
         readings = self.reader.read_many(items)
         threshold = self.threshold(min_score, retrieved=retrieved)
         seconds = (time.perf_counter() - began) / max(1, len(items))
