@@ -18,7 +18,8 @@ answers), stored in the reader folder's ``qa_reader.json``: one model for a give
 (reader mode), one for retrieved passages.
 
     verifier = Verifier(reader_config["calibration"])
-    verifier.probability(signals(question, answer, sentence, passage, ...), retrieved=True)
+    facts = signals(question, answer, sentence, passage, span_score, no_answer, min_no_answer, runner_up)
+    verifier.probability(facts, span_score, retrieved=True)
 """
 
 from __future__ import annotations

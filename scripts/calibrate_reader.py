@@ -33,7 +33,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from qa.evaluation import contains_answer, load_questions, score_prediction, squad_corpus
+from qa.evaluation import RIGHT_F1, contains_answer, load_questions, score_prediction, squad_corpus
 from qa.pipeline import QA
 from qa.reader import READER_CONFIG
 from qa.schema import Answer, Passage
@@ -107,8 +107,8 @@ def retrieved_items(qa: QA, examples: list[dict[str, Any]], limit: int, top: int
 
 
 def right(r: dict[str, Any]) -> bool:
-    """An answer is right when it scores F1 >= 0.5 against a gold answer."""
-    return bool(r["answers"]) and r["f1"] >= 0.5
+    """An answer is right as ``qa eval`` counts it (``QuestionResult.right``): F1 >= 0.5 against a gold answer."""
+    return bool(r["answers"]) and r["f1"] >= RIGHT_F1
 
 
 def summarize(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> dict[str, Any]:
