@@ -511,8 +511,9 @@ def _score_text(cfg: dict[str, Any], scores: dict[str, Any]) -> str:
     return f"""SQuAD v1.1 dev, all {forced['questions']:,} questions, always answering:
 **EM {forced['exact_match']:.1f}, F1 {forced['f1']:.1f}**.
 
-With the calibrated no-answer threshold `min_score = {scores['threshold']:.4f}` (chosen on the even-numbered
-dev articles, reported here on the odd-numbered ones it never saw):
+With a no-answer threshold on the reader's span score, `{scores['threshold']:.4f}` (chosen on the even-numbered
+dev articles, reported here on the odd-numbered ones it never saw; it is the folder's `min_score` unless a
+"Calibration" section below replaces it with a verifier's probability threshold):
 
 Unanswerable pairs are of two kinds: the question with another paragraph of its article, and the
 question with its own paragraph minus the sentences that answer it.
