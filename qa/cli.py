@@ -128,13 +128,34 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
 @click.option("--hide-half", is_flag=True,
               help="SQuAD file, end to end: leave every other article out of the corpus and ask its "
                    "questions as unanswerable.")
+@click.option("--follow-up", "follow_ups", multiple=True, metavar="PARTS",
+              help="Conversation file: what follow-ups take from the history, 'all' (default) or a comma list "
+                   "of complete, context, focus; repeat for an ablation, one column each.")
+@click.option("--no-history", is_flag=True, help="Conversation file: only the run without history.")
 @user_errors
 def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedder: str | None,
                  reader: str | None, mode: str, out: Path | None, limit: int | None,
-                 min_score: float | None, hide_half: bool) -> None:
-    """Score the pipeline on FILE (JSONL questions, or SQuAD v1.1/v2.0 JSON)."""
-    from qa.evaluation import evaluate, format_report, plot_paths
+                 min_score: float | None, hide_half: bool, follow_ups: tuple[str, ...], no_history: bool) -> None:
+    """Score the pipeline on FILE: JSONL questions, SQuAD v1.1/v2.0 JSON, or conversations (JSONL with
+    "turns", CoQA/QuAC-style JSON), the latter turn by turn with and without the history
+    (--limit then counts conversations)."""
+    from qa.evaluation import evaluate, format_report, is_conversation_file, plot_paths
 
+    if is_conversation_file(file):
+        from qa.evaluation import evaluate_conversations, format_conversation_report
+
+        if mode != "end-to-end" or hide_half or min_score is not None:
+            raise click.UsageError("conversation files are evaluated end to end, without --mode reader, "
+                                   "--hide-half or --min-score")
+        conv = evaluate_conversations(file, corpus=corpus, index=index_dir, limit=limit, reader=reader,
+                                      embedder=embedder, follow_ups=follow_ups or ("all",),
+                                      history=not no_history, out=out)
+        click.echo(format_conversation_report(conv))
+        if out is not None:
+            click.echo(f"report: {out}")
+        return
+    if follow_ups or no_history:
+        raise click.UsageError("--follow-up and --no-history apply to conversation files only")
     report = evaluate(file, mode=mode, corpus=corpus, index=index_dir, limit=limit, reader=reader,
                       embedder=embedder, min_score=min_score, out=out, hide_half=hide_half)
     click.echo(format_report(report))

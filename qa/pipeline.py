@@ -15,13 +15,14 @@ import re
 import string
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
+from qa.followup import FollowUp, interpret, parse_parts
 from qa.index import SentenceIndex, open_index
 from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
@@ -47,7 +48,10 @@ class Reader(Protocol):
 
 
 class Retriever(Protocol):
-    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]: ...
+    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]:
+        """A retriever that also takes ``context=`` and ``articles=`` (see ``HybridRetriever.retrieve``)
+        follows the conversation on follow-up questions; one that does not reads the completed question."""
+        ...
 
 
 _PUNCTUATION = set(string.punctuation)
@@ -124,17 +128,53 @@ class QA:
 
     # -- answering ------------------------------------------------------------------------
 
-    def answer(self, question: str, min_score: float | None = None) -> Answer:
-        """Answer one question from the corpus, or abstain (``text=None``) when it holds no answer."""
-        return self.answer_many([question], min_score=min_score)[0]
+    def answer(self, question: str, min_score: float | None = None,
+               history: Sequence[Answer] | None = None, follow_up: str | None = None) -> Answer:
+        """Answer one question from the corpus, or abstain (``text=None``) when it holds no answer.
 
-    def answer_many(self, questions: Iterable[str], min_score: float | None = None) -> list[Answer]:
-        """Answer several questions, reading their passages in shared batches."""
+        ``history``: earlier answers of the conversation, oldest first; a follow-up ("What did he
+        propose?") is then completed and searched with them in view (``Answer.query`` says how).
+        ``follow_up``: what it takes from the history, as ``Settings.follow_up`` (default: the settings').
+        """
+        return self.answer_many([question], min_score=min_score, history=history, follow_up=follow_up)[0]
+
+    def answer_many(self, questions: Iterable[str], min_score: float | None = None,
+                    history: Sequence[Answer] | None = None, follow_up: str | None = None) -> list[Answer]:
+        """Answer several questions (each with the same ``history``), reading passages in shared batches."""
         questions = [check_question(q, self.settings.max_question_chars) for q in questions]
         began = time.perf_counter()
         retriever = self.retriever
-        items = [(q, retriever.retrieve(q, self.settings.top_passages)) for q in questions]
-        return self._read(items, min_score, True, began)
+        follow_ups = [self.interpret(q, history, follow_up) for q in questions]
+        items = [(f.query, self._retrieve(retriever, f)) for f in follow_ups]
+        return self._read(items, min_score, True, began, follow_ups)
+
+    def chat(self, max_turns: int | None = None) -> Any:
+        """A new ``Conversation`` over this corpus: ``c.ask(question)`` answers with the earlier turns in view.
+
+            c = QA(corpus="articles/").chat()
+            c.ask("Who offered Russia cooperation?"); c.ask("What did he propose?").query
+        """
+        from qa.conversation import Conversation
+
+        return Conversation(self, max_turns=max_turns)
+
+    def interpret(self, question: str, history: Sequence[Answer] | None, follow_up: str | None = None) -> FollowUp:
+        """``question`` read in the light of ``history`` (see ``qa.followup``); as asked without history."""
+        turns = max(0, self.settings.history_turns)
+        if not history or not turns:
+            return FollowUp(question, question)
+        known = None
+        if self._retriever is None:
+            known = self.index().articles
+        parts = self.settings.follow_up if follow_up is None else follow_up
+        return interpret(question, list(history)[-turns:], known, parse_parts(parts))
+
+    def _retrieve(self, retriever: Retriever, follow_up: FollowUp) -> list[Passage]:
+        limit = self.settings.top_passages
+        if (follow_up.context or follow_up.articles) and isinstance(retriever, HybridRetriever):
+            return retriever.retrieve(follow_up.query, limit, context=follow_up.context,
+                                      articles=follow_up.articles)
+        return retriever.retrieve(follow_up.query, limit)
 
     def read(self, question: str, passages: list[Passage], min_score: float | None = None,
              retrieved: bool = False) -> Answer:
@@ -149,14 +189,16 @@ class QA:
         return self._read(items, min_score, retrieved, time.perf_counter())
 
     def _read(self, items: list[tuple[str, list[Passage]]], min_score: float | None, retrieved: bool,
-              began: float) -> list[Answer]:
+              began: float, follow_ups: list[FollowUp] | None = None) -> list[Answer]:
         """Read checked questions' passages in shared batches and compose the answers; each answer's
-        ``seconds`` is its share of the time since ``began``."""
+        ``seconds`` is its share of the time since ``began``. ``follow_ups``: how each question was read
+        (its ``query`` is what ``items`` holds)."""
         readings = self.reader.read_many(items)
         threshold = self.threshold(min_score, retrieved=retrieved)
         seconds = (time.perf_counter() - began) / max(1, len(items))
-        return [self._compose(q, ps, r, threshold, seconds, retrieved=retrieved)
-                for (q, ps), r in zip(items, readings)]
+        follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
+        return [self._compose(f, ps, r, threshold, seconds, retrieved=retrieved)
+                for f, (_, ps), r in zip(follow_ups, items, readings)]
 
     @property
     def verifier(self) -> Verifier:
@@ -178,7 +220,7 @@ class QA:
         return self.reader.min_score
 
     def _compose(
-        self, question: str, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
+        self, follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
         retrieved: bool = True,
     ) -> Answer:
         """Merge spans that say the same thing, cite each, score each, and decide whether to answer.
@@ -187,12 +229,15 @@ class QA:
         Every citation of a candidate spans exactly the candidate's text in its article.
         Candidates are ranked by the reader; each gets the verifier's probability that it is right
         (``Answer.score``), and the best is withheld when that is below ``threshold``.
+        Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
         """
+        question, query = follow_up.question, follow_up.query
+        excluded = {normalize_answer(x) for x in follow_up.exclude}
         groups: dict[str, list[tuple[Span, Citation]]] = {}
         for span in reading.spans:
             key = normalize_answer(span.text) or span.text.strip()
             citation = self._cite(passages[span.passage], span)
-            if key and citation.end <= citation.sentence_end:
+            if key and key not in excluded and citation.end <= citation.sentence_end:
                 groups.setdefault(key, []).append((span, citation))
         ranked = []
         for found in groups.values():
@@ -206,14 +251,15 @@ class QA:
         ranked.sort(key=lambda r: -r[0].score)
         no_answer = min(reading.no_answer) if reading.no_answer else 1.0
         if not ranked:
-            return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds)
+            return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
+                          query=query)
         verifier = self.verifier
         candidates, checks = [], {}
         for n, (span, text, same) in enumerate(ranked[:5]):
             rival = max((r[0].score for k, r in enumerate(ranked) if k != n), default=0.0)
             passage = passages[span.passage]
             facts = signals(
-                question, text, same[0].sentence if same else passage.text, passage.text, span.score,
+                query, text, same[0].sentence if same else passage.text, passage.text, span.score,
                 reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
                 retrieval_score=passage.score,
             )
@@ -222,9 +268,10 @@ class QA:
         best, reader_score = candidates[0], ranked[0][0].score
         if best.score < threshold:
             return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,
-                          passages=passages, seconds=seconds, reader_score=reader_score, signals=checks)
+                          passages=passages, seconds=seconds, reader_score=reader_score, signals=checks,
+                          query=query)
         return Answer(question, best.text, best.score, best.citations, candidates[1:], no_answer, passages,
-                      seconds, reader_score, checks)
+                      seconds, reader_score, checks, query)
 
     def _cite(self, passage: Passage, span: Span) -> Citation:
         """A citation for a span: the sentence holding its start, and its offsets in the article."""

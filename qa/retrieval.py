@@ -6,11 +6,19 @@ each alone puts the answer in the top 5 for 88% of questions, the fusion for 93%
 Each hit is then widened with its neighbouring sentences; windows that overlap
 within an article are merged into one passage.
 
+A follow-up question in a conversation brings two more rankings into the fusion
+(see ``qa.followup``): the earlier turns as a second, weaker query (``context``),
+and the sentences of the articles the conversation was cited from, ranked by the
+question alone (``articles``, each with its weight), so a vague "and the state?"
+stays in the story being discussed while a question that plainly fits another
+article still finds it.
+
     HybridRetriever(index, embedder).retrieve("Who offered Russia cooperation?")
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +28,8 @@ from qa.index import Embedder, SentenceIndex
 from qa.schema import Hit, Passage
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
+CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
+FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
 
 
 class HybridRetriever:
@@ -65,27 +75,66 @@ class HybridRetriever:
                                           k=min(k, len(self.index.sentences)), show_progress=False)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
-    def hits(self, question: str) -> list[Hit]:
-        """Sentences for ``question``, best first, scored by reciprocal-rank fusion."""
+    def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None) -> list[Hit]:
+        """Sentences for ``question``, best first, scored by reciprocal-rank fusion.
+
+        ``context`` (earlier turns of a conversation) is searched too, with ``CONTEXT_WEIGHT``;
+        the sentences of ``articles`` (id -> weight) are ranked by the question among themselves
+        and fused with ``FOCUS_WEIGHT`` times the article's weight.
+        """
         if not self.index.sentences:
             return []
         k = self.hits_per_retriever
-        query = self.embedder.encode([question])
-        dense = self.index.search(np.asarray(query), k)[0]
+        queries = [question] + ([context] if context else [])
+        vectors = np.asarray(self.embedder.encode(queries))
+        dense = self.index.search(vectors[:1], k)[0]
+        rankings: list[tuple[float, list[tuple[int, float]]]] = [(1.0, dense), (1.0, self._lexical(question, k))]
+        if context:
+            rankings += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k)[0]),
+                         (CONTEXT_WEIGHT, self._lexical(context, k))]
+        for article_id, weight in (articles or {}).items():
+            if weight > 0 and article_id in self.index.articles:
+                for ranking in self._within(article_id, question, vectors[0], k):
+                    rankings.append((FOCUS_WEIGHT * weight, ranking))
         fused: dict[int, float] = {}
         cosine = dict(dense)
-        for ranking in (dense, self._lexical(question, k)):
+        for weight, ranking in rankings:
             for rank, (pos, _) in enumerate(ranking):
-                fused[pos] = fused.get(pos, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[pos] = fused.get(pos, 0.0) + weight / (RRF_K + rank + 1)
         order = sorted(fused, key=lambda p: (-fused[p], p))
         return [Hit(self.index.sentences[p], fused[p], cosine.get(p)) for p in order]
 
-    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]:
-        """The ``top_passages`` best passages: hits widened by ``window`` sentences, overlaps merged."""
+    def _within(self, article_id: str, question: str, vector: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """The dense and the lexical ranking of one article's sentences for ``question``."""
+        positions = self._article_positions.get(article_id, [])
+        if not positions:
+            return []
+        ids = np.asarray(positions, dtype=np.int64)
+        similarity = self.index.vectors.reconstruct_batch(ids) @ np.asarray(vector, dtype=np.float32)
+        dense = sorted(zip(positions, similarity.tolist()), key=lambda x: -x[1])[:k]
+        tokens = [t for t in self._tokenize([question], ids=False)[0] if t in (self._bm25.vocab_dict or {})]
+        lexical: list[tuple[int, float]] = []
+        if tokens:
+            scores = self._bm25.get_scores(tokens)[ids]
+            lexical = [(p, float(s)) for p, s in sorted(zip(positions, scores), key=lambda x: -x[1]) if s > 0][:k]
+        return [dense, lexical]
+
+    @cached_property
+    def _article_positions(self) -> dict[str, list[int]]:
+        """Article id -> positions of its sentences in the sentence table."""
+        table: dict[str, list[int]] = {}
+        for pos, sentence in enumerate(self.index.sentences):
+            table.setdefault(sentence.article_id, []).append(pos)
+        return table
+
+    def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
+                 articles: Mapping[str, float] | None = None) -> list[Passage]:
+        """The ``top_passages`` best passages: hits widened by ``window`` sentences, overlaps merged.
+        ``context`` and ``articles``: a follow-up's conversation, as ``hits`` takes them."""
         limit = top_passages or self.top_passages
         longest = 2 * (2 * self.window + 1)  # merging stops at two windows' worth of sentences
         spans: list[list[Any]] = []  # [article_id, first, last, score]
-        for hit in self.hits(question):
+        for hit in self.hits(question, context, articles):
             s = hit.sentence
             same_article = [sp for sp in spans if sp[0] == s.article_id]
             if any(sp[1] <= s.index <= sp[2] for sp in same_article):

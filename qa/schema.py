@@ -130,6 +130,13 @@ class Answer(_Record):
     reader_score: float = 0.0  # the reader's own span score of the best candidate, before verification
     # what the verifier weighed for the best candidate (qa.verification.Signals): why the score is what it is
     signals: dict[str, float] = field(default_factory=dict)
+    # the standalone question that was searched and read: ``question`` itself, or in a conversation
+    # the follow-up completed from earlier turns ("What did Emmanuel Macron propose?")
+    query: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.query:
+            object.__setattr__(self, "query", self.question)
 
     @property
     def answered(self) -> bool:

@@ -27,6 +27,8 @@ class Settings:
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
+    history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with
+    follow_up: str = "all"  # what follow-ups take from the history: all, none, or some of complete,context,focus
     host: str = "127.0.0.1"
     port: int = 7860
 

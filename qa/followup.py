@@ -1,0 +1,412 @@
+"""Follow-up questions: read a question in the light of the conversation before it.
+
+A chat question often leans on earlier turns: "What did he propose to the Russian
+services?" after "Who offered Russia cooperation?" -> "Emmanuel Macron". This stage
+turns such a question into one the retriever and the reader can handle on their own,
+without a generative model:
+
+- **completion**: pronouns and "what about X?" fragments are filled in from the
+  entities of earlier turns (their answers, the names in their questions, "the French
+  president"-style role phrases), with number and gender agreement where the text
+  shows it: "What did Emmanuel Macron propose to the Russian services?";
+- **context**: the earlier questions and answers become a second, weaker retrieval query;
+- **focus**: the articles earlier answers were cited from are searched with extra weight,
+  so a vague follow-up stays in the story the conversation is about;
+- **exclusion**: "Who else ...?" does not give the earlier answer again.
+
+A question that needs nothing from the history ("Who is the French Prime Minister?") is
+left as asked; one that names a new subject the conversation has not touched starts
+afresh (no focus). ``interpret`` is a pure function of the question and earlier
+``Answer``s, so a conversation is nothing more than the list of its answers.
+
+    f = interpret("What did he propose?", [earlier_answer])
+    f.query   # "What did Emmanuel Macron propose?"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from qa.schema import Answer
+
+PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
+RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
+
+_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+
+_MALE = {"he", "him", "his", "himself"}
+_FEMALE = {"she", "her", "hers", "herself"}
+_PLURAL = {"they", "them", "their", "theirs", "themselves"}
+_NEUTER = {"it", "its", "itself"}
+_PRONOUNS = _MALE | _FEMALE | _PLURAL | _NEUTER | {"there"}
+_POSSESSIVE = {"his", "its", "their", "hers", "theirs"}
+_ELSE = {"else", "other", "others", "another"}
+_QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "is", "are", "was",
+                   "were", "do", "does", "did", "can", "could", "will", "would", "has", "have", "had", "should",
+                   "in", "on", "at", "to", "for", "from", "by", "with", "and", "but", "so", "the", "a", "an"}
+_BE = {"is", "are", "was", "were", "be", "been", "being", "'s", "'re", "am"}
+_FUNCTION = _QUESTION_WORDS | _BE | {"of", "about", "that", "this", "these", "those", "there", "then", "not", "no",
+                                     "any", "some", "all", "than", "as", "or", "if", "into", "after", "before",
+                                     "since", "during", "also", "too", "else", "other", "it", "its", "they",
+                                     "their", "them", "he", "his", "him", "she", "her", "mr", "mrs", "ms"}
+# Words before "her" that make it an object ("told her"), not a possessive ("her title")
+_AFTER_OBJECT = {"?", ".", "!", ",", "to", "in", "on", "at", "for", "from", "by", "with", "about", "and", "or",
+                 "as", "that", "when", "after", "before", "during", "into", "over", "than", "so", "because", "if"}
+
+_MALE_CUES = {"mr", "sir", "king", "prince", "spokesman", "chairman", "man", "father", "son", "brother",
+              "husband", "actor", "boy", "lord", "uncle", "nephew", "emperor", "duke", "he", "his", "him"}
+_FEMALE_CUES = {"mrs", "ms", "miss", "madam", "queen", "princess", "spokeswoman", "chairwoman", "woman",
+                "mother", "daughter", "sister", "wife", "actress", "girl", "lady", "aunt", "niece", "empress",
+                "duchess", "she", "her"}
+# Nouns that name a person by role: "the French president" is a "he" or a "she".
+_ROLES = {
+    "president", "minister", "spokesman", "spokeswoman", "spokesperson", "leader", "chancellor", "premier",
+    "king", "queen", "prince", "princess", "senator", "governor", "mayor", "ambassador", "secretary",
+    "chairman", "chairwoman", "director", "chief", "general", "commander", "officer", "official", "judge",
+    "prosecutor", "lawyer", "author", "writer", "actor", "actress", "singer", "player", "coach", "captain",
+    "man", "woman", "boy", "girl", "father", "mother", "son", "daughter", "brother", "sister", "husband",
+    "wife", "emperor", "pope", "bishop", "doctor", "teacher", "student", "scientist", "founder", "ceo",
+    "manager", "owner", "editor", "reporter", "journalist", "witness", "suspect", "victim", "soldier",
+    "politician", "diplomat", "envoy", "head", "boss", "narrator", "hero", "friend",
+}
+_GROUP_WORDS = {"group", "groups", "state", "party", "government", "army", "forces", "troops", "militants",
+                "terrorists", "services", "police", "company", "team", "council", "union", "organisation",
+                "organization", "regime", "cell", "network", "family", "people", "men", "women", "countries",
+                "allies", "officials", "leaders", "ministers", "authorities"}
+_PLACE_PREPOSITIONS = {"in", "at", "to", "from", "into", "near", "across", "inside", "outside"}
+_TIME_QUESTION = re.compile(r"^\s*(when|what (day|date|time|year|month)|on which day|in which year|how long)\b",
+                            re.IGNORECASE)
+_FRAGMENT = re.compile(r"^\s*(?:(?:and|but)\s+)?(?:what|how)\s+about\s+(?P<x>.+?)\s*\??\s*$|"
+                       r"^\s*(?:and|but)\s+(?P<y>[^?]+?)\s*\?\s*$", re.IGNORECASE)
+
+
+def parse_parts(parts: str | Collection[str] | None) -> frozenset[str]:
+    """The follow-up parts to use: "all" (or None), "none", or a comma list of ``PARTS``.
+
+        parse_parts("complete,focus") == frozenset({"complete", "focus"})
+    """
+    if parts is None:
+        return frozenset(PARTS)
+    names = [p.strip().lower() for p in (parts.split(",") if isinstance(parts, str) else parts) if p.strip()]
+    if names in (["all"], []):
+        return frozenset(PARTS) if names == ["all"] else frozenset()
+    if names == ["none"]:
+        return frozenset()
+    unknown = sorted(set(names) - set(PARTS))
+    if unknown:
+        from qa.errors import QAError
+
+        raise QAError(f"unknown follow-up part {', '.join(unknown)}: use all, none or a comma list of "
+                      f"{', '.join(PARTS)}")
+    return frozenset(names)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something earlier turns talked about, as a pronoun may refer to it."""
+
+    text: str
+    kind: str  # "person", "group", "place", "time" or "thing"
+    gender: str = ""  # "m", "f" or "" when the text does not show it
+    turn: int = 0  # how many turns back (0: the last one)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A question read in the light of the conversation: what to search, read and leave out."""
+
+    question: str  # as asked
+    query: str  # standalone: what the retriever searches and the reader reads
+    context: str = ""  # earlier questions and answers: a second, weaker retrieval query
+    articles: dict[str, float] = field(default_factory=dict)  # article id -> focus weight (earlier citations)
+    exclude: tuple[str, ...] = ()  # earlier answers that "who else?" asks past
+    needs_history: bool = False  # the question leans on earlier turns (pronoun, fragment, "else")
+
+    @property
+    def completed(self) -> bool:
+        """The query differs from the question: show the user what was understood."""
+        return self.query != self.question
+
+
+def interpret(
+    question: str, history: Sequence[Answer], known_articles: Collection[str] | None = None,
+    parts: Collection[str] | None = None,
+) -> FollowUp:
+    """``question`` (already checked) with what ``history`` (earlier answers, oldest first) lends it.
+
+    ``known_articles``: ids still in the corpus; turns cited only from removed articles are dropped.
+    ``parts``: which of ``PARTS`` to use (default all).
+    """
+    parts = parse_parts(parts) if not isinstance(parts, frozenset) else parts
+    turns = [a for a in history if _still_known(a, known_articles)]
+    if not turns:
+        return FollowUp(question, question)
+    recent = turns[::-1][:RECENT_TURNS]  # newest first
+    tokens = _tokens(question)
+    lowered = [t.lower() for t in tokens]
+    wants_else = any(w in _ELSE for w in lowered)
+    query = question
+    needs = wants_else or _fragment(question) is not None or any(_is_pronoun(lowered, i) for i in range(len(lowered)))
+    if "complete" in parts:
+        query = complete(question, recent)
+    new_subject = not needs and _new_subject(question, turns)
+    context = ""
+    if "context" in parts and not new_subject:
+        context = " ".join(x for a in recent[:2] for x in (a.query or a.question, a.text or ""))
+    articles: dict[str, float] = {}
+    if "focus" in parts and not new_subject:
+        for back, a in enumerate(recent):
+            for c in a.citations[:1]:
+                if known_articles is None or c.article_id in known_articles:
+                    articles[c.article_id] = max(articles.get(c.article_id, 0.0), 1.0 / (1 + back))
+    exclude = tuple(dict.fromkeys(a.text for a in recent if a.text)) if wants_else else ()
+    return FollowUp(question, query, context.strip(), articles, exclude, needs)
+
+
+def _still_known(answer: Answer, known: Collection[str] | None) -> bool:
+    if known is None or not answer.citations:
+        return True
+    return any(c.article_id in known for c in answer.citations)
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+def complete(question: str, recent: Sequence[Answer]) -> str:
+    """``question`` with its pronouns and "what about X?" fragment filled in from ``recent`` answers
+    (newest first); unchanged when it needs nothing or nothing fits."""
+    if not recent:
+        return question
+    fragment = _fragment(question)
+    if fragment is not None:
+        filled = _fill_fragment(fragment, recent[0])
+        if filled:
+            return filled
+    entities = entities_of(recent)
+    spans = list(_TOKEN.finditer(question))
+    lowered = [m.group().lower() for m in spans]
+    out, cursor, used = [], 0, False
+    for i, m in enumerate(spans):
+        word = lowered[i]
+        if not _is_pronoun(lowered, i):
+            continue
+        replacement = _resolve(word, lowered, i, entities)
+        if replacement is None:
+            continue
+        out.append(question[cursor : m.start()])
+        out.append(_match_case(replacement, m.group(), i == 0))
+        cursor, used = m.end(), True
+    if not used:
+        return question
+    out.append(question[cursor:])
+    return "".join(out)
+
+
+def _is_pronoun(lowered: Sequence[str], i: int) -> bool:
+    """Token ``i`` is a pronoun that refers back: not existential "there", not "it" in "is it true that"."""
+    word = lowered[i]
+    if word not in _PRONOUNS:
+        return False
+    nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
+    prev = lowered[i - 1] if i > 0 else ""
+    if word == "there":  # "Were there survivors?" is existential; "What happened there?" points back
+        return nxt in _AFTER_OBJECT and not (prev in _BE and nxt not in {"?", ".", "!"})
+    if word == "it":  # "Is it true that ..." / "How long did it take to ..." refer forward
+        rest = lowered[i + 1 :]
+        return not ({"that", "to"} & set(rest[:4]) and prev in _BE)
+    return True
+
+
+def _resolve(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entity]) -> str | None:
+    nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
+    possessive = word in _POSSESSIVE or (word == "her" and nxt not in _AFTER_OBJECT)
+    if word in _MALE or word in _FEMALE:
+        gender = "m" if word in _MALE else "f"
+        found = next((e for e in entities if e.kind == "person" and e.gender in ("", gender)), None)
+    elif word in _PLURAL:
+        found = next((e for e in entities if e.kind == "group"), None)
+    elif word in _NEUTER:
+        found = next((e for e in entities if e.kind in ("thing", "place", "group") and e.turn == 0), None)
+    else:  # there
+        place = next((e for e in entities if e.kind == "place"), None)
+        return None if place is None else f"in {place.text}"
+    if found is None:
+        return None
+    if possessive:
+        return found.text + ("'" if found.text.endswith("s") else "'s")
+    return found.text
+
+
+def _match_case(text: str, original: str, first: bool) -> str:
+    return text if not first else text[:1].upper() + text[1:]
+
+
+def _fragment(question: str) -> str | None:
+    """X of "What about X?" / "How about X?" / "And X?", or None."""
+    m = _FRAGMENT.match(question)
+    if m is None:
+        return None
+    x = (m.group("x") or m.group("y") or "").strip()
+    return x or None
+
+
+def _fill_fragment(x: str, last: Answer) -> str | None:
+    """The last question with its subject swapped for ``x``: "Who is the French Interior Minister?" +
+    "and the prime minister?" -> "Who is the French prime minister?"; None when nothing lines up."""
+    previous = last.query or last.question
+    x_tokens = _tokens(x)
+    openers = _QUESTION_WORDS - {"the", "a", "an", "in", "on", "at"}
+    if len(x_tokens) > 6 or any(t.lower() in openers for t in x_tokens[:1]):
+        return None
+    # the last question's name or role phrase of the same kind as x
+    candidates = _phrases(previous)
+    if not candidates:
+        return None
+    x_kind = _kind_of(x, "")
+    for phrase, kind in candidates:
+        if kind == x_kind or (x_kind == "thing" and kind != "time"):
+            return previous.replace(phrase, _strip_article(x) if phrase[:1].isupper() else x, 1)
+    return None
+
+
+def _strip_article(text: str) -> str:
+    return re.sub(r"^(the|a|an)\s+", "", text, flags=re.IGNORECASE) if text[:1].islower() else text
+
+
+# -- entities -------------------------------------------------------------------------------
+
+
+def entities_of(recent: Sequence[Answer]) -> list[Entity]:
+    """What ``recent`` answers (newest first) talked about, most salient first within each turn:
+    the answer, then the names and role phrases of the question it answered."""
+    found: list[Entity] = []
+    for back, a in enumerate(recent):
+        question = a.query or a.question
+        if a.text:
+            found.append(_answer_entity(a, question, back))
+        for phrase, kind in _phrases(question):
+            if kind != "time" and all(phrase.lower() != e.text.lower() for e in found):
+                found.append(Entity(phrase, kind, _gender(phrase, question), back))
+    return found
+
+
+def _answer_entity(a: Answer, question: str, back: int) -> Entity:
+    text = a.text or ""
+    context = " ".join([question] + [c.sentence for c in a.citations[:2]])
+    q = question.strip().lower()
+    if _TIME_QUESTION.match(q):
+        kind = "time"
+    elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
+        kind = "group" if _looks_plural(text) else "person"
+    elif q.startswith("where") or re.match(r"^(in|at|to|from) (what|which)", q):
+        kind = "place"
+    else:
+        kind = _kind_of(text, question)
+    return Entity(text, kind, _gender(text, context) if kind == "person" else "", back)
+
+
+def _phrases(text: str) -> list[tuple[str, str]]:
+    """Proper-noun phrases ("Emmanuel Macron", "Islamic State in Khorasan") and role phrases
+    ("the French president") of ``text``, with a guess of their kind."""
+    tokens = list(_TOKEN.finditer(text))
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        word = tokens[i].group()
+        lower = word.lower()
+        capital = word[:1].isupper() and (i > 0 and lower not in _FUNCTION or (i == 0 and lower not in _QUESTION_WORDS
+                                                                               and lower not in _FUNCTION))
+        if capital:
+            j = i + 1
+            while j < len(tokens):
+                w = tokens[j].group()
+                if w[:1].isupper() and w.lower() not in _QUESTION_WORDS:
+                    j += 1
+                elif w.lower() in {"of", "in", "de", "al", "von", "van", "the"} and j + 1 < len(tokens) \
+                        and tokens[j + 1].group()[:1].isupper():
+                    j += 2
+                else:
+                    break
+            start, end = tokens[i].start(), tokens[j - 1].end()
+            phrase = text[start:end]
+            kind = _kind_of(phrase, text, start)
+            found.append((phrase, kind))
+            i = j
+            continue
+        if lower in ("the", "a") and i + 1 < len(tokens):
+            j = i + 1
+            while j < len(tokens) and j - i <= 4 and tokens[j].group().isalpha():
+                if tokens[j].group().lower() in _ROLES:
+                    while j + 1 < len(tokens) and tokens[j + 1].group().lower() in _ROLES:
+                        j += 1
+                    phrase = text[tokens[i].start() : tokens[j].end()]
+                    found.append((phrase, "person"))
+                    break
+                if tokens[j].group().lower() in _FUNCTION:
+                    break
+                j += 1
+            i = j + 1 if j < len(tokens) and tokens[j].group().lower() in _ROLES else i + 1
+            continue
+        i += 1
+    return found
+
+
+def _kind_of(phrase: str, text: str, start: int = -1) -> str:
+    words = [w.lower() for w in _tokens(phrase)]
+    if not words:
+        return "thing"
+    if any(w in _ROLES for w in words[-2:]) and not _looks_plural(phrase):
+        return "person"
+    if phrase.isupper() and len(phrase) >= 2 or _looks_plural(phrase):
+        return "group"
+    if re.fullmatch(r"(on |in )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{4}|january|february|"
+                    r"march|april|may|june|july|august|september|october|november|december)( \d+)?", phrase.lower()):
+        return "time"
+    if start > 0:
+        before = _tokens(text[:start])
+        if before and before[-1].lower() in _PLACE_PREPOSITIONS:
+            return "place"
+        if before and before[-1].lower() in _ROLES | _MALE_CUES | _FEMALE_CUES:
+            return "person"
+    if len(words) >= 2 and all(w[:1].isalpha() for w in words) and phrase[:1].isupper() and \
+            not any(w in _GROUP_WORDS for w in words):
+        return "person"  # "Emmanuel Macron": two capitalised words, the commonest proper name in news
+    return "thing"
+
+
+def _looks_plural(phrase: str) -> bool:
+    words = [w.lower() for w in _tokens(phrase)]
+    return bool(words) and (words[-1] in _GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
+                            or " and " in f" {phrase.lower()} ")
+
+
+def _gender(name: str, context: str) -> str:
+    """"m"/"f" when a word just before ``name`` in ``context`` says so ("spokeswoman Maria Zakharova")."""
+    lower = context.lower()
+    at = lower.find(name.lower())
+    cues = _tokens(lower[max(0, at - 40) : at]) if at >= 0 else []
+    cues += [w.lower() for w in _tokens(name)]
+    for cue in reversed(cues[-3:] if at >= 0 else cues):
+        if cue in _MALE_CUES:
+            return "m"
+        if cue in _FEMALE_CUES:
+            return "f"
+    return ""
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text) if t[:1].isalnum()]
+
+
+def _new_subject(question: str, turns: Sequence[Answer]) -> bool:
+    """The question names something (a proper noun) that no earlier turn mentioned: a change of topic."""
+    names = [p for p, kind in _phrases(question) if kind != "time"]
+    if not names:
+        return False
+    seen = " ".join(
+        " ".join([a.query or a.question, a.text or ""] + [c.sentence for c in a.citations[:1]])
+        + " " + " ".join(p.text for p in a.passages) for a in turns
+    ).lower()
+    return all(n.lower() not in seen for n in names)
