@@ -2,6 +2,7 @@
 
     qa index
     qa ask "Who offered Russia cooperation?" [--json]
+    qa chat                              # a conversation: follow-ups know who "he" is
     qa eval eval/seed_questions.jsonl
     qa serve
     qa train-reader --train train-v1.1.json --out runs/reader
@@ -104,6 +105,11 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
+    print_answer(answer)
+
+
+def print_answer(answer: Any) -> None:
+    """An answer as ``qa ask`` prints it: the text and score, then each citation with its sentence."""
     if answer.text is None:
         click.echo("Not found in the articles.")
         if answer.alternatives:
@@ -114,6 +120,86 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
     for n, c in enumerate(answer.citations, 1):
         click.echo(f"[{n}] {c.title} ({c.article_id}), sentence {c.sentence_index + 1}, chars {c.start}-{c.end}")
         click.echo(f"    {c.sentence}")
+
+
+CHAT_HELP = ("Ask about the articles; follow-ups may say he, she, it, there... "
+             "/reset starts over, /quit (or Ctrl-D) ends.")
+
+
+@cli.command("chat")
+@settings_options
+@click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
+@user_errors
+def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
+                 min_score: float | None) -> None:
+    """A conversation in the terminal: each question is read with the earlier ones in view.
+
+    Questions come from the keyboard (with line editing and history) or, piped, one per line.
+    """
+    from qa.errors import QuestionError
+
+    qa = make_qa(corpus, index_dir, embedder, reader)
+    conversation = qa.chat()
+    interactive = sys.stdin.isatty()
+    history_file = _readline_history() if interactive else None
+    if interactive:
+        click.echo(CHAT_HELP)
+    try:
+        while True:
+            try:
+                line = input("? " if interactive else "")
+            except EOFError:
+                break
+            question = line.strip()
+            if not question:
+                continue
+            if question.lower() in {"/quit", "/exit", "/q"}:
+                break
+            if question.lower() == "/reset":
+                conversation.reset()
+                click.echo("(new conversation)")
+                continue
+            if question.lower() == "/help":
+                click.echo(CHAT_HELP)
+                continue
+            if not interactive:
+                click.echo(f"? {question}")
+            try:
+                answer = conversation.ask(question, min_score=min_score)
+            except QuestionError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                continue
+            if answer.query != answer.question:
+                click.echo(f"(interpreted as: {answer.query})")
+            print_answer(answer)
+            click.echo("")
+    except KeyboardInterrupt:
+        click.echo("")
+    finally:
+        if history_file is not None:
+            import contextlib
+            import readline
+
+            with contextlib.suppress(OSError):
+                readline.write_history_file(history_file)
+
+
+def _readline_history() -> str | None:
+    """Line editing and a question history kept across sessions (``$XDG_STATE_HOME/qa/chat_history``)."""
+    try:
+        import readline
+    except ImportError:  # not on every platform; chat works without it
+        return None
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    path = Path(base) / "qa" / "chat_history"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            readline.read_history_file(path)
+    except OSError:
+        return None
+    readline.set_history_length(1000)
+    return str(path)
 
 
 @cli.command("eval")

@@ -188,13 +188,15 @@ def complete(question: str, recent: Sequence[Answer]) -> str:
     spans = list(_TOKEN.finditer(question))
     lowered = [m.group().lower() for m in spans]
     out, cursor, used = [], 0, False
+    taken: set[str] = set()  # one entity per question: "When did they claim it?" is not "ISIS claim ISIS"
     for i, m in enumerate(spans):
         word = lowered[i]
         if not _is_pronoun(lowered, i):
             continue
-        replacement = _resolve(word, lowered, i, entities)
+        replacement = _resolve(word, lowered, i, [e for e in entities if e.text not in taken])
         if replacement is None:
             continue
+        taken.add(re.sub(r"^in |'s?$", "", replacement))
         out.append(question[cursor : m.start()])
         out.append(_match_case(replacement, m.group(), i == 0))
         cursor, used = m.end(), True
@@ -229,8 +231,10 @@ def _resolve(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entit
         found = next((e for e in entities if e.kind == "group"), None)
     elif word in _NEUTER:
         found = next((e for e in entities if e.kind in ("thing", "place", "group") and e.turn == 0), None)
-    else:  # there
-        place = next((e for e in entities if e.kind == "place"), None)
+    else:  # there: a place, else a named event or thing of the last turn ("in the Bataclan attack")
+        place = next((e for e in entities if e.kind == "place"), None) or next(
+            (e for e in entities if e.kind == "thing" and e.turn == 0 and any(w[:1].isupper() for w in e.text.split())),
+            None)
         return None if place is None else f"in {place.text}"
     if found is None:
         return None
@@ -368,6 +372,8 @@ def _kind_of(phrase: str, text: str, start: int = -1) -> str:
         before = _tokens(text[:start])
         if before and before[-1].lower() in _PLACE_PREPOSITIONS:
             return "place"
+        if before and before[-1].lower() == "the":  # "the United States": names of people take no article
+            return "thing"
         if before and before[-1].lower() in _ROLES | _MALE_CUES | _FEMALE_CUES:
             return "person"
     if len(words) >= 2 and all(w[:1].isalpha() for w in words) and phrase[:1].isupper() and \
@@ -383,15 +389,21 @@ def _looks_plural(phrase: str) -> bool:
 
 
 def _gender(name: str, context: str) -> str:
-    """"m"/"f" when a word just before ``name`` in ``context`` says so ("spokeswoman Maria Zakharova")."""
+    """"m"/"f" when ``context`` says so: a word just before ``name`` ("spokeswoman Maria Zakharova",
+    "Mr Macron"), else the first gendered pronoun after it ("Macron said that he ...")."""
     lower = context.lower()
     at = lower.find(name.lower())
-    cues = _tokens(lower[max(0, at - 40) : at]) if at >= 0 else []
-    cues += [w.lower() for w in _tokens(name)]
-    for cue in reversed(cues[-3:] if at >= 0 else cues):
-        if cue in _MALE_CUES:
+    if at < 0:
+        return ""
+    for cue in reversed(_tokens(lower[max(0, at - 40) : at])[-3:] + [w.lower() for w in _tokens(name)]):
+        if cue in _MALE_CUES - _MALE:
             return "m"
-        if cue in _FEMALE_CUES:
+        if cue in _FEMALE_CUES - _FEMALE:
+            return "f"
+    for word in _tokens(lower[at + len(name) :])[:15]:
+        if word in _MALE:
+            return "m"
+        if word in _FEMALE:
             return "f"
     return ""
 

@@ -3,8 +3,10 @@
     from qa.ui import serve
     serve(corpus="articles/", port=7860)     # http://127.0.0.1:7860
 
-The handlers are plain functions (``render_answer``, ``respond``, ``corpus_status``)
-so they are tested without a browser. Everything that comes from the corpus or the
+The handlers are plain functions (``render_answer``, ``converse``, ``corpus_status``)
+so they are tested without a browser. Each browser session holds its own conversation
+(a ``gr.State`` of its earlier answers), so follow-ups ("What did he propose?") are read
+with that session's history and two tabs never share one. Everything that comes from the corpus or the
 user is HTML-escaped here; the only raw markup is our own. The chat renders messages
 as HTML (no Markdown, no LaTeX), so corpus text can't smuggle in links or formatting
 either, and Gradio's sanitizer stays on as a second line of defence.
@@ -54,6 +56,7 @@ CSS = """
 .qa-context > div { color: var(--body-text-color-subdued); font-size: 0.95em; }
 .qa-context .qa-cited { color: var(--body-text-color); }
 .qa-error { color: var(--error-text-color); }
+.qa-interpreted { color: var(--body-text-color-subdued); font-size: 0.8em; font-style: italic; margin-bottom: 0.3em; }
 #qa-status { color: var(--body-text-color-subdued); font-size: 0.9em; }
 """
 
@@ -81,11 +84,13 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     articles = articles or {}
     if answer.text is None:
         return _render_abstention(answer, articles)
+    interpreted = _render_interpreted(answer)
     meta = f"score {answer.score:.2f}"
     if answer.seconds:
         meta += f" · {answer.seconds:.1f} s"
     parts = [
         '<div class="qa-answer">',
+        interpreted,
         f'<div class="qa-headline"><strong>{escape(answer.text)}</strong> '
         f'<span class="qa-meta" title="{SCORE_HELP}">{meta}</span></div>',
     ]
@@ -104,8 +109,16 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
 SCORE_HELP = "the probability that this answer is right, as measured on held-out questions"
 
 
+def _render_interpreted(answer: Answer) -> str:
+    """"Interpreted as: ..." when a follow-up was completed from the conversation, else nothing."""
+    if not answer.query or answer.query == answer.question:
+        return ""
+    return f'<div class="qa-interpreted">Interpreted as: {escape(answer.query)}</div>'
+
+
 def _render_abstention(answer: Answer, articles: Mapping[str, Article]) -> str:
-    parts = ['<div class="qa-answer qa-abstain">', f'<div class="qa-headline">{NOT_FOUND}</div>']
+    parts = ['<div class="qa-answer qa-abstain">', _render_interpreted(answer),
+             f'<div class="qa-headline">{NOT_FOUND}</div>']
     if answer.alternatives:
         closest = answer.alternatives[0]
         where = ""
@@ -215,12 +228,26 @@ def render_error(error: Exception) -> str:
 
 
 def respond(message: str, history: list[dict[str, Any]] | None, qa: QA) -> list[dict[str, Any]]:
-    """The chat history with ``message`` and its answer (or the problem that prevented one) appended."""
+    """The chat history with ``message`` and its answer appended, the question read on its own."""
+    return converse(message, history, None, qa)[0]
+
+
+def converse(
+    message: str, history: list[dict[str, Any]] | None, turns: list[Answer] | None, qa: QA,
+) -> tuple[list[dict[str, Any]], list[Answer]]:
+    """The chat history with ``message`` and its answer (or the problem that prevented one) appended,
+    and the conversation's answers with this one added (at most ``history_turns`` of them).
+
+    ``turns`` are this session's earlier answers: a follow-up is read with them in view. A question
+    that could not be answered (empty, too long) leaves them as they were.
+    """
     history = list(history or [])
+    turns = list(turns or [])
     if message and message.strip():
         history.append({"role": "user", "content": escape(message.strip())})
     try:
-        answer = qa.answer(message)
+        answer = qa.answer(message, history=turns)
+        turns = (turns + [answer])[-max(1, qa.settings.history_turns):]
         reply = render_answer(answer, _articles(qa))
     except QAError as exc:
         reply = render_error(exc)
@@ -228,7 +255,7 @@ def respond(message: str, history: list[dict[str, Any]] | None, qa: QA) -> list[
         log.exception("answering %r failed", message)
         reply = render_error(RuntimeError("something went wrong while answering: see the server log"))
     history.append({"role": "assistant", "content": reply})
-    return history
+    return history, turns
 
 
 def _articles(qa: QA) -> Mapping[str, Article]:
@@ -267,13 +294,19 @@ def build_app(qa: QA) -> gr.Blocks:
     def status() -> str:
         return escape(corpus_status(qa))
 
-    def send(message: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str, str]:
-        return respond(message, history, qa), "", status()
+    def send(message: str, history: list[dict[str, Any]], turns: list[Answer]
+             ) -> tuple[list[dict[str, Any]], list[Answer], str, str]:
+        history, turns = converse(message, history, turns, qa)
+        return history, turns, "", status()
+
+    def forget() -> tuple[list[dict[str, Any]], list[Answer]]:
+        return [], []
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}\nExtractive answers from the news articles, each with the sentence it came "
                     "from. When the articles don't say, the answer is *not found*.")
         status_line = gr.HTML("Loading the corpus…", elem_id="qa-status")
+        turns = gr.State([])  # this browser session's earlier answers: the conversation
         chat = gr.Chatbot(
             label="Conversation", elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
             latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"],
@@ -283,12 +316,15 @@ def build_app(qa: QA) -> gr.Blocks:
             box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=8, lines=1, max_lines=4,
                              autofocus=True, elem_id="qa-question")
             button = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+        restart = gr.Button("New conversation", variant="secondary", size="sm", elem_id="qa-new")
         examples = gr.Examples([[q] for q in EXAMPLES], inputs=box, label="Example questions")
-        ask = {"fn": send, "inputs": [box, chat], "outputs": [chat, box, status_line],
+        ask = {"fn": send, "inputs": [box, chat, turns], "outputs": [chat, turns, box, status_line],
                "concurrency_id": "answer", "show_progress": "minimal"}
-        box.submit(**ask)
-        button.click(**ask)
-        examples.load_input_event.then(**ask)
+        box.submit(**ask, api_name="ask")
+        button.click(**ask, api_name=False)
+        examples.load_input_event.then(**ask, api_name=False)
+        restart.click(forget, outputs=[chat, turns], api_name="new_conversation")
+        chat.clear(lambda: [], outputs=turns)  # the chat's own clear button forgets the conversation too
         app.load(status, outputs=status_line)
     return app
 

@@ -1,4 +1,5 @@
-"""Drive the chat UI in headless Chromium: ask a question, wait for the answer, save a screenshot.
+"""Drive the chat UI in headless Chromium: ask a question, wait for the answer, ask a follow-up in the
+same conversation, check that it shows the completed question ("Interpreted as: ..."), save a screenshot.
 
     python scripts/check_ui.py                         # app.py with the default models, seeds/
     python scripts/check_ui.py --reader /tmp/model     # another reader
@@ -113,6 +114,27 @@ def ask(driver: Any, url: str, question: str, timeout: float) -> dict[str, Any]:
     }
 
 
+def follow_up(driver: Any, question: str, timeout: float) -> dict[str, Any]:
+    """Ask ``question`` on the page as it is (the same conversation); what the new answer shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chat = driver.find_element(By.ID, "qa-chat")
+    before = len(chat.find_elements(By.CSS_SELECTOR, ".qa-answer, .qa-error"))
+    box = driver.find_element(By.CSS_SELECTOR, "#qa-question textarea")
+    box.send_keys(question)
+    driver.find_element(By.ID, "qa-send").click()
+    WebDriverWait(driver, timeout).until(
+        lambda d: len(d.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer, .qa-error"))
+        > before)
+    time.sleep(0.5)
+    answers = driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer, .qa-error")
+    last = answers[-1]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", last)
+    interpreted = last.find_elements(By.CSS_SELECTOR, ".qa-interpreted")
+    return {"text": last.text, "interpreted": interpreted[0].text if interpreted else None}
+
+
 # -- the hostile corpus: scripted models, so the answer always cites the payloads ------------
 
 
@@ -199,6 +221,10 @@ def check(result: dict[str, Any], hostile: bool) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--question", default="Who offered Russia cooperation?")
+    parser.add_argument("--follow-up", default="What did he propose to the Russian services?",
+                        help="asked next in the same conversation (not with --hostile); '' to skip")
+    parser.add_argument("--expect", default="Interpreted as: What did Emmanuel Macron propose",
+                        help="what the follow-up's answer must show")
     parser.add_argument("--corpus", help="folder of articles (default: the app's, seeds/)")
     parser.add_argument("--index", help="index folder (default: a temporary one)")
     parser.add_argument("--reader", help="reader model name or path (default: the app's)")
@@ -233,6 +259,9 @@ def main() -> int:
             driver = start_browser(str(Path(tmp) / "profile"))
             began = time.monotonic()
             result = ask(driver, url, args.question, args.timeout)
+            second = None
+            if args.follow_up and not args.hostile:
+                second = follow_up(driver, args.follow_up, args.timeout)
             driver.save_screenshot(str(args.screenshot))
         except Exception as exc:  # noqa: BLE001 - report whatever went wrong, with the app's log
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -256,6 +285,10 @@ def main() -> int:
     print(result["chat"])
     print(f"--- screenshot: {args.screenshot}")
     problems = check(result, args.hostile)
+    if second is not None:
+        print(f"--- follow-up: {args.follow_up}\n{second['text']}")
+        if args.expect and args.expect not in (second["interpreted"] or ""):
+            problems.append(f"the follow-up shows {second['interpreted']!r}, expected {args.expect!r}")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if not problems:

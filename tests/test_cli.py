@@ -98,3 +98,42 @@ def test_eval_prints_scores_and_writes_report(
 def test_eval_of_a_missing_mode_file_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(qa.cli.cli, ["eval", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_chat_reads_piped_questions_with_the_conversation_in_view(runner: CliRunner) -> None:
+    questions = "Who offered Russia increased cooperation?\nWhat did he propose?\n\n/reset\nWhat did he propose?\n"
+    result = runner.invoke(qa.cli.cli, ["chat"], input=questions)
+    assert result.exit_code == 0, result.output
+    blocks = result.output.split("? ")[1:]
+    assert [b.splitlines()[0] for b in blocks] == [
+        "Who offered Russia increased cooperation?", "What did he propose?", "What did he propose?"]
+    assert "(interpreted as: What did " in blocks[1] and "(interpreted as" not in blocks[2]
+    assert "(new conversation)" in blocks[1]
+    assert "[1] " in blocks[0] and "sentence" in blocks[0]
+
+
+def test_chat_quits_on_command_and_reports_bad_questions(runner: CliRunner) -> None:
+    result = runner.invoke(qa.cli.cli, ["chat"], input=f"{'x' * 1001}\n/quit\nWho offered Russia cooperation?\n")
+    assert result.exit_code == 0
+    assert "Error: the question is" in result.output and "Who offered" not in result.output
+
+
+def test_chat_ends_cleanly_on_ctrl_c(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.input", interrupted)
+    result = runner.invoke(qa.cli.cli, ["chat"])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+def test_chat_through_the_installed_entry_point(seed_corpus: Path, tmp_path: Path) -> None:
+    """The real `qa chat` process with piped input: Ctrl-D (end of input) ends it with status 0."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("qa") or str(Path(sys.executable).parent / "qa")
+    done = subprocess.run([exe, "chat", "--corpus", str(tmp_path / "empty")], input="/help\n",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "/reset" in done.stdout

@@ -77,3 +77,28 @@ def test_packaged_reader_is_calibrated_and_doubts_a_swapped_name(real_qa: QA) ->
     swapped = real_qa.answer("Who is the Belgian Interior Minister?")
     assert swapped.signals["any_name_missing"] == 1.0
     assert swapped.score < supported.score and swapped.text is None
+
+
+def test_a_conversation_about_the_seed_article(real_qa: QA) -> None:
+    """The issue's own example: the follow-up knows who "he" is, and "who else" asks past the first answer."""
+    c = real_qa.chat()
+    assert "Macron" in (c.ask("Who offered Russia cooperation?").text or "")
+    r = c.ask("What did he propose to the Russian services?")
+    assert r.query == "What did Emmanuel Macron propose to the Russian services?"
+    assert r.text is not None and "increased cooperation" in r.text
+    assert c.ask("On which day did he make the offer?").text == "Monday"
+    c.reset()
+    assert "Zakharova" in (c.ask("Which Kremlin spokeswoman accused the United States?").text or "")
+    assert c.ask("What is her title?").query == "What is Maria Zakharova's title?"
+    other = c.ask("Who else made similar claims?")
+    assert other.text is not None and "Medvedev" in other.text
+
+
+def test_seed_conversations_follow_ups_beat_no_history(real_qa: QA) -> None:
+    from qa.evaluation import evaluate_conversations
+
+    report = evaluate_conversations(Path(__file__).parent.parent / "eval" / "seed_conversations.jsonl",
+                                    qa=real_qa, progress=False)
+    history, alone = report.runs["complete,context,focus"], report.runs["none"]
+    assert history["first"].f1 == alone["first"].f1  # a first question has no history to use
+    assert history["follow-up"].f1 > alone["follow-up"].f1 + 0.1

@@ -269,3 +269,96 @@ def test_the_browser_checks_hostile_corpus_still_answers(tmp_path: Path) -> None
     answer = check_ui.hostile_qa(tmp_path).answer(QUESTION)
     assert answer.text == check_ui.NAME
     assert check_ui.PAYLOADS[1] in answer.citations[0].sentence  # the payloads reach the page as text
+
+
+# -- conversations ------------------------------------------------------------------------------
+
+ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
+BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn.\nVisitors open the gates."
+
+
+@pytest.fixture
+def two_articles_qa(tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> QA:
+    corpus = tmp_path / "two"
+    corpus.mkdir()
+    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
+    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
+    return QA(corpus=corpus, index=tmp_path / "two-index", reader=fake_reader, embedder=fake_embedder,
+              min_score=0.0)
+
+
+def test_converse_keeps_a_separate_history_per_session(two_articles_qa: QA) -> None:
+    chat_a, turns_a = ui.converse("Who built the north bridge?", [], [], two_articles_qa)
+    chat_b, turns_b = ui.converse("Who built the south tower?", [], [], two_articles_qa)
+    chat_a, turns_a = ui.converse("What did he build in Lund?", chat_a, turns_a, two_articles_qa)
+    chat_b, turns_b = ui.converse("What did she build in Vigo?", chat_b, turns_b, two_articles_qa)
+    assert "Interpreted as: What did Karl Olsen build in Lund?" in assistant(chat_a)
+    assert "Interpreted as: What did Maria Lopez build in Vigo?" in assistant(chat_b)
+    assert [a.question for a in turns_a] == ["Who built the north bridge?", "What did he build in Lund?"]
+    assert len(chat_a) == len(chat_b) == 4
+    # a first question is not "interpreted"
+    assert "Interpreted as" not in chat_a[1]["content"]
+
+
+def test_converse_after_a_bad_question_keeps_the_turns(two_articles_qa: QA) -> None:
+    chat, turns = ui.converse("Who built the north bridge?", [], [], two_articles_qa)
+    chat, after = ui.converse("   ", chat, turns, two_articles_qa)
+    assert after == turns and "qa-error" in assistant(chat)
+
+
+def test_converse_keeps_at_most_history_turns(tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
+    small = QA(corpus=corpus, index=tmp_path / "i", reader=fake_reader, embedder=fake_embedder, history_turns=2)
+    chat, turns = [], []
+    for q in ("Who built the bridge?", "What did it cost?", "When did it open?"):
+        chat, turns = ui.converse(q, chat, turns, small)
+    assert [a.question for a in turns] == ["What did it cost?", "When did it open?"]
+
+
+def test_interpreted_as_is_escaped() -> None:
+    article, answer = cited("Macron offered help.", "Macron")
+    from dataclasses import replace
+
+    shown = ui.render_answer(replace(answer, query=f"Who {HOSTILE[0]}?"), {"a1": article})
+    assert "<script" not in shown and f"Interpreted as: Who {html.escape(HOSTILE[0])}?" in shown
+    withheld = ui.render_answer(Answer("What did he say?", None, 0.1, query="What did Macron say?"))
+    assert "Interpreted as: What did Macron say?" in withheld
+
+
+def test_app_has_a_new_conversation_button_and_per_session_state(qa: QA) -> None:
+    app = ui.build_app(qa)
+    buttons = [b for b in app.blocks.values() if isinstance(b, gr.Button)]
+    assert "New conversation" in [b.value for b in buttons]
+    assert any(isinstance(b, gr.State) for b in app.blocks.values())
+
+
+def test_two_clients_of_a_running_server_are_two_conversations(two_articles_qa: QA) -> None:
+    """The real Gradio server on 127.0.0.1; each gradio_client is its own browser session."""
+    from gradio_client import Client
+
+    app = ui.serve(two_articles_qa, port=_free_port(), block=False)
+    try:
+        url = app.local_url
+        a, b = Client(url, verbose=False), Client(url, verbose=False)
+        a.predict("Who built the north bridge?", api_name="/ask")
+        b.predict("Who built the south tower?", api_name="/ask")
+        reply_a = a.predict("What did he build in Lund?", api_name="/ask")
+        reply_b = b.predict("What did she build in Vigo?", api_name="/ask")
+        text_a, text_b = json.dumps(reply_a), json.dumps(reply_b)
+        assert "Interpreted as: What did Karl Olsen build in Lund?" in text_a and "Maria Lopez" not in text_a
+        assert "Interpreted as: What did Maria Lopez build in Vigo?" in text_b
+        a.predict(api_name="/new_conversation")
+        again = json.dumps(a.predict("What did he build in Lund?", api_name="/ask"))
+        assert "Interpreted as" not in again
+    finally:
+        app.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,136 @@
+"""Conversations: QA.chat(), Conversation.ask/turns/reset, answer(history=), with fake models."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa import QA, Conversation
+from qa.errors import QuestionError
+from tests.conftest import FakeEmbedder, FakeReader
+
+ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
+BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn and is open daily to all.\n" \
+       "Visitors open the gates."
+
+
+@pytest.fixture
+def two_articles(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
+    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
+    return corpus
+
+
+def make_qa(corpus: Path, tmp_path: Path, **kw: object) -> QA:
+    return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(), min_score=0.0,
+              **kw)
+
+
+def test_chat_surface(two_articles: Path, tmp_path: Path) -> None:
+    c = make_qa(two_articles, tmp_path).chat()
+    assert isinstance(c, Conversation) and c.turns == [] and len(c) == 0
+    first = c.ask("Who built the north bridge?")
+    assert first.text == "Karl Olsen" and first.query == first.question
+    follow = c.ask("What did he build in Lund?")
+    assert follow.question == "What did he build in Lund?"
+    assert follow.query == "What did Karl Olsen build in Lund?"
+    assert follow.to_dict()["query"] == follow.query
+    assert [q for q, _ in c.turns] == ["Who built the north bridge?", "What did he build in Lund?"]
+    assert c.turns[1][1] is follow and c.history == [first, follow]
+    c.reset()
+    assert c.turns == [] and c.ask("What did he build in Lund?").query == "What did he build in Lund?"
+
+
+def test_follow_up_stays_in_the_conversations_article(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(two_articles, tmp_path)
+    alone = pipeline.answer("When did it open?")
+    assert alone.passages[0].article_id == "beta.txt"  # "open" thrice in beta: the likelier article alone
+    first = pipeline.answer("Who built the north bridge?")
+    follow = pipeline.answer("When did it open?", history=[first])
+    assert follow.passages[0].article_id == "alpha.txt"
+    # each part can be switched off: without focus and context the follow-up reads like a first question
+    bare = pipeline.answer("When did it open?", history=[first], follow_up="complete")
+    assert bare.passages[0].article_id == "beta.txt"
+
+
+def test_stateless_history_equals_the_conversation(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(two_articles, tmp_path)
+    c = pipeline.chat()
+    first = c.ask("Who built the north bridge?")
+    assert pipeline.answer("What did he build in Lund?", history=[first]).query == \
+        c.ask("What did he build in Lund?").query
+
+
+def test_history_is_bounded(two_articles: Path, tmp_path: Path) -> None:
+    c = make_qa(two_articles, tmp_path).chat(max_turns=2)
+    for q in ("Who built the north bridge?", "Who built the south tower?", "What did he build in Lund?"):
+        c.ask(q)
+    assert [q for q, _ in c.turns] == ["Who built the south tower?", "What did he build in Lund?"]
+    with pytest.raises(ValueError, match="max_turns"):
+        make_qa(two_articles, tmp_path).chat(max_turns=0)
+    assert make_qa(two_articles, tmp_path, history_turns=3).chat().max_turns == 3
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 1001])
+def test_bad_follow_up_is_a_clear_error_and_keeps_the_conversation(
+    two_articles: Path, tmp_path: Path, bad: str
+) -> None:
+    c = make_qa(two_articles, tmp_path).chat()
+    c.ask("Who built the north bridge?")
+    with pytest.raises(QuestionError, match="empty|limit"):
+        c.ask(bad)
+    assert len(c.turns) == 1
+    assert c.ask("What did he build in Lund?").query == "What did Karl Olsen build in Lund?"
+
+
+def test_history_from_a_removed_article_is_dropped(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(two_articles, tmp_path)
+    first = pipeline.answer("Who built the north bridge?")
+    assert first.citations[0].article_id == "alpha.txt"
+    (two_articles / "alpha.txt").unlink()
+    follow = pipeline.answer("What did he build in Lund?", history=[first])
+    assert follow.query == "What did he build in Lund?"  # nothing left to complete it from
+    assert all(p.article_id == "beta.txt" for p in follow.passages)
+
+
+def test_many_conversations_share_one_qa_from_many_threads(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(two_articles, tmp_path)
+    pipeline.index()
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def talk(n: int) -> None:
+        try:
+            c = pipeline.chat()
+            first = "Who built the north bridge?" if n % 2 else "Who built the south tower?"
+            c.ask(first)
+            results[n] = [c.ask("What did he build?" if n % 2 else "What did she build?").query, len(c.turns)]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=talk, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for n, (query, turns) in results.items():
+        assert turns == 2
+        assert query == ("What did Karl Olsen build?" if n % 2 else "What did Maria Lopez build?")
+
+
+def test_module_level_chat_uses_the_default_qa(monkeypatch: pytest.MonkeyPatch, two_articles: Path,
+                                               tmp_path: Path) -> None:
+    monkeypatch.setattr(qa, "_default", make_qa(two_articles, tmp_path))
+    c = qa.chat()
+    c.ask("Who built the north bridge?")
+    assert c.ask("What did he build in Lund?").query == "What did Karl Olsen build in Lund?"
+    assert qa.answer("What did he build in Lund?", history=c.history[:1]).query == \
+        "What did Karl Olsen build in Lund?"
+    json.dumps(c.turns[0][1].to_dict())

@@ -1,0 +1,126 @@
+"""Follow-up questions read in the light of earlier turns: completion, context, focus, exclusion."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.errors import QAError
+from qa.followup import PARTS, complete, entities_of, interpret, parse_parts
+from qa.schema import Answer, Citation
+
+
+def turn(question: str, text: str | None, sentence: str = "", article: str = "a1") -> Answer:
+    """An earlier answer, cited from ``sentence`` of ``article``."""
+    citations = []
+    if text is not None:
+        start = max(0, sentence.find(text))
+        citations = [Citation(article, "Title", 0, sentence or text, start, start + len(text), 0,
+                              len(sentence or text))]
+    return Answer(question, text, 0.9, citations)
+
+
+MACRON = turn("Who offered Russia cooperation?", "Emmanuel Macron",
+              "French President Emmanuel Macron said on Monday that he has offered Russia cooperation.")
+ZAKHAROVA = turn("Who suggested the United States was trying to blame ISIS?", "Maria Zakharova",
+                 "Kremlin spokeswoman Maria Zakharova suggested that the United States was trying to blame ISIS.")
+ISIS = turn("Which group claimed responsibility for the attack?", "ISIS",
+            "ISIS claimed responsibility for the attack.")
+MOSCOW = turn("Where was the concert hall?", "Moscow", "The attack on a Moscow concert hall on Friday.")
+
+
+@pytest.mark.parametrize(("question", "history", "expected"), [
+    ("What did he propose to the Russian services?", [MACRON],
+     "What did Emmanuel Macron propose to the Russian services?"),
+    ("On which day did he make the offer?", [MACRON], "On which day did Emmanuel Macron make the offer?"),
+    ("What is her title?", [ZAKHAROVA], "What is Maria Zakharova's title?"),
+    ("What did she say?", [MACRON, ZAKHAROVA], "What did Maria Zakharova say?"),
+    ("What did he say?", [MACRON, ZAKHAROVA], "What did Emmanuel Macron say?"),  # gender: "spokeswoman"
+    ("When did they claim it?", [ISIS], "When did ISIS claim it?"),
+    ("How many people were killed there?", [MOSCOW], "How many people were killed in Moscow?"),
+    ("Did he talk to her?", [MACRON, ZAKHAROVA], "Did Emmanuel Macron talk to Maria Zakharova?"),
+])
+def test_pronouns_are_completed_from_earlier_answers(question: str, history: list[Answer], expected: str) -> None:
+    assert complete(question, history[::-1]) == expected
+
+
+def test_role_phrase_of_the_question_is_an_antecedent() -> None:
+    earlier = turn("What did the French president offer Russia?", "increased cooperation",
+                   "Macron offered Russia increased cooperation.")
+    assert complete("When did he offer it?", [earlier]) == "When did the French president offer increased cooperation?"
+
+
+def test_fragment_swaps_the_subject_of_the_last_question() -> None:
+    earlier = turn("What did Emmanuel Macron say about the attack?", "terror", "Macron said terror.")
+    assert complete("What about François Hollande?", [earlier]) == "What did François Hollande say about the attack?"
+
+
+@pytest.mark.parametrize("question", [
+    "Who is the French Prime Minister?",
+    "Were there any survivors?",  # existential "there"
+    "Is it true that ISIS claimed the attack?",  # "it" points forward
+    "How many Russians were killed?",
+])
+def test_self_contained_questions_are_left_alone(question: str) -> None:
+    assert complete(question, [MOSCOW, MACRON]) == question
+    assert interpret(question, [MACRON, MOSCOW]).query == question
+
+
+def test_no_antecedent_of_the_right_kind_leaves_the_pronoun() -> None:
+    assert complete("What did she say?", [MACRON]) == "What did she say?"  # Macron is not a "she"
+    assert complete("What did he say?", [MOSCOW]) == "What did he say?"
+
+
+def test_entities_put_the_latest_answer_first() -> None:
+    found = entities_of([ZAKHAROVA, MACRON])
+    assert found[0].text == "Maria Zakharova" and found[0].kind == "person" and found[0].gender == "f"
+    assert any(e.text == "Emmanuel Macron" and e.turn == 1 for e in found)
+
+
+def test_interpret_gives_context_focus_and_query() -> None:
+    f = interpret("What did he propose?", [MACRON])
+    assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history
+    assert "Who offered Russia cooperation?" in f.context and "Emmanuel Macron" in f.context
+    assert f.articles == {"a1": 1.0}
+
+
+def test_recent_articles_weigh_more() -> None:
+    older = turn("Who offered Russia cooperation?", "Emmanuel Macron", "Emmanuel Macron offered.", article="old")
+    newer = turn("Where was the attack?", "Moscow", "An attack in Moscow.", article="new")
+    f = interpret("What happened there?", [older, newer])
+    assert f.articles["new"] > f.articles["old"] > 0
+
+
+def test_who_else_excludes_earlier_answers() -> None:
+    f = interpret("Who else blamed Ukraine?", [ZAKHAROVA])
+    assert f.exclude == ("Maria Zakharova",) and f.query == "Who else blamed Ukraine?"
+    assert interpret("Who blamed Ukraine?", [ZAKHAROVA]).exclude == ()
+
+
+def test_a_new_subject_starts_fresh() -> None:
+    f = interpret("Who is Angela Merkel?", [MACRON])
+    assert f.query == "Who is Angela Merkel?" and f.articles == {} and f.context == ""
+
+
+def test_turns_cited_from_removed_articles_are_dropped() -> None:
+    f = interpret("What did he propose?", [MACRON], known_articles={"another"})
+    assert f.query == "What did he propose?" and f.articles == {}
+
+
+def test_parts_switch_each_use_of_the_history() -> None:
+    only_focus = interpret("What did he propose?", [MACRON], parts=parse_parts("focus"))
+    assert only_focus.query == "What did he propose?" and only_focus.context == "" and only_focus.articles
+    nothing = interpret("What did he propose?", [MACRON], parts=parse_parts("none"))
+    assert (nothing.query, nothing.context, nothing.articles) == ("What did he propose?", "", {})
+
+
+def test_parse_parts() -> None:
+    assert parse_parts("all") == parse_parts(None) == frozenset(PARTS)
+    assert parse_parts("complete, focus") == {"complete", "focus"}
+    assert parse_parts("none") == frozenset()
+    with pytest.raises(QAError, match="unknown follow-up part"):
+        parse_parts("complete,magic")
+
+
+def test_no_history_is_the_question_itself() -> None:
+    f = interpret("What did he propose?", [])
+    assert f.query == f.question and not f.completed and f.articles == {}
