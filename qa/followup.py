@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.schema import Answer
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
+MAX_ENTITY_WORDS = 4  # a longer answer ("the counties of Dorset, Somerset, ...") is no antecedent
 
 _TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 
@@ -75,6 +76,12 @@ _GROUP_WORDS = {"group", "groups", "state", "party", "government", "army", "forc
                 "terrorists", "services", "police", "company", "team", "council", "union", "organisation",
                 "organization", "regime", "cell", "network", "family", "people", "men", "women", "countries",
                 "allies", "officials", "leaders", "ministers", "authorities"}
+# Last words of names of places and institutions, not people: "Staten Island", "Ohio State University"
+_PLACE_WORDS = {"island", "islands", "city", "county", "state", "river", "lake", "mountain", "mountains", "street",
+                "park", "republic", "kingdom", "university", "college", "school", "hall", "theatre", "theater",
+                "church", "cathedral", "castle", "bridge", "valley", "sea", "ocean", "bay", "coast", "square",
+                "airport", "station", "centre", "center", "museum", "library", "hospital", "province", "region",
+                "district", "empire", "union", "house", "palace", "tower", "road", "avenue", "plain", "forest"}
 _PLACE_PREPOSITIONS = {"in", "at", "to", "from", "into", "near", "across", "inside", "outside"}
 _TIME_QUESTION = re.compile(r"^\s*(when|what (day|date|time|year|month)|on which day|in which year|how long)\b",
                             re.IGNORECASE)
@@ -111,6 +118,7 @@ class Entity:
     kind: str  # "person", "group", "place", "time" or "thing"
     gender: str = ""  # "m", "f" or "" when the text does not show it
     turn: int = 0  # how many turns back (0: the last one)
+    topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,11 @@ class FollowUp:
     articles: dict[str, float] = field(default_factory=dict)  # article id -> focus weight (earlier citations)
     exclude: tuple[str, ...] = ()  # earlier answers that "who else?" asks past
     needs_history: bool = False  # the question leans on earlier turns (pronoun, fragment, "else")
+
+    @property
+    def uses_history(self) -> bool:
+        """Something of the conversation went into answering: scored by the follow-up model."""
+        return self.completed or bool(self.context or self.articles)
 
     @property
     def completed(self) -> bool:
@@ -162,7 +175,7 @@ def interpret(
                 if known_articles is None or c.article_id in known_articles:
                     articles[c.article_id] = max(articles.get(c.article_id, 0.0), 1.0 / (1 + back))
     exclude = tuple(dict.fromkeys(a.text for a in recent if a.text)) if wants_else else ()
-    return FollowUp(question, query, context.strip(), articles, exclude, needs)
+    return FollowUp(question, query, context.strip(), articles, exclude, needs_history=needs)
 
 
 def _still_known(answer: Answer, known: Collection[str] | None) -> bool:
@@ -179,6 +192,9 @@ def complete(question: str, recent: Sequence[Answer]) -> str:
     (newest first); unchanged when it needs nothing or nothing fits."""
     if not recent:
         return question
+    asked = _bare_question_word(question)
+    if asked is not None:
+        return _ask_again(asked, recent[0]) or question
     fragment = _fragment(question)
     if fragment is not None:
         filled = _fill_fragment(fragment, recent[0])
@@ -229,12 +245,14 @@ def _resolve(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entit
         found = next((e for e in entities if e.kind == "person" and e.gender in ("", gender)), None)
     elif word in _PLURAL:
         found = next((e for e in entities if e.kind == "group"), None)
-    elif word in _NEUTER:
-        found = next((e for e in entities if e.kind in ("thing", "place", "group") and e.turn == 0), None)
-    else:  # there: a place, else a named event or thing of the last turn ("in the Bataclan attack")
+    elif word in _NEUTER:  # the topic, else the last turn's thing, else a name from the turns before
+        things = [e for e in entities if e.kind in ("thing", "place", "group")]
+        found = next((e for e in things if e.topic or e.turn == 0), None) or next(
+            (e for e in things if e.text[:1].isupper()), None)
+    else:  # there: a place, else a short named event or thing of the last turn ("in the Bataclan attack")
         place = next((e for e in entities if e.kind == "place"), None) or next(
-            (e for e in entities if e.kind == "thing" and e.turn == 0 and any(w[:1].isupper() for w in e.text.split())),
-            None)
+            (e for e in entities if e.kind == "thing" and e.turn == 0 and len(_tokens(e.text)) <= 3
+             and any(w[:1].isupper() for w in e.text.split())), None)
         return None if place is None else f"in {place.text}"
     if found is None:
         return None
@@ -254,6 +272,39 @@ def _fragment(question: str) -> str | None:
         return None
     x = (m.group("x") or m.group("y") or "").strip()
     return x or None
+
+
+_BARE = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<w>who|whom|what|when|where|why|how|which|how many|how much|"
+                   r"how long|by whom|by what|to whom|for what|for how long|since when|until when)\s*[?.!]*\s*$",
+                   re.IGNORECASE)
+_LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until) )?"
+                         r"(?:how (?:many|much|long|often|old|far)|what|which|who|whom|whose|when|where|why|how)"
+                         r"(?: (?:year|day|date|time|month|kind|type|city|country|place|people|person)s?)?\b",
+                         re.IGNORECASE)
+_AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
+        "should", "may", "might"}
+
+
+def _bare_question_word(question: str) -> str | None:
+    """"Where?", "and why?", "by whom?": a question word standing for the last question asked again."""
+    m = _BARE.match(question)
+    return m.group("w").lower() if m else None
+
+
+def _ask_again(word: str, last: Answer) -> str | None:
+    """The last question with ``word`` in place of its question word: "When did the group first gather?"
+    + "Where?" -> "Where did the group first gather?"; a yes/no question gets ``word`` in front."""
+    previous = (last.query or last.question).strip().rstrip("?.! ")
+    m = _LEADING_WH.match(previous)
+    if m:
+        rest = previous[m.end() :].strip()
+    elif previous.split(" ", 1)[0].lower() in _AUX:
+        rest = previous[:1].lower() + previous[1:]
+    else:
+        return None
+    if not rest:
+        return None
+    return f"{word[:1].upper()}{word[1:]} {rest}?"
 
 
 def _fill_fragment(x: str, last: Answer) -> str | None:
@@ -283,17 +334,27 @@ def _strip_article(text: str) -> str:
 
 
 def entities_of(recent: Sequence[Answer]) -> list[Entity]:
-    """What ``recent`` answers (newest first) talked about, most salient first within each turn:
-    the answer, then the names and role phrases of the question it answered."""
+    """What ``recent`` answers (newest first) talked about, most salient first: the conversation's
+    topic (what an earlier pronoun was completed with), then per turn, newest first, its answer (when
+    short enough to be a name) and the names and role phrases of its question."""
     found: list[Entity] = []
+    topics: list[Entity] = []
     for back, a in enumerate(recent):
         question = a.query or a.question
-        if a.text:
+        if a.text and len(_tokens(a.text)) <= MAX_ENTITY_WORDS:
             found.append(_answer_entity(a, question, back))
         for phrase, kind in _phrases(question):
-            if kind != "time" and all(phrase.lower() != e.text.lower() for e in found):
-                found.append(Entity(phrase, kind, _gender(phrase, question), back))
-    return found
+            if kind == "time" or any(phrase.lower() == e.text.lower() for e in found):
+                continue
+            entity = Entity(phrase, kind, _gender(phrase, question), back)
+            if a.query and a.query != a.question and phrase not in a.question:
+                # what "it"/"he" stood for last time: a thing if it was "it", a person if "he"/"she"
+                said = {w.lower() for w in _tokens(a.question)}
+                if said & (_NEUTER | {"there"}) and not said & (_MALE | _FEMALE):
+                    entity = replace(entity, kind="thing" if kind == "person" else kind)
+                topics.append(replace(entity, topic=True))
+            found.append(entity)
+    return topics + [e for e in found if all(e.text != t.text for t in topics)]
 
 
 def _answer_entity(a: Answer, question: str, back: int) -> Entity:
@@ -328,6 +389,9 @@ def _phrases(text: str) -> list[tuple[str, str]]:
                 w = tokens[j].group()
                 if w[:1].isupper() and w.lower() not in _QUESTION_WORDS:
                     j += 1
+                    if len(w) == 1 and j + 1 < len(tokens) and tokens[j].group() == "." \
+                            and tokens[j + 1].group()[:1].isupper():  # an initial: "Frederick G. Kilgour"
+                        j += 1
                 elif w.lower() in {"of", "in", "de", "al", "von", "van", "the"} and j + 1 < len(tokens) \
                         and tokens[j + 1].group()[:1].isupper():
                     j += 2
@@ -339,19 +403,21 @@ def _phrases(text: str) -> list[tuple[str, str]]:
             found.append((phrase, kind))
             i = j
             continue
-        if lower in ("the", "a") and i + 1 < len(tokens):
+        if lower in ("the", "a") and i + 1 < len(tokens):  # "the French president", "the four men"
             j = i + 1
-            while j < len(tokens) and j - i <= 4 and tokens[j].group().isalpha():
-                if tokens[j].group().lower() in _ROLES:
+            while j < len(tokens) and j - i <= 4 and tokens[j].group().isalnum():
+                head = tokens[j].group().lower()
+                if head in _ROLES or head in _GROUP_WORDS:
                     while j + 1 < len(tokens) and tokens[j + 1].group().lower() in _ROLES:
                         j += 1
                     phrase = text[tokens[i].start() : tokens[j].end()]
-                    found.append((phrase, "person"))
+                    found.append((phrase, "group" if _looks_plural(phrase) else "person"))
                     break
-                if tokens[j].group().lower() in _FUNCTION:
+                if head in _FUNCTION:
                     break
                 j += 1
-            i = j + 1 if j < len(tokens) and tokens[j].group().lower() in _ROLES else i + 1
+            lands = j < len(tokens) and tokens[j].group().lower() in _ROLES | _GROUP_WORDS
+            i = j + 1 if lands else i + 1
             continue
         i += 1
     return found
@@ -376,7 +442,9 @@ def _kind_of(phrase: str, text: str, start: int = -1) -> str:
             return "thing"
         if before and before[-1].lower() in _ROLES | _MALE_CUES | _FEMALE_CUES:
             return "person"
-    if len(words) >= 2 and all(w[:1].isalpha() for w in words) and phrase[:1].isupper() and \
+    if words[-1] in _PLACE_WORDS:
+        return "place"
+    if len(words) >= 2 and all(w[:1].isupper() for w in _tokens(phrase)) and \
             not any(w in _GROUP_WORDS for w in words):
         return "person"  # "Emmanuel Macron": two capitalised words, the commonest proper name in news
     return "thing"

@@ -194,10 +194,10 @@ class QA:
         ``seconds`` is its share of the time since ``began``. ``follow_ups``: how each question was read
         (its ``query`` is what ``items`` holds)."""
         readings = self.reader.read_many(items)
-        threshold = self.threshold(min_score, retrieved=retrieved)
         seconds = (time.perf_counter() - began) / max(1, len(items))
         follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
-        return [self._compose(f, ps, r, threshold, seconds, retrieved=retrieved)
+        return [self._compose(f, ps, r, self.threshold(min_score, retrieved, f.uses_history), seconds,
+                              retrieved=retrieved)
                 for f, (_, ps), r in zip(follow_ups, items, readings)]
 
     @property
@@ -207,14 +207,17 @@ class QA:
             self._verifier = Verifier(self.reader.calibration)
         return self._verifier
 
-    def threshold(self, min_score: float | None = None, retrieved: bool = False) -> float:
+    def threshold(self, min_score: float | None = None, retrieved: bool = False, follow_up: bool = False) -> float:
         """The answer score below which we abstain: ``min_score``, else the settings', else the reader's
-        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise).
+        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise, and
+        for follow-ups read with a conversation's history when ``follow_up``, if it has one).
         With a calibrated reader, scores and thresholds are probabilities that the answer is right."""
         if min_score is not None:
             return min_score
         if self.settings.min_score is not None:
             return self.settings.min_score
+        if retrieved and follow_up:
+            return float(getattr(self.reader, "min_score_follow_up", self.reader.min_score_retrieved))
         if retrieved:
             return self.reader.min_score_retrieved
         return self.reader.min_score
@@ -264,7 +267,8 @@ class QA:
                 retrieval_score=passage.score,
             )
             checks = checks or facts.to_dict()  # the best candidate's
-            candidates.append(Candidate(text, verifier.probability(facts, span.score, retrieved), same))
+            score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
+            candidates.append(Candidate(text, score, same))
         best, reader_score = candidates[0], ranked[0][0].score
         if best.score < threshold:
             return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,

@@ -90,6 +90,13 @@ class ExtractiveReader:
         return float(self._config.get("min_score_retrieved", self.min_score))
 
     @property
+    def min_score_follow_up(self) -> float:
+        """The threshold for follow-up questions read with the conversation in view (their own
+        calibrated model, ``calibration["follow_up"]``); ``min_score_retrieved`` without one."""
+        self.warm_up()
+        return float(self._config.get("min_score_follow_up", self.min_score_retrieved))
+
+    @property
     def calibration(self) -> dict[str, Any] | None:
         """The fitted verifier models of this reader folder (``qa_reader.json``), if it has them."""
         self.warm_up()

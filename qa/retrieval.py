@@ -32,6 +32,14 @@ CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the que
 FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
 
 
+def _fuse(fused: dict[int, float], rankings: list[tuple[float, list[tuple[int, float]]]]) -> dict[int, float]:
+    """Add weighted reciprocal-rank scores of ``rankings`` (weight, [(position, score), ...]) into ``fused``."""
+    for weight, ranking in rankings:
+        for rank, (pos, _) in enumerate(ranking):
+            fused[pos] = fused.get(pos, 0.0) + weight / (RRF_K + rank + 1)
+    return fused
+
+
 class HybridRetriever:
     """Dense + BM25 sentence retrieval fused by reciprocal rank, widened into passages."""
 
@@ -80,7 +88,9 @@ class HybridRetriever:
 
         ``context`` (earlier turns of a conversation) is searched too, with ``CONTEXT_WEIGHT``;
         the sentences of ``articles`` (id -> weight) are ranked by the question among themselves
-        and fused with ``FOCUS_WEIGHT`` times the article's weight.
+        and fused with ``FOCUS_WEIGHT`` times the article's weight. These change the order only:
+        a hit's score stays the question's own fused score (in the corpus, or within those articles,
+        whichever is higher), on the scale the reader's verifier was calibrated with.
         """
         if not self.index.sentences:
             return []
@@ -88,21 +98,25 @@ class HybridRetriever:
         queries = [question] + ([context] if context else [])
         vectors = np.asarray(self.embedder.encode(queries))
         dense = self.index.search(vectors[:1], k)[0]
-        rankings: list[tuple[float, list[tuple[int, float]]]] = [(1.0, dense), (1.0, self._lexical(question, k))]
+        own = [dense, self._lexical(question, k)]  # the question's own rankings
+        extra: list[tuple[float, list[tuple[int, float]]]] = []
         if context:
-            rankings += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k)[0]),
-                         (CONTEXT_WEIGHT, self._lexical(context, k))]
+            extra += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k)[0]),
+                      (CONTEXT_WEIGHT, self._lexical(context, k))]
+        within: dict[int, float] = {}  # the question's rankings inside the conversation's articles
         for article_id, weight in (articles or {}).items():
             if weight > 0 and article_id in self.index.articles:
                 for ranking in self._within(article_id, question, vectors[0], k):
-                    rankings.append((FOCUS_WEIGHT * weight, ranking))
-        fused: dict[int, float] = {}
+                    extra.append((FOCUS_WEIGHT * weight, ranking))
+                    _fuse(within, [(1.0, ranking)])
+        score = _fuse({}, [(1.0, ranking) for ranking in own])
+        # Order by everything; score by how well the question itself matches the sentence, in the
+        # corpus or within the conversation's article: the scale the verifier was calibrated on.
+        order_by = _fuse(dict(score), extra)
+        score = {p: max(score.get(p, 0.0), within.get(p, 0.0)) for p in order_by}
         cosine = dict(dense)
-        for weight, ranking in rankings:
-            for rank, (pos, _) in enumerate(ranking):
-                fused[pos] = fused.get(pos, 0.0) + weight / (RRF_K + rank + 1)
-        order = sorted(fused, key=lambda p: (-fused[p], p))
-        return [Hit(self.index.sentences[p], fused[p], cosine.get(p)) for p in order]
+        order = sorted(order_by, key=lambda p: (-order_by[p], p))
+        return [Hit(self.index.sentences[p], score[p], cosine.get(p)) for p in order]
 
     def _within(self, article_id: str, question: str, vector: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """The dense and the lexical ranking of one article's sentences for ``question``."""

@@ -198,7 +198,7 @@ def signals(
 class Verifier:
     """Calibrated probability that an answer is right, from its ``Signals``.
 
-    ``calibration``: ``{"given": model, "retrieved": model}``, each model
+    ``calibration``: ``{"given": model, "retrieved": model, "follow_up": model}``, each model
     ``{"features": [...], "mean": [...], "scale": [...], "coef": [...], "intercept": b}``
     (standardised logistic regression). Without a model for the case, the reader's own
     span score is the confidence, as before calibration existed.
@@ -210,8 +210,11 @@ class Verifier:
     def calibrated(self, retrieved: bool) -> bool:
         return ("retrieved" if retrieved else "given") in self.calibration
 
-    def probability(self, signals: Signals, span_score: float, retrieved: bool) -> float:
-        model = self.calibration.get("retrieved" if retrieved else "given")
+    def probability(self, signals: Signals, span_score: float, retrieved: bool, follow_up: bool = False) -> float:
+        """``follow_up``: a question read with a conversation's history, scored by the follow-up model
+        when the reader has one (else as any retrieved question)."""
+        model = self.calibration.get("follow_up") if follow_up and retrieved else None
+        model = model or self.calibration.get("retrieved" if retrieved else "given")
         if model is None:
             return span_score
         return predict(model, signals)

@@ -134,3 +134,21 @@ def test_module_level_chat_uses_the_default_qa(monkeypatch: pytest.MonkeyPatch, 
     assert qa.answer("What did he build in Lund?", history=c.history[:1]).query == \
         "What did Karl Olsen build in Lund?"
     json.dumps(c.turns[0][1].to_dict())
+
+
+class ThresholdReader(FakeReader):
+    min_score = min_score_retrieved = 0.2
+    min_score_follow_up = 0.9
+
+
+def test_follow_ups_get_the_readers_follow_up_threshold(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = QA(corpus=two_articles, index=tmp_path / "index", reader=ThresholdReader(), embedder=FakeEmbedder())
+    first = pipeline.answer("Who built the north bridge?")
+    assert first.text == "Karl Olsen"
+    alone = pipeline.answer("Who built the north bridge in Lund yesterday?")
+    follow = pipeline.answer("Who built the north bridge in Lund yesterday?", history=[first])
+    assert alone.text == "Karl Olsen" and alone.score == pytest.approx(0.8)  # 4 of 5 words: above 0.2
+    assert follow.text is None and follow.alternatives[0].text == "Karl Olsen"  # ... and below 0.9
+    assert pipeline.threshold(retrieved=True, follow_up=True) == 0.9
+    assert pipeline.threshold(retrieved=True) == 0.2
+    assert pipeline.threshold(0.5, retrieved=True, follow_up=True) == 0.5

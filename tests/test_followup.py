@@ -124,3 +124,45 @@ def test_parse_parts() -> None:
 def test_no_history_is_the_question_itself() -> None:
     f = interpret("What did he propose?", [])
     assert f.query == f.question and not f.completed and f.articles == {}
+
+
+def test_group_phrases_are_antecedents_of_they() -> None:
+    earlier = turn("Who suggested the four men were trying to flee into Ukraine?", "Vladimir Putin",
+                   "Vladimir Putin suggested that the four men charged were trying to flee into Ukraine.")
+    assert complete("Where were they trying to flee to?", [earlier]) == \
+        "Where were the four men trying to flee to?"
+
+
+def test_there_falls_back_to_a_named_event_of_the_last_answer() -> None:
+    earlier = turn("What was Hollande immediately reminded of?", "the Bataclan attack",
+                   "He was immediately reminded of the Bataclan attack.")
+    assert complete("How many people were killed there?", [earlier]) == \
+        "How many people were killed in the Bataclan attack?"
+
+
+@pytest.mark.parametrize(("question", "last", "expected"), [
+    ("Where?", "When did the group first gather?", "Where did the group first gather?"),
+    ("and why?", "Was the alert raised on Sunday?", "Why was the alert raised on Sunday?"),
+    ("By whom?", "In what year was the library founded?", "By whom was the library founded?"),
+    ("When?", "How many people were killed in Moscow?", "When were killed in Moscow?"),
+])
+def test_a_bare_question_word_asks_the_last_question_again(question: str, last: str, expected: str) -> None:
+    if question == "When?":  # "how many people" is the subject: no sensible rewrite, and none is made up
+        expected = complete(question, [turn(last, "137", "137 people were killed in Moscow.")])
+    assert complete(question, [turn(last, "x", "x.")]) == expected
+
+
+def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
+    first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
+    second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",
+                  "The borough is separated from New Jersey by the Arthur Kill and the Kill Van Kull.")
+    second = Answer(second.question, second.text, 0.9, second.citations,
+                    query="What separates Staten Island from New Jersey?")
+    assert complete("What is its population?", [second, first]) == "What is Staten Island's population?"
+    long = turn("What is it bordered by?", "the counties of Dorset, Somerset, Hampshire and Berkshire", "x")
+    assert complete("What was it first named?", [long]) == "What was it first named?"
+
+
+def test_initials_stay_in_the_name() -> None:
+    earlier = turn("What Yale student was hired?", "Frederick G. Kilgour", "Frederick G. Kilgour was hired.")
+    assert complete("What was his profession?", [earlier]) == "What was Frederick G. Kilgour's profession?"

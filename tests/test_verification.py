@@ -86,3 +86,16 @@ def test_verifier_without_a_model_keeps_the_reader_score() -> None:
     verifier = Verifier({"given": model})
     assert verifier.calibrated(retrieved=False) and not verifier.calibrated(retrieved=True)
     assert verifier.probability(s, 0.42, retrieved=False) == pytest.approx(predict(model, s))
+
+
+def test_follow_ups_use_their_own_model_when_the_reader_has_one() -> None:
+    s = _random_signals(random.Random(2), False)
+    retrieved = fit([_random_signals(random.Random(i), i % 2 == 0) for i in range(200)],
+                    [i % 2 == 1 for i in range(200)])
+    follow_up = dict(retrieved, intercept=retrieved["intercept"] + 2.0)  # follow-ups right more often
+    both = Verifier({"retrieved": retrieved, "follow_up": follow_up})
+    assert both.probability(s, 0.4, retrieved=True, follow_up=True) == pytest.approx(predict(follow_up, s))
+    assert both.probability(s, 0.4, retrieved=True) == pytest.approx(predict(retrieved, s))
+    # without a follow-up model a follow-up is scored like any retrieved question
+    assert Verifier({"retrieved": retrieved}).probability(s, 0.4, retrieved=True, follow_up=True) == \
+        pytest.approx(predict(retrieved, s))
