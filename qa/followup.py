@@ -398,7 +398,7 @@ def _phrases(text: str) -> list[tuple[str, str]]:
                 else:
                     break
             start, end = tokens[i].start(), tokens[j - 1].end()
-            phrase = text[start:end]
+            phrase = re.sub(r"['’]s?$", "", text[start:end])  # "Macron's wife": the name is "Macron"
             kind = _kind_of(phrase, text, start)
             found.append((phrase, kind))
             i = j

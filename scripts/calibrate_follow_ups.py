@@ -1,23 +1,26 @@
-"""Fit the verifier's model for follow-up questions, and store it with the reader.
+"""Choose the reader's threshold for follow-up questions (and optionally fit a follow-up model).
 
     python scripts/calibrate_follow_ups.py --model qa/models/reader-minilm \
         ../shared/data/conv/coqa_dev_literature.json ../shared/data/conv/quac_train_0.05.json \
-        --save runs/follow-up-rows.json [--write]
+        --limit 250 --save runs/follow-up-rows.json [--write] [--fit-model]
 
 A follow-up read with the conversation in view ("What did Emmanuel Macron propose?", searched
-within the conversation's story) is a different question from one asked cold: the reader's
-signals mean something else there, and the verifier fitted on SQuAD-style questions under-rates
-it. This fits the same logistic model (``qa.verification.fit``, same signals) on follow-up turns
-of conversational sets, asked end to end over each file's stories through ``QA.answer(history=)``
-with the shipped thresholds: every follow-up that used the history, its best candidate (answered
-or withheld) labelled right at F1 >= 0.5 against a gold answer or when it lies inside a gold
-evidence span (these sets' answers are evidence spans, often a whole clause: see their README),
-wrong for QuAC's CANNOTANSWER. Yes/no turns are skipped. The threshold is the one maximising the
-share of turns handled right (a right answer, or abstaining on an unanswerable turn). Conversations
-are split by id parity: the model and threshold are fitted on the even ones, reported on the odd
-ones. ``--write`` stores the model as ``calibration["follow_up"]`` and the threshold as
-``min_score_follow_up`` in the model folder's ``qa_reader.json``; ``--save``/``--rows`` keep and
-reuse the rows.
+within the conversation's story) is asked about a story the user has already found, so it is far
+more often answerable than a question asked cold; the single-question threshold, chosen on SQuAD
+2.0-style pairs that are half unanswerable, withholds too many of its answers. This asks the
+follow-up turns of conversational sets end to end over each file's stories through
+``QA.answer(history=)`` with the shipped settings, and keeps every follow-up that used the history:
+its best candidate (answered or withheld), its score from the shipped verifier, and a label: right
+at F1 >= 0.5 against a gold answer or when it lies inside a gold evidence span (these sets'
+answers are evidence spans, often a whole clause: see their README), wrong for QuAC's
+CANNOTANSWER. Yes/no turns are skipped.
+
+The threshold maximises the share of turns handled right (a right answer, or abstaining on an
+unanswerable turn) on the conversations with even CRC32 ids, and is reported on the odd ones.
+``--fit-model`` also fits the verifier's logistic model on the follow-ups alone (same signals)
+and reports it; ``--write`` stores ``min_score_follow_up`` (and with ``--fit-model`` the model as
+``calibration["follow_up"]``) in the model folder's ``qa_reader.json``. ``--save``/``--rows``
+keep and reuse the rows.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="first N conversations of each file")
     parser.add_argument("--save", type=Path, help="write the rows here")
     parser.add_argument("--rows", type=Path, help="fit from rows saved earlier instead of asking")
-    parser.add_argument("--write", action="store_true", help="store model and threshold in the model folder")
+    parser.add_argument("--write", action="store_true", help="store the threshold (and model) in the model folder")
+    parser.add_argument("--fit-model", action="store_true", help="also fit a verifier model on follow-ups alone")
     args = parser.parse_args()
 
     began = time.time()
@@ -109,33 +113,40 @@ def main() -> int:
         if args.save:
             args.save.parent.mkdir(parents=True, exist_ok=True)
             args.save.write_text(json.dumps(rows, ensure_ascii=False) + "\n")
-    even = [r for r in rows if zlib.crc32(f"{r['file']}/{r['conversation']}".encode()) % 2 == 0]
-    odd = [r for r in rows if zlib.crc32(f"{r['file']}/{r['conversation']}".encode()) % 2 == 1]
-
-    def signals(r: dict[str, Any]) -> Signals:
-        return Signals(**r["signals"])
-
+    parity = [zlib.crc32(f"{r['file']}/{r['conversation']}".encode()) % 2 for r in rows]
+    even = [r for r, p in zip(rows, parity) if p == 0]
+    odd = [r for r, p in zip(rows, parity) if p == 1]
     shipped = json.loads((Path(args.model) / READER_CONFIG).read_text()).get("min_score_retrieved", 0.5)
-    model = fit([signals(r) for r in even], [r["right"] for r in even])
-    fitted = [predict(model, signals(r)) for r in even]
-    threshold, _ = best_threshold(even, fitted)
-    report = {
-        "files": sorted({r["file"] for r in rows}),
-        "fitted_on": summary(even, fitted, threshold),
-        "held_out": summary(odd, [predict(model, signals(r)) for r in odd], threshold),
-        # the same turns scored by the verifier fitted on single questions, at its threshold
-        "held_out_before": summary(odd, [r["score"] for r in odd], shipped),
+    threshold, _ = best_threshold(even, [r["score"] for r in even])
+    report: dict[str, Any] = {
+        "files": sorted({r["file"] for r in rows}), "threshold": round(threshold, 4), "shipped_threshold": shipped,
+        "fitted_on": summary(even, [r["score"] for r in even], threshold),
+        "held_out": summary(odd, [r["score"] for r in odd], threshold),
+        "held_out_at_shipped_threshold": summary(odd, [r["score"] for r in odd], shipped),
+        "held_out_by_file": {f: summary([r for r in odd if r["file"] == f], [r["score"] for r in odd if r["file"] == f],
+                                        threshold) for f in sorted({r["file"] for r in odd})},
     }
-    model["threshold"] = round(threshold, 4)
-    model["report"] = report
+    model = None
+    if args.fit_model:
+        def signals(r: dict[str, Any]) -> Signals:
+            return Signals(**r["signals"])
+
+        model = fit([signals(r) for r in even], [r["right"] for r in even])
+        fitted = [predict(model, signals(r)) for r in even]
+        model_threshold, _ = best_threshold(even, fitted)
+        model["threshold"] = round(model_threshold, 4)
+        report["follow_up_model_held_out"] = summary(odd, [predict(model, signals(r)) for r in odd], model_threshold)
+        threshold = model_threshold
     print(json.dumps(report, indent=2))
     print(f"threshold {threshold:.4f}; {len(rows)} rows ({len(even)} fitted, {len(odd)} held out); "
           f"{time.time() - began:.0f} s")
     if args.write:
         path = Path(args.model) / READER_CONFIG
         config = json.loads(path.read_text())
-        config.setdefault("calibration", {})["follow_up"] = model
         config["min_score_follow_up"] = round(threshold, 4)
+        config["follow_up_report"] = report
+        if model is not None:
+            config.setdefault("calibration", {})["follow_up"] = model
         path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {path}")
     return 0

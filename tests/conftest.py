@@ -44,6 +44,23 @@ def seed_corpus(tmp_path: Path) -> Path:
     return corpus
 
 
+# Two short articles for conversations: a follow-up "When did it open?" fits beta better on its own,
+# and alpha when the conversation is about alpha's bridge.
+ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
+BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn and is open daily to all.\n" \
+       "Visitors open the gates."
+
+
+@pytest.fixture
+def two_articles(tmp_path: Path) -> Path:
+    """A corpus folder with ``alpha.txt`` and ``beta.txt``."""
+    corpus = tmp_path / "two-articles"
+    corpus.mkdir()
+    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
+    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
+    return corpus
+
+
 class FakeEmbedder:
     """Hashed bag of words: similar wording gives similar vectors, no model needed."""
 

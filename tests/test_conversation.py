@@ -13,19 +13,6 @@ from qa import QA, Conversation
 from qa.errors import QuestionError
 from tests.conftest import FakeEmbedder, FakeReader
 
-ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
-BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn and is open daily to all.\n" \
-       "Visitors open the gates."
-
-
-@pytest.fixture
-def two_articles(tmp_path: Path) -> Path:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
-    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
-    return corpus
-
 
 def make_qa(corpus: Path, tmp_path: Path, **kw: object) -> QA:
     return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(), min_score=0.0,

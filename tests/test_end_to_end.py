@@ -102,3 +102,9 @@ def test_seed_conversations_follow_ups_beat_no_history(real_qa: QA) -> None:
     history, alone = report.runs["complete,context,focus"], report.runs["none"]
     assert history["first"].f1 == alone["first"].f1  # a first question has no history to use
     assert history["follow-up"].f1 > alone["follow-up"].f1 + 0.1
+
+
+def test_packaged_reader_has_a_follow_up_threshold(real_qa: QA) -> None:
+    reader = real_qa.reader
+    assert 0.0 < reader.min_score_follow_up < reader.min_score_retrieved
+    assert real_qa.threshold(retrieved=True, follow_up=True) == reader.min_score_follow_up

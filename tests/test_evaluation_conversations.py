@@ -17,11 +17,7 @@ from qa.evaluation import (
     same_article,
 )
 from qa.pipeline import QA
-from tests.conftest import FakeEmbedder, FakeReader
-
-ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
-BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn and is open daily to all.\n" \
-       "Visitors open the gates."
+from tests.conftest import ALPHA, BETA, FakeEmbedder, FakeReader
 
 
 @pytest.fixture(autouse=True)
@@ -60,12 +56,8 @@ def coqa_file(path: Path) -> Path:
 
 
 @pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "alpha.txt").write_text(ALPHA, encoding="utf-8")
-    (folder / "beta.txt").write_text(BETA, encoding="utf-8")
-    return folder
+def corpus(two_articles: Path) -> Path:
+    return two_articles
 
 
 def fake_qa(corpus: Path | None, index: Path) -> QA:

@@ -166,3 +166,8 @@ def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
 def test_initials_stay_in_the_name() -> None:
     earlier = turn("What Yale student was hired?", "Frederick G. Kilgour", "Frederick G. Kilgour was hired.")
     assert complete("What was his profession?", [earlier]) == "What was Frederick G. Kilgour's profession?"
+
+
+def test_a_possessive_completion_does_not_stick_to_the_name() -> None:
+    earlier = Answer("What is his wife called?", None, 0.1, query="What is Emmanuel Macron's wife called?")
+    assert complete("Which party does he lead?", [earlier, MACRON]) == "Which party does Emmanuel Macron lead?"

@@ -17,6 +17,7 @@ from qa import ui
 from qa.errors import CorpusError
 from qa.pipeline import QA
 from qa.schema import Answer, Article, Candidate, Citation
+from tests.conftest import ALPHA
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Who offered Russia cooperation?"
@@ -273,17 +274,9 @@ def test_the_browser_checks_hostile_corpus_still_answers(tmp_path: Path) -> None
 
 # -- conversations ------------------------------------------------------------------------------
 
-ALPHA = "Karl Olsen built the north bridge in Lund.\nThe bridge cost four million crowns.\nIt opened in spring."
-BETA = "Maria Lopez built the south tower in Vigo.\nThe tower did open in autumn.\nVisitors open the gates."
-
-
 @pytest.fixture
-def two_articles_qa(tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> QA:
-    corpus = tmp_path / "two"
-    corpus.mkdir()
-    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
-    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
-    return QA(corpus=corpus, index=tmp_path / "two-index", reader=fake_reader, embedder=fake_embedder,
+def two_articles_qa(two_articles: Path, tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> QA:
+    return QA(corpus=two_articles, index=tmp_path / "two-index", reader=fake_reader, embedder=fake_embedder,
               min_score=0.0)
 
 

@@ -46,7 +46,9 @@ from qa.evaluation.questions import (
     _write_atomic,
     _write_if_changed,
     cache_dir,
+    json_lines,
     percentile,
+    read_json_or_lines,
     score_prediction,
 )
 from qa.followup import parse_parts
@@ -161,30 +163,13 @@ def is_conversation_file(path: str | Path) -> bool:
 def load_conversations(path: str | Path) -> list[EvalConversation]:
     """The conversations of a JSONL or CoQA/QuAC-style file, in file order; ``QAError`` if unreadable."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QAError(f"conversation file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read conversation file {path}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = None
+    text, data = read_json_or_lines(path, "conversation file", "give a .jsonl or CoQA/QuAC-style .json file")
     if isinstance(data, dict) and "data" in data:
         conversations = _coqa_conversations(data, path)
     elif isinstance(data, dict):
         conversations = [_jsonl_conversation(data, path, "line 1", "1")]
     else:
-        conversations = []
-        for lineno, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise QAError(f"{path}, line {lineno}: invalid JSON ({exc.msg})") from None
-            conversations.append(_jsonl_conversation(record, path, f"line {lineno}", str(lineno)))
+        conversations = [_jsonl_conversation(record, path, f"line {n}", str(n)) for n, record in json_lines(text, path)]
     if not conversations:
         raise QAError(f"conversation file {path} holds no conversations")
     ids = [c.id for c in conversations]

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -71,18 +71,7 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
 def _read_questions(path: str | Path) -> tuple[str, list[EvalQuestion]]:
     """("squad" or "jsonl", the questions)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QAError(f"question file {path} does not exist: give a .jsonl or SQuAD .json file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read question file {path}: {exc}") from None
-    if not text.strip():
-        raise QAError(f"question file {path} is empty")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = None  # not one JSON document: JSON Lines
+    text, data = read_json_or_lines(path, "question file", "give a .jsonl or SQuAD .json file")
     if isinstance(data, dict) and "data" in data:
         questions = _squad_questions(data, path)
         kind = "squad"
@@ -106,17 +95,36 @@ def _read_questions(path: str | Path) -> tuple[str, list[EvalQuestion]]:
     return kind, questions
 
 
-def _jsonl_questions(text: str, path: Path) -> list[EvalQuestion]:
-    questions = []
+def read_json_or_lines(path: Path, what: str, hint: str) -> tuple[str, Any]:
+    """The text of ``path`` and its JSON document, or None for the document when it is JSON Lines;
+    ``QAError`` naming ``what`` when it is missing, unreadable or empty."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise QAError(f"{what} {path} does not exist: {hint}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read {what} {path}: {exc}") from None
+    if not text.strip():
+        raise QAError(f"{what} {path} is empty")
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError:
+        return text, None  # not one JSON document: JSON Lines
+
+
+def json_lines(text: str, path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, record) of each non-empty line; ``QAError`` naming the line that is not JSON."""
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
             raise QAError(f"{path}, line {lineno}: invalid JSON ({exc.msg})") from None
-        questions.append(_record_question(record, path, f"line {lineno}", str(lineno)))
-    return questions
+
+
+def _jsonl_questions(text: str, path: Path) -> list[EvalQuestion]:
+    return [_record_question(record, path, f"line {n}", str(n)) for n, record in json_lines(text, path)]
 
 
 def _record_question(record: Any, path: Path, where: str, default_id: str) -> EvalQuestion:
