@@ -25,6 +25,7 @@ class Settings:
     top_passages: int = 5  # passages handed to the reader
     window: int = 1  # neighbouring sentences added on each side of a hit
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
+    min_score_follow_up: float | None = None  # the same for follow-ups read with history; None: the reader's
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with

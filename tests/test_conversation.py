@@ -139,3 +139,6 @@ def test_follow_ups_get_the_readers_follow_up_threshold(two_articles: Path, tmp_
     assert pipeline.threshold(retrieved=True, follow_up=True) == 0.9
     assert pipeline.threshold(retrieved=True) == 0.2
     assert pipeline.threshold(0.5, retrieved=True, follow_up=True) == 0.5
+    strict = QA(corpus=two_articles, index=tmp_path / "index", reader=ThresholdReader(), embedder=FakeEmbedder(),
+                min_score_follow_up=0.3)
+    assert strict.threshold(retrieved=True, follow_up=True) == 0.3 and strict.threshold(retrieved=True) == 0.2
