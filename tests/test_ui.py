@@ -355,3 +355,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_clearing_the_chat_forgets_the_conversation(qa: QA) -> None:
+    app = ui.build_app(qa)
+    chat = next(b for b in app.blocks.values() if isinstance(b, gr.Chatbot))
+    state = next(b for b in app.blocks.values() if isinstance(b, gr.State))
+    on_clear = [fn for fn in app.fns.values() if (chat._id, "clear") in fn.targets]
+    assert len(on_clear) == 1 and [o._id for o in on_clear[0].outputs] == [state._id]
+    assert on_clear[0].fn() == []
