@@ -218,16 +218,20 @@ def _readline_history() -> str | None:
               help="Conversation file: what follow-ups take from the history, 'all' (default) or a comma list "
                    "of complete, context, focus; repeat for an ablation, one column each.")
 @click.option("--no-history", is_flag=True, help="Conversation file: only the run without history.")
+@click.option("--conversations", "as_conversations", is_flag=True,
+              help="Read a SQuAD-shaped FILE as conversations (each paragraph's qas in order), even without "
+                   "CoQA/QuAC's yesno/followup fields.")
 @user_errors
 def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedder: str | None,
                  reader: str | None, mode: str, out: Path | None, limit: int | None,
-                 min_score: float | None, hide_half: bool, follow_ups: tuple[str, ...], no_history: bool) -> None:
+                 min_score: float | None, hide_half: bool, follow_ups: tuple[str, ...], no_history: bool,
+                 as_conversations: bool) -> None:
     """Score the pipeline on FILE: JSONL questions, SQuAD v1.1/v2.0 JSON, or conversations (JSONL with
     "turns", CoQA/QuAC-style JSON), the latter turn by turn with and without the history
     (--limit then counts conversations)."""
     from qa.evaluation import evaluate, format_report, is_conversation_file, plot_paths
 
-    if is_conversation_file(file):
+    if as_conversations or is_conversation_file(file):
         from qa.evaluation import evaluate_conversations, format_conversation_report
 
         if mode != "end-to-end" or hide_half or min_score is not None:

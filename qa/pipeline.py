@@ -163,6 +163,9 @@ class QA:
         turns = max(0, self.settings.history_turns)
         if not history or not turns:
             return FollowUp(question, question)
+        if isinstance(history, (str, Answer)) or not all(isinstance(a, Answer) for a in history):
+            raise QuestionError("history must be a list of earlier answers (qa.Answer, oldest first), "
+                                "as QA.answer() and Conversation.ask() return them")
         known = None
         if self._retriever is None:
             known = self.index().articles

@@ -142,3 +142,9 @@ def test_follow_ups_get_the_readers_follow_up_threshold(two_articles: Path, tmp_
     strict = QA(corpus=two_articles, index=tmp_path / "index", reader=ThresholdReader(), embedder=FakeEmbedder(),
                 min_score_follow_up=0.3)
     assert strict.threshold(retrieved=True, follow_up=True) == 0.3 and strict.threshold(retrieved=True) == 0.2
+
+
+@pytest.mark.parametrize("history", [["Who built the north bridge?"], "Who built it?", [{"text": "Karl Olsen"}]])
+def test_history_that_is_not_answers_is_a_clear_error(two_articles: Path, tmp_path: Path, history: object) -> None:
+    with pytest.raises(QuestionError, match="history must be a list of earlier answers"):
+        make_qa(two_articles, tmp_path).answer("What did he build?", history=history)  # type: ignore[arg-type]

@@ -170,3 +170,27 @@ def test_cli_evaluates_a_conversation_file(corpus: Path, tmp_path: Path, monkeyp
     assert "follow-up turns" in result.output and "focus" in result.output and "no history" in result.output
     misuse = CliRunner().invoke(qa.cli.cli, ["eval", str(path), "--mode", "reader"])
     assert misuse.exit_code == 2 and "end to end" in misuse.output
+
+
+def test_a_plain_squad_shaped_file_is_read_as_conversations_on_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                       ) -> None:
+    from click.testing import CliRunner
+
+    import qa.cli
+    import qa.evaluation.questions
+
+    monkeypatch.setattr(qa.evaluation.questions, "QA", lambda corpus=None, index=None, reader=None, embedder=None:
+                        fake_qa(corpus, tmp_path / "i"))
+    data = json.loads(coqa_file(tmp_path / "coqa.json").read_text())
+    for article in data["data"]:
+        for paragraph in article["paragraphs"]:
+            for n, turn in enumerate(paragraph["qas"]):
+                turn.pop("yesno"), turn.pop("followup")
+                turn["id"] = f"t{n}"
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(data))
+    assert not is_conversation_file(plain)
+    assert len(load_conversations(plain)) == 2
+    result = CliRunner().invoke(qa.cli.cli, ["eval", str(plain), "--conversations"])
+    assert result.exit_code == 0, result.output
+    assert "2 conversations" in result.output and "follow-up turns" in result.output

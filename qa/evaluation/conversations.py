@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -155,7 +156,8 @@ def is_conversation_file(path: str | Path) -> bool:
             for article in data["data"][:3]:
                 for paragraph in (article.get("paragraphs") or [])[:1] if isinstance(article, dict) else []:
                     qas = paragraph.get("qas") or [] if isinstance(paragraph, dict) else []
-                    if qas and isinstance(qas[0], dict) and ("yesno" in qas[0] or "followup" in qas[0]):
+                    first = qas[0] if qas and isinstance(qas[0], dict) else {}
+                    if "yesno" in first or "followup" in first or re.search(r"_q#\d+$", str(first.get("id", ""))):
                         return True
     return False
 
