@@ -11,6 +11,7 @@ a ``QA`` is cheap.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import threading
@@ -55,6 +56,7 @@ class Retriever(Protocol):
 
 
 _PUNCTUATION = set(string.punctuation)
+_clock = time.monotonic  # when the corpus was last checked; tests move it
 
 
 def normalize_answer(text: str) -> str:
@@ -102,6 +104,7 @@ class QA:
         self._hybrid: HybridRetriever | None = None  # follows self._index
         self._verifier: Verifier | None = None
         self._lock = threading.Lock()
+        self._checked = -math.inf  # when the corpus was last compared with the index (_clock)
 
     # -- corpus and index -------------------------------------------------------------------
 
@@ -116,13 +119,23 @@ class QA:
                     index, self.embedder, hits=self.settings.hits, window=self.settings.window,
                     top_passages=self.settings.top_passages,
                 )
+            self._checked = _clock()
             return index
+
+    def current_index(self) -> SentenceIndex:
+        """The index questions are answered from: ``index()``, but the corpus folder is compared with it
+        at most once every ``Settings.rescan_seconds`` (stat-ing every file of a large corpus costs more
+        than answering); between checks the loaded index serves as it is."""
+        index = self._index
+        if index is not None and _clock() - self._checked < self.settings.rescan_seconds:
+            return index
+        return self.index()
 
     @property
     def retriever(self) -> Retriever:
         if self._retriever is not None:
             return self._retriever
-        self.index()  # cheap when nothing changed: compares file sizes and times with the manifest
+        self.current_index()
         assert self._hybrid is not None
         return self._hybrid
 
@@ -168,7 +181,7 @@ class QA:
                                 "as QA.answer() and Conversation.ask() return them")
         known = None
         if self._retriever is None:
-            known = self.index().articles
+            known = self.current_index().articles
         parts = self.settings.follow_up if follow_up is None else follow_up
         return interpret(question, list(history)[-turns:], known, parse_parts(parts))
 

@@ -260,7 +260,7 @@ def converse(
 
 def _articles(qa: QA) -> Mapping[str, Article]:
     try:
-        return qa.index().articles
+        return qa.current_index().articles
     except QAError:
         return {}
 
@@ -269,7 +269,7 @@ def corpus_status(qa: QA) -> str:
     """One line about the corpus, e.g. ``1 article · 15 sentences · corpus seeds/``."""
     corpus = qa.settings.corpus.as_posix().rstrip("/") + "/"
     try:
-        index = qa.index()
+        index = qa.current_index()
     except QAError as exc:
         return f"corpus {corpus}: {exc}"
     parts = [_count(len(index.articles), "article"), _count(len(index.sentences), "sentence"),

@@ -81,6 +81,7 @@ def test_history_from_a_removed_article_is_dropped(two_articles: Path, tmp_path:
     first = pipeline.answer("Who built the north bridge?")
     assert first.citations[0].article_id == "alpha.txt"
     (two_articles / "alpha.txt").unlink()
+    pipeline.index()  # seen on the next check of the folder (Settings.rescan_seconds) or at once like this
     follow = pipeline.answer("What did he build in Lund?", history=[first])
     assert follow.query == "What did he build in Lund?"  # nothing left to complete it from
     assert all(p.article_id == "beta.txt" for p in follow.passages)

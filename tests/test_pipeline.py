@@ -91,8 +91,26 @@ def test_answer_many_matches_answer(seed_corpus: Path, tmp_path: Path) -> None:
     assert [a.text for a in many] == [pipeline.answer(q).text for q in questions]
 
 
-def test_new_article_is_answered_without_restart(seed_corpus: Path, tmp_path: Path) -> None:
-    pipeline = make_qa(seed_corpus, tmp_path)
+def test_new_article_is_answered_without_restart(seed_corpus: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder is compared with the index at most every rescan_seconds: a new article is answered
+    from once that much time has passed (or right after an explicit index())."""
+    now = [1000.0]
+    monkeypatch.setattr("qa.pipeline._clock", lambda: now[0])
+    pipeline = make_qa(seed_corpus, tmp_path, rescan_seconds=2.0)
+    pipeline.answer("Who offered Russia cooperation?")
+    (seed_corpus / "bridge.txt").write_text("Bridge news\nThe Pont Neuf reopened after repairs in Toulouse.",
+                                            encoding="utf-8")
+    now[0] += 1.0
+    early = pipeline.answer("Which bridge reopened after repairs in Toulouse?")
+    assert all(p.article_id != "bridge.txt" for p in early.passages)  # not looked for yet
+    now[0] += 1.5
+    r = pipeline.answer("Which bridge reopened after repairs in Toulouse?")
+    assert r.citations and r.citations[0].article_id == "bridge.txt"
+
+
+def test_rescan_seconds_zero_checks_every_question(seed_corpus: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(seed_corpus, tmp_path, rescan_seconds=0)
     pipeline.answer("Who offered Russia cooperation?")
     (seed_corpus / "bridge.txt").write_text("Bridge news\nThe Pont Neuf reopened after repairs in Toulouse.",
                                             encoding="utf-8")
