@@ -19,12 +19,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default index/)")
     parser.add_argument("--reader", help="extractive QA model name or path")
     parser.add_argument("--embedder", help="sentence-transformers model name or path")
+    parser.add_argument("--backend", choices=["fp32", "bf16"], help="precision of the models (default fp32)")
     args = parser.parse_args(argv)
     from qa.ui import serve  # gradio loads only once the arguments are known to be fine
 
     try:
         serve(host=args.host, port=args.port, corpus=args.corpus, index=args.index, reader=args.reader,
-              embedder=args.embedder)
+              embedder=args.embedder, backend=args.backend)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

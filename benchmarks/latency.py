@@ -2,6 +2,7 @@
 
     python benchmarks/latency.py                 # packaged reader, seed corpus
     python benchmarks/latency.py --reader runs/reader/model --repeat 50
+    python benchmarks/latency.py --backend bf16 --index /tmp/index-bf16   # bf16 vectors: their own index
 
 Reader: one question over 5 passages of 3 consecutive sentences each (the
 pipeline's default reading load). End to end: ``QA.answer`` on the seed corpus,
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--index", default="index")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--backend", default="fp32", help="fp32 or bf16 (qa.backends)")
     args = parser.parse_args()
 
     import torch
@@ -46,7 +48,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    qa = QA(corpus=Path(args.corpus), index=Path(args.index), reader=args.reader)
+    qa = QA(corpus=Path(args.corpus), index=Path(args.index), reader=args.reader, backend=args.backend)
     index = qa.index()
     article = next(iter(index.articles.values()))
     sentences = index.article_sentences(article.id)
@@ -57,7 +59,7 @@ def main() -> None:
         start, end = sentences[first].start, sentences[last].end
         passages.append(Passage(article.id, article.title, first, last, start, article.text[start:end]))
     tokens = sum(len(p.text.split()) for p in passages)
-    print(f"torch threads {torch.get_num_threads()}; 5 passages, {tokens} words in all")
+    print(f"backend {args.backend}; torch threads {torch.get_num_threads()}; 5 passages, {tokens} words in all")
 
     qa.reader.read_many([(QUESTIONS[0], passages)])  # warm-up: model load, first-call allocation
     reader_times = []

@@ -30,6 +30,8 @@ _shared = [
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
     click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
     click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
+    click.option("--backend", type=click.Choice(["fp32", "bf16"]),
+                 help="Precision of the models' forward passes (default fp32, QA_BACKEND)."),
 ]
 
 
@@ -80,9 +82,9 @@ def cli(verbose: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Re-embed everything, even unchanged articles.")
 @user_errors
 def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                  rebuild: bool) -> None:
+                  backend: str | None, rebuild: bool) -> None:
     """Build or update the sentence index of the corpus."""
-    qa = make_qa(corpus, index_dir, embedder, reader)
+    qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     index = qa.index(progress=True, rebuild=rebuild)
     m = index.manifest
     click.echo(f"{m['articles']} articles, {m['sentences']} sentences indexed in {qa.settings.index} "
@@ -98,9 +100,9 @@ def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | N
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
 @user_errors
 def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embedder: str | None,
-                reader: str | None, as_json: bool, min_score: float | None) -> None:
+                reader: str | None, backend: str | None, as_json: bool, min_score: float | None) -> None:
     """Answer QUESTION from the articles, with its citations."""
-    qa = make_qa(corpus, index_dir, embedder, reader)
+    qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     answer = qa.answer(question, min_score=min_score)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
@@ -131,14 +133,14 @@ CHAT_HELP = ("Ask about the articles; follow-ups may say he, she, it, there... "
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
 @user_errors
 def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                 min_score: float | None) -> None:
+                 backend: str | None, min_score: float | None) -> None:
     """A conversation in the terminal: each question is read with the earlier ones in view.
 
     Questions come from the keyboard (with line editing and history) or, piped, one per line.
     """
     from qa.errors import QuestionError
 
-    qa = make_qa(corpus, index_dir, embedder, reader)
+    qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     conversation = qa.chat()
     interactive = sys.stdin.isatty()
     history_file = _readline_history() if interactive else None
@@ -223,7 +225,7 @@ def _readline_history() -> str | None:
                    "CoQA/QuAC's yesno/followup fields.")
 @user_errors
 def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedder: str | None,
-                 reader: str | None, mode: str, out: Path | None, limit: int | None,
+                 reader: str | None, backend: str | None, mode: str, out: Path | None, limit: int | None,
                  min_score: float | None, hide_half: bool, follow_ups: tuple[str, ...], no_history: bool,
                  as_conversations: bool) -> None:
     """Score the pipeline on FILE: JSONL questions, SQuAD v1.1/v2.0 JSON, or conversations (JSONL with
@@ -239,7 +241,7 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
                                    "--hide-half or --min-score")
         conv = evaluate_conversations(file, corpus=corpus, index=index_dir, limit=limit, reader=reader,
                                       embedder=embedder, follow_ups=follow_ups or ("all",),
-                                      history=not no_history, out=out)
+                                      history=not no_history, out=out, backend=backend)
         click.echo(format_conversation_report(conv))
         if out is not None:
             click.echo(f"report: {out}")
@@ -247,7 +249,7 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
     if follow_ups or no_history:
         raise click.UsageError("--follow-up and --no-history apply to conversation files only")
     report = evaluate(file, mode=mode, corpus=corpus, index=index_dir, limit=limit, reader=reader,
-                      embedder=embedder, min_score=min_score, out=out, hide_half=hide_half)
+                      embedder=embedder, min_score=min_score, out=out, hide_half=hide_half, backend=backend)
     click.echo(format_report(report))
     if out is not None:
         click.echo(f"report: {out}; plots: {', '.join(str(p) for p in plot_paths(out))}")
@@ -259,11 +261,11 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
 @click.option("--port", type=int, help="Port (default 7860).")
 @user_errors
 def serve_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                  host: str | None, port: int | None) -> None:
+                  backend: str | None, host: str | None, port: int | None) -> None:
     """Run the chat web UI (the same app as `python app.py`)."""
     from qa.ui import serve
 
-    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader)
+    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader, backend=backend)
 
 
 @cli.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.backends import check_backend, inference
 from qa.errors import ModelError
 
 PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -42,8 +43,12 @@ class SentenceEmbedder:
         SentenceEmbedder().encode(["Macron offered cooperation."]).shape  # (1, 384)
     """
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str | None = None):
-        self.name = model
+    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str | None = None,
+                 backend: str = "fp32"):
+        self.model = model
+        self.backend = check_backend(backend)
+        # what the index manifest records: vectors of another backend are other vectors
+        self.name = model if self.backend == "fp32" else f"{model}@{self.backend}"
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None
@@ -51,15 +56,15 @@ class SentenceEmbedder:
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        location = resolve_embedder(self.name)
-        if location != self.name:  # packaged weights: never reach for the hub
+        location = resolve_embedder(self.model)
+        if location != self.model:  # packaged weights: never reach for the hub
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         try:
             self._model = SentenceTransformer(location, device=self.device or "cpu")
         except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
-            raise ModelError(f"cannot load embedder {self.name!r}: {exc}") from exc
+            raise ModelError(f"cannot load embedder {self.model!r}: {exc}") from exc
 
     @property
     def dimension(self) -> int:
@@ -73,8 +78,9 @@ class SentenceEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
-        )
+        with inference(self.backend):
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=progress,
+            )
         return np.asarray(vectors, dtype=np.float32)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.backends import check_backend, inference
 from qa.errors import ModelError
 from qa.schema import Passage, Reading, Span
 from qa.settings import DEFAULT_READER
@@ -45,8 +46,10 @@ class ExtractiveReader:
     def __init__(
         self, model: str = DEFAULT_READER, max_length: int = 256, stride: int = 64,
         max_answer_tokens: int = 30, top_k: int = 10, batch_size: int = 16, device: str | None = None,
+        backend: str = "fp32",
     ):
         self.name = model
+        self.backend = check_backend(backend)  # precision of the forward passes (qa.backends)
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
@@ -108,8 +111,6 @@ class ExtractiveReader:
 
     def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
         """``read`` for several questions at once, batching their windows together."""
-        import torch
-
         self.warm_up()
         pairs = [(q, i, n, p.text) for i, (q, ps) in enumerate(items) for n, p in enumerate(ps)]
         spans: list[dict[tuple[int, int, int], float]] = [{} for _ in items]
@@ -127,7 +128,7 @@ class ExtractiveReader:
         order = sorted(range(len(sample)), key=lambda w: len(enc["input_ids"][w]))
         start_logits = [np.empty(0)] * len(sample)
         end_logits = [np.empty(0)] * len(sample)
-        with torch.inference_mode():
+        with inference(self.backend):
             for b in range(0, len(order), self.batch_size):
                 rows = order[b : b + self.batch_size]
                 batch = self._tokenizer.pad({k: [enc[k][w] for w in rows] for k in keys}, return_tensors="pt")

@@ -21,6 +21,7 @@ class Settings:
     index: Path = Path("index")  # where the built index lives
     embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
     reader: str = DEFAULT_READER  # extractive QA model name or path
+    backend: str = "fp32"  # precision of both models' forward passes: fp32, or bf16 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     window: int = 1  # neighbouring sentences added on each side of a hit

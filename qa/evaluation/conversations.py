@@ -256,7 +256,7 @@ def evaluate_conversations(
     path: str | Path, corpus: str | Path | None = None, index: str | Path | None = None,
     limit: int | None = None, qa: QA | None = None, reader: Any = None, embedder: Any = None,
     follow_ups: Sequence[str] = ("all",), history: bool = True, progress: bool = True,
-    out: str | Path | None = None,
+    out: str | Path | None = None, backend: str | None = None,
 ) -> ConversationReport:
     """Ask every conversation of ``path`` turn by turn, with the history (one run per entry of
     ``follow_ups``, each "all" or a comma list of ``qa.followup.PARTS``) and without (``history=False``
@@ -270,7 +270,8 @@ def evaluate_conversations(
             corpus, index = conversation_corpus(path, load_conversations(path))
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
-        qa = _questions.QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
+        qa = _questions.QA(corpus=corpus, index=index, reader=reader, embedder=embedder,
+                           **({"backend": backend} if backend else {}))
     runs = [NO_HISTORY] + ([",".join(sorted(parse_parts(f))) or NO_HISTORY for f in follow_ups] if history else [])
     runs = list(dict.fromkeys(runs))
     if getattr(qa, "_retriever", None) is None:

@@ -366,7 +366,7 @@ def evaluate(
     index: str | Path | None = None, limit: int | None = None, qa: QA | None = None,
     reader: str | Reader | None = None, embedder: str | Any | None = None,
     min_score: float | None = None, progress: bool = True, out: str | Path | None = None,
-    hide_half: bool = False,
+    hide_half: bool = False, backend: str | None = None,
 ) -> Report:
     """Answer every question of ``path`` and score the answers.
 
@@ -406,7 +406,8 @@ def evaluate(
             corpus, index = squad_corpus(path, all_questions, index, "half" if hide_half else "")
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
-        qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder)
+        qa = QA(corpus=corpus, index=index, reader=reader, embedder=embedder,
+                **({"backend": backend} if backend else {}))
     threshold = qa.threshold(min_score, retrieved=mode == "end-to-end")
 
     began = time.perf_counter()

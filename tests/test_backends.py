@@ -1,0 +1,68 @@
+"""Inference backends: selection, validation, the index manifest, and fp32/bf16 agreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.backends import BACKENDS, check_backend, inference
+from qa.embedding import SentenceEmbedder
+from qa.errors import ModelError
+from qa.pipeline import QA
+from qa.reader import ExtractiveReader
+from qa.schema import Passage
+from qa.settings import Settings
+
+
+def test_backends_are_checked() -> None:
+    assert check_backend(" BF16 ") == "bf16" and BACKENDS == ("fp32", "bf16")
+    with pytest.raises(ModelError, match="unknown backend 'int4'.*fp32, bf16"):
+        check_backend("int4")
+    with pytest.raises(ModelError, match="unknown backend"):
+        ExtractiveReader(backend="fp64")
+
+
+def test_settings_and_environment_choose_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.load().backend == "fp32"
+    monkeypatch.setenv("QA_BACKEND", "bf16")
+    qa = QA()
+    assert qa.settings.backend == "bf16" and qa.reader.backend == "bf16" and qa.embedder.backend == "bf16"
+    assert QA(backend="fp32").reader.backend == "fp32"  # an argument beats the environment
+
+
+def test_the_embedder_backend_is_part_of_the_vectors_identity() -> None:
+    assert SentenceEmbedder("all-MiniLM-L6-v2").name == "all-MiniLM-L6-v2"
+    assert SentenceEmbedder("all-MiniLM-L6-v2", backend="bf16").name == "all-MiniLM-L6-v2@bf16"
+
+
+def test_bf16_autocast_runs_matrix_products_in_bf16() -> None:
+    import torch
+
+    a = torch.randn(4, 8)
+    with inference("bf16"):
+        assert (a @ a.T).dtype == torch.bfloat16
+    with inference("fp32"):
+        assert (a @ a.T).dtype == torch.float32 and not torch.is_grad_enabled()
+
+
+@pytest.mark.real_model
+def test_bf16_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_path: Path) -> None:
+    text = (seed_corpus / next(p.name for p in seed_corpus.iterdir())).read_text(encoding="utf-8")
+    passages = [Passage("seed", "seed", 0, 0, 0, text[:1200])]
+    questions = ["Who offered Russia cooperation?", "Which broadcaster carried the remarks?",
+                 "How many Russians were killed?"]
+    fp32, bf16 = ExtractiveReader(), ExtractiveReader(backend="bf16")
+    for q in questions:
+        a, b = fp32.read(q, passages), bf16.read(q, passages)
+        assert a.spans[0].text == b.spans[0].text
+        assert abs(a.spans[0].score - b.spans[0].score) < 0.05
+    sentences = [line for line in text.splitlines() if line.strip()][:8]
+    v32 = SentenceEmbedder().encode(sentences)
+    v16 = SentenceEmbedder(backend="bf16").encode(sentences)
+    assert np.min(np.sum(v32 * v16, axis=1)) > 0.99
+    # the index notices: vectors of another backend are rebuilt, not mixed
+    QA(corpus=seed_corpus, index=tmp_path / "index").index()
+    rebuilt = QA(corpus=seed_corpus, index=tmp_path / "index", backend="bf16").index()
+    assert rebuilt.manifest["embedder"] == "all-MiniLM-L6-v2@bf16"
