@@ -91,7 +91,11 @@ class SentenceIndex:
         return [Skipped(**s) for s in self.manifest.get("skipped", [])]
 
     def article_sentences(self, article_id: str) -> list[Sentence]:
-        return [self.sentences[p] for p in self._positions.get(article_id, [])]
+        return [self.sentences[p] for p in self.article_positions(article_id)]
+
+    def article_positions(self, article_id: str) -> list[int]:
+        """Positions in ``sentences`` (and rows of ``vectors``) of one article's sentences, in order."""
+        return self._positions.get(article_id, [])
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """For each query vector, up to ``k`` (sentence position, cosine) pairs, best first."""

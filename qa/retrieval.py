@@ -74,13 +74,16 @@ class HybridRetriever:
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False,
                               return_ids=ids)
 
-    def _lexical(self, question: str, k: int) -> list[tuple[int, float]]:
-        tokens = self._tokenize([question], ids=False)
+    def _query_tokens(self, text: str) -> list[str]:
+        """``text``'s BM25 tokens that occur in the corpus."""
         vocab = self._bm25.vocab_dict or {}
-        if not any(t in vocab for t in tokens[0]):
+        return [t for t in self._tokenize([text], ids=False)[0] if t in vocab]
+
+    def _lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+        tokens = self._query_tokens(question)
+        if not tokens:
             return []
-        ids, scores = self._bm25.retrieve([[t for t in tokens[0] if t in vocab]],
-                                          k=min(k, len(self.index.sentences)), show_progress=False)
+        ids, scores = self._bm25.retrieve([tokens], k=min(k, len(self.index.sentences)), show_progress=False)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
 
     def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None) -> list[Hit]:
@@ -104,9 +107,12 @@ class HybridRetriever:
             extra += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k)[0]),
                       (CONTEXT_WEIGHT, self._lexical(context, k))]
         within: dict[int, float] = {}  # the question's rankings inside the conversation's articles
-        for article_id, weight in (articles or {}).items():
-            if weight > 0 and article_id in self.index.articles:
-                for ranking in self._within(article_id, question, vectors[0], k):
+        focus = [(a, w) for a, w in (articles or {}).items() if w > 0 and a in self.index.articles]
+        if focus:
+            tokens = self._query_tokens(question)
+            bm25 = self._bm25.get_scores(tokens) if tokens else None  # every sentence's, computed once
+            for article_id, weight in focus:
+                for ranking in self._within(article_id, vectors[0], bm25, k):
                     extra.append((FOCUS_WEIGHT * weight, ranking))
                     _fuse(within, [(1.0, ranking)])
         score = _fuse({}, [(1.0, ranking) for ranking in own])
@@ -118,28 +124,21 @@ class HybridRetriever:
         order = sorted(order_by, key=lambda p: (-order_by[p], p))
         return [Hit(self.index.sentences[p], score[p], cosine.get(p)) for p in order]
 
-    def _within(self, article_id: str, question: str, vector: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """The dense and the lexical ranking of one article's sentences for ``question``."""
-        positions = self._article_positions.get(article_id, [])
+    def _within(self, article_id: str, vector: np.ndarray, bm25: np.ndarray | None, k: int,
+                ) -> list[list[tuple[int, float]]]:
+        """The dense and the lexical ranking of one article's sentences: cosine to the question's
+        ``vector``, and the question's BM25 scores of every sentence (``bm25``; None: no known word)."""
+        positions = self.index.article_positions(article_id)
         if not positions:
             return []
         ids = np.asarray(positions, dtype=np.int64)
         similarity = self.index.vectors.reconstruct_batch(ids) @ np.asarray(vector, dtype=np.float32)
         dense = sorted(zip(positions, similarity.tolist()), key=lambda x: -x[1])[:k]
-        tokens = [t for t in self._tokenize([question], ids=False)[0] if t in (self._bm25.vocab_dict or {})]
         lexical: list[tuple[int, float]] = []
-        if tokens:
-            scores = self._bm25.get_scores(tokens)[ids]
+        if bm25 is not None:
+            scores = bm25[ids]
             lexical = [(p, float(s)) for p, s in sorted(zip(positions, scores), key=lambda x: -x[1]) if s > 0][:k]
         return [dense, lexical]
-
-    @cached_property
-    def _article_positions(self) -> dict[str, list[int]]:
-        """Article id -> positions of its sentences in the sentence table."""
-        table: dict[str, list[int]] = {}
-        for pos, sentence in enumerate(self.index.sentences):
-            table.setdefault(sentence.article_id, []).append(pos)
-        return table
 
     def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
                  articles: Mapping[str, float] | None = None) -> list[Passage]:
