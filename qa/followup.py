@@ -214,7 +214,7 @@ def complete(question: str, recent: Sequence[Answer]) -> str:
             continue
         taken.add(re.sub(r"^in |'s?$", "", replacement))
         out.append(question[cursor : m.start()])
-        out.append(_match_case(replacement, m.group(), i == 0))
+        out.append(replacement[:1].upper() + replacement[1:] if i == 0 else replacement)
         cursor, used = m.end(), True
     if not used:
         return question
@@ -259,10 +259,6 @@ def _resolve(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entit
     if possessive:
         return found.text + ("'" if found.text.endswith("s") else "'s")
     return found.text
-
-
-def _match_case(text: str, original: str, first: bool) -> str:
-    return text if not first else text[:1].upper() + text[1:]
 
 
 def _fragment(question: str) -> str | None:

@@ -233,9 +233,9 @@ class QA:
             return min_score
         if self.settings.min_score is not None:
             return self.settings.min_score
-        if retrieved and follow_up and self.settings.min_score_follow_up is not None:
-            return self.settings.min_score_follow_up
         if retrieved and follow_up:
+            if self.settings.min_score_follow_up is not None:
+                return self.settings.min_score_follow_up
             return float(getattr(self.reader, "min_score_follow_up", self.reader.min_score_retrieved))
         if retrieved:
             return self.reader.min_score_retrieved

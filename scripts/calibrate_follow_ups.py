@@ -42,8 +42,9 @@ from qa.verification import Signals, fit, predict, reliability
 
 
 def collect(path: Path, model: str, limit: int | None) -> list[dict[str, Any]]:
-    conversations = load_conversations(path)[:limit]
-    corpus, index = conversation_corpus(path, load_conversations(path))
+    every = load_conversations(path)
+    conversations = every[:limit]
+    corpus, index = conversation_corpus(path, every)
     qa = QA(corpus=corpus, index=index, reader=model)
     qa.index(progress=True)
     rows = []

@@ -41,8 +41,11 @@ from qa.evaluation.questions import (
     EvalQuestion,
     _answer_text,
     _index_beside,
+    _mean,
     _ms,
+    _name,
     _pct,
+    _share,
     _unique,
     _write_atomic,
     _write_if_changed,
@@ -263,11 +266,12 @@ def evaluate_conversations(
     runs only that), and score the turns. ``limit``: the first N conversations."""
     if limit is not None and limit < 1:
         raise QAError(f"--limit must be a positive number of conversations, not {limit}")
-    conversations = load_conversations(path)[:limit]
+    every = load_conversations(path)
+    conversations = every[:limit]
     spans = conversations[0].context is not None
     if qa is None:
         if spans and corpus is None:
-            corpus, index = conversation_corpus(path, load_conversations(path))
+            corpus, index = conversation_corpus(path, every)
         elif corpus is not None and index is None:
             index = _index_beside(Path(corpus))
         qa = _questions.QA(corpus=corpus, index=index, reader=reader, embedder=embedder,
@@ -346,10 +350,6 @@ def same_article(article_id: str, wanted: str) -> bool:
     return article_id == wanted or article_id.endswith("#" + wanted) or Path(article_id).name == wanted
 
 
-def _name(part: Any) -> str:
-    return str(getattr(part, "name", type(part).__name__))
-
-
 def _figures(rows: Sequence[TurnResult]) -> TurnFigures:
     scored = [r for r in rows if r.scored]
     has = [r for r in scored if r.answerable]
@@ -357,18 +357,14 @@ def _figures(rows: Sequence[TurnResult]) -> TurnFigures:
     answered = [r for r in scored if r.prediction is not None]
     known = [r for r in answered if r.own_article is not None]
     with_article = [r for r in has if r.own_article is not None or r.prediction is None]
-
-    def share(values: list[bool]) -> float | None:
-        return sum(values) / len(values) if values else None
-
     return TurnFigures(
         turns=len(scored), answerable=len(has),
-        f1=share([r.f1 for r in has]), exact=share([r.exact for r in has]),  # type: ignore[list-item]
-        right=share([r.right for r in has]),
-        right_in_article=share([r.right and bool(r.own_article) for r in with_article]) if known else None,
-        in_article=share([bool(r.own_article) for r in known]),
-        answered=share([r.prediction is not None for r in has]),
-        abstention_recall=share([r.prediction is None for r in no]),
+        f1=_mean([r.f1 for r in has]), exact=_mean([r.exact for r in has]),
+        right=_share(r.right for r in has),
+        right_in_article=_share(r.right and bool(r.own_article) for r in with_article) if known else None,
+        in_article=_share(bool(r.own_article) for r in known),
+        answered=_share(r.prediction is not None for r in has),
+        abstention_recall=_share(r.prediction is None for r in no),
         latency_p50_ms=percentile([r.latency_ms for r in scored], 50),
     )
 
