@@ -12,6 +12,7 @@ User errors (``QAError``) are printed on one line with exit status 1, never as a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -179,7 +180,6 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
         click.echo("")
     finally:
         if history_file is not None:
-            import contextlib
             import readline
 
             with contextlib.suppress(OSError):

@@ -152,7 +152,7 @@ def interpret(
     ``known_articles``: ids still in the corpus; turns cited only from removed articles are dropped.
     ``parts``: which of ``PARTS`` to use (default all).
     """
-    parts = parse_parts(parts) if not isinstance(parts, frozenset) else parts
+    parts = parse_parts(parts)
     turns = [a for a in history if _still_known(a, known_articles)]
     if not turns:
         return FollowUp(question, question)
