@@ -1,59 +1,88 @@
-"""Embedding throughput per backend, the bulk of indexing (a benchmark, not a test).
+"""Indexing throughput and retrieval quality per backend (a benchmark, not a test).
 
-    python benchmarks/indexing.py ../shared/data/squad/dev-v1.1.json            # fp32 and bf16
-    python benchmarks/indexing.py articles.json --sentences 10000 --backend bf16
+    python benchmarks/indexing.py ../shared/data/squad/dev-v1.1.json           # bf16 and fp32
+    python benchmarks/indexing.py dev-v1.1.json --backend bf16 --recall 0       # speed only
 
-Splits the file's texts (SQuAD paragraphs, or qa article records with "text") into sentences the
-way the index does, then embeds the first ``--sentences`` of them with the packaged embedder under
-each backend, after a warm-up batch. Prints sentences/s and how close each backend's vectors are to
-fp32 (mean and lowest cosine).
+For each backend, over the file's articles (SQuAD paragraphs joined into articles, or qa article
+records with "text"), with the embedder loaded first: a full build of a fresh index (``QA.index``:
+read, split into sentences, embed, write), in sentences per second, with the split and the
+embedding timed apart; then the vectors' cosine to fp32's and the retrieval recall@5 of the built
+index on ``--recall`` questions of a SQuAD file (a gold answer inside one of the 5 passages the
+reader would read; seeded sample; 0 skips it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 
-def texts_of(path: Path) -> list[str]:
+def articles_of(path: Path) -> list[dict]:
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, dict) and "data" in data:  # SQuAD
-        return [p["context"] for a in data["data"] for p in a["paragraphs"]]
-    records = data["articles"] if isinstance(data, dict) else data
-    return [r["text"] for r in records]
+        return [{"id": a["title"], "title": a["title"].replace("_", " "),
+                 "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data["data"]]
+    return data["articles"] if isinstance(data, dict) else data
+
+
+def questions_of(path: Path, n: int) -> list[tuple[str, list[str]]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not (isinstance(data, dict) and "data" in data):
+        return []
+    questions = [(q["question"], [x["text"] for x in q["answers"]])
+                 for a in data["data"] for p in a["paragraphs"] for q in p["qas"] if q.get("answers")]
+    return random.Random(11).sample(questions, min(n, len(questions)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("file", type=Path)
-    parser.add_argument("--sentences", type=int, default=3000)
-    parser.add_argument("--backend", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument("--backend", action="append", help="bf16, fp32 (default both)")
+    parser.add_argument("--recall", type=int, default=2000, help="questions for recall@5 (0: none)")
     args = parser.parse_args()
-    from qa.embedding import SentenceEmbedder
+    from qa.evaluation.questions import contains_answer
+    from qa.pipeline import QA
     from qa.sentences import split_text
 
-    sentences: list[str] = []
-    for text in texts_of(args.file):
-        sentences += [text[s:e] for s, e in split_text(text)]
-        if len(sentences) >= args.sentences:
-            break
-    sentences = sentences[: args.sentences]
+    articles = articles_of(args.file)
+    questions = questions_of(args.file, args.recall)
     reference = None
-    for backend in ["fp32"] + [b for b in args.backend if b != "fp32"]:
-        embedder = SentenceEmbedder(backend=backend)
-        embedder.encode(sentences[:64])  # warm-up: model load
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        (corpus / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
         began = time.perf_counter()
-        vectors = embedder.encode(sentences)
-        rate = len(sentences) / (time.perf_counter() - began)
-        reference = vectors if reference is None else reference
-        cosine = np.sum(reference * vectors, axis=1)
-        if backend in args.backend:
-            print(f"{backend}: {rate:.0f} sentences/s over {len(sentences):,} sentences; cosine to fp32 "
-                  f"mean {cosine.mean():.5f}, lowest {cosine.min():.5f}", flush=True)
+        sentences = [a["text"][s:e] for a in articles for s, e in split_text(a["text"])]
+        split = time.perf_counter() - began
+        print(f"{len(articles)} articles, {len(sentences):,} sentences; splitting alone: "
+              f"{len(sentences) / split:,.0f} sentences/s", flush=True)
+        for backend in args.backend or ["bf16", "fp32"]:
+            qa = QA(corpus=corpus, index=Path(tmp) / f"index-{backend}", backend=backend)
+            qa.embedder.encode(sentences[:64])  # warm-up: model load
+            began = time.perf_counter()
+            index = qa.index()
+            build = time.perf_counter() - began
+            vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+            reference = vectors if reference is None else reference
+            cosine = np.sum(reference * vectors, axis=1)
+            began = time.perf_counter()
+            qa.embedder.encode(sentences[:3000])
+            embed = min(3000, len(sentences)) / (time.perf_counter() - began)
+            line = (f"{backend}: build {build:.1f} s = {len(index.sentences) / build:,.0f} sentences/s "
+                    f"(embedding alone {embed:,.0f}/s); cosine to the first backend's vectors mean "
+                    f"{cosine.mean():.5f}, lowest {cosine.min():.5f}")
+            if questions:
+                retriever = qa.retriever
+                found = [any(contains_answer(p.text, answers) for p in retriever.retrieve(q, 5))
+                         for q, answers in questions]
+                line += f"; retrieval recall@5 {100 * np.mean(found):.2f}% of {len(questions):,} questions"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

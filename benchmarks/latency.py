@@ -1,20 +1,31 @@
-"""Print reader and end-to-end latency on this machine (a benchmark, not a test).
+"""Print answer latency on this machine, per stage and per backend (a benchmark, not a test).
 
-    python benchmarks/latency.py                 # packaged reader, seed corpus
-    python benchmarks/latency.py --reader runs/reader/model --repeat 50
-    python benchmarks/latency.py --backend bf16 --index /tmp/index-bf16   # bf16 vectors: their own index
+    python benchmarks/latency.py                                   # seed corpus, bf16 and fp32
+    python benchmarks/latency.py --squad ../shared/data/squad/dev-v1.1.json   # the 48 SQuAD-dev articles
+    python benchmarks/latency.py --backend bf16 --early-exit 1     # read every passage
+    python benchmarks/latency.py --cold 5                          # also: `qa ask` in a new process
 
-Reader: one question over 5 passages of 3 consecutive sentences each (the
-pipeline's default reading load). End to end: ``QA.answer`` on the seed corpus,
-retrieval included, index already built.
+For each backend (each with an index of its own under ``--index``, built first if missing):
+the reader alone over 5 fixed passages of 3 sentences; then ``QA.answer`` end to end, and the same
+questions stage by stage: retrieve (question embedding, FAISS, BM25, fusion, passages), read (the
+reader's forward passes, both stages of the early exit) and compose (citations, verifier, the
+decision). Questions: five about the seed article, or a seeded sample of ``--questions`` from a
+SQuAD file whose articles are then the corpus. Each figure follows one untimed warm-up. ``--cold N``
+times ``qa ask`` in a fresh process N times, on the existing index, to the printed answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 QUESTIONS = [
     "Who offered Russia cooperation?",
@@ -28,28 +39,50 @@ QUESTIONS = [
 def percentiles(samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return f"p50 {statistics.median(ms):.1f} ms  p95 {p95:.1f} ms  mean {statistics.fmean(ms):.1f} ms  (n={len(ms)})"
+    return f"p50 {statistics.median(ms):6.1f} ms  p95 {p95:6.1f} ms  mean {statistics.fmean(ms):6.1f} ms  (n={len(ms)})"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reader", default=None, help="reader model (default: packaged)")
-    parser.add_argument("--corpus", default="seeds")
-    parser.add_argument("--index", default="index")
-    parser.add_argument("--repeat", type=int, default=40)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
-    parser.add_argument("--backend", default="fp32", help="fp32 or bf16 (qa.backends)")
-    args = parser.parse_args()
+class TimedReader:
+    """A reader that adds up the time of its ``read_many`` calls."""
 
-    import torch
+    def __init__(self, reader: Any):
+        self.reader, self.elapsed = reader, 0.0
 
+    def read_many(self, items: list) -> list:
+        began = time.perf_counter()
+        try:
+            return self.reader.read_many(items)
+        finally:
+            self.elapsed += time.perf_counter() - began
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+
+def squad_setup(path: Path, n: int, folder: Path) -> tuple[Path, list[str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    corpus = folder / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    records = [{"id": a["title"], "title": a["title"].replace("_", " "),
+                "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data]
+    text = json.dumps(records, ensure_ascii=False)
+    target = corpus / "articles.json"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:  # unchanged: the index stays valid
+        target.write_text(text, encoding="utf-8")
+    questions = [q["question"] for a in data for p in a["paragraphs"] for q in p["qas"]]
+    return corpus, random.Random(7).sample(questions, min(n, len(questions)))
+
+
+def run(backend: str, corpus: Path, index_dir: Path, questions: list[str], repeat: int, reader: str | None,
+        early_exit: float | None) -> None:
+    from qa.followup import FollowUp
     from qa.pipeline import QA
     from qa.schema import Passage
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    qa = QA(corpus=Path(args.corpus), index=Path(args.index), reader=args.reader, backend=args.backend)
+    qa = QA(corpus=corpus, index=index_dir, reader=reader, backend=backend, early_exit=early_exit)
     index = qa.index()
+    timed = TimedReader(qa.reader)
+    qa.reader = timed
     article = next(iter(index.articles.values()))
     sentences = index.article_sentences(article.id)
     passages = []
@@ -58,24 +91,83 @@ def main() -> None:
         last = min(first + 2, len(sentences) - 1)
         start, end = sentences[first].start, sentences[last].end
         passages.append(Passage(article.id, article.title, first, last, start, article.text[start:end]))
-    tokens = sum(len(p.text.split()) for p in passages)
-    print(f"backend {args.backend}; torch threads {torch.get_num_threads()}; 5 passages, {tokens} words in all")
+    import torch
 
-    qa.reader.read_many([(QUESTIONS[0], passages)])  # warm-up: model load, first-call allocation
+    print(f"\nbackend {backend}; early exit at {qa.settings.early_exit}; torch threads {torch.get_num_threads()}; "
+          f"{len(index.sentences):,} sentences in {corpus}")
+    timed.read_many([(questions[0], passages)])  # warm-up: model load, first-call allocation
     reader_times = []
-    for i in range(args.repeat):
+    for i in range(repeat):
         began = time.perf_counter()
-        qa.reader.read_many([(QUESTIONS[i % len(QUESTIONS)], passages)])
+        timed.read_many([(questions[i % len(questions)], passages)])
         reader_times.append(time.perf_counter() - began)
-    print("reader, 5 passages:   " + percentiles(reader_times))
+    print("reader, 5 fixed passages: " + percentiles(reader_times))
 
-    qa.answer(QUESTIONS[0])
+    n = max(repeat, len(questions))
+    qa.answer(questions[0])
     e2e = []
-    for i in range(args.repeat):
+    for i in range(n):
         began = time.perf_counter()
-        qa.answer(QUESTIONS[i % len(QUESTIONS)])
+        qa.answer(questions[i % len(questions)])
         e2e.append(time.perf_counter() - began)
-    print("end to end, qa.answer: " + percentiles(e2e))
+    print("qa.answer, end to end:    " + percentiles(e2e))
+    retriever = qa.retriever
+    stages: dict[str, list[float]] = {"retrieve": [], "read": [], "compose": []}
+    for i in range(n):
+        question = questions[i % len(questions)]
+        began = time.perf_counter()
+        found = qa._retrieve(retriever, FollowUp(question, question))
+        retrieved = time.perf_counter()
+        timed.elapsed = 0.0
+        qa._read([(question, found)], None, True, retrieved)
+        done = time.perf_counter()
+        stages["retrieve"].append(retrieved - began)
+        stages["read"].append(timed.elapsed)
+        stages["compose"].append(done - retrieved - timed.elapsed)
+    for name, samples in stages.items():
+        print(f"  {name + ':':<23} " + percentiles(samples))
+
+
+def cold(corpus: Path, index_dir: Path, backend: str, times: int, question: str) -> None:
+    qa_command = Path(sys.executable).with_name("qa")
+    samples = []
+    for _ in range(times):
+        began = time.perf_counter()
+        subprocess.run([str(qa_command), "ask", question, "--corpus", str(corpus), "--index", str(index_dir),
+                        "--backend", backend], check=True, capture_output=True, env={**os.environ})
+        samples.append(time.perf_counter() - began)
+    ms = sorted(1000 * s for s in samples)
+    print(f"cold start, `qa ask` in a new process ({backend}): median {statistics.median(ms):.0f} ms, "
+          f"fastest {ms[0]:.0f} ms (n={len(ms)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reader", default=None, help="reader model (default: packaged)")
+    parser.add_argument("--corpus", type=Path, default=Path("seeds"))
+    parser.add_argument("--index", type=Path, default=None,
+                        help="folder of the per-backend indexes (default: /tmp/qa-latency-<corpus>)")
+    parser.add_argument("--squad", type=Path, help="a SQuAD file: its articles are the corpus, its questions asked")
+    parser.add_argument("--questions", type=int, default=100, help="questions sampled from --squad")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--backend", action="append", help="bf16, fp32 (qa.backends); default both")
+    parser.add_argument("--early-exit", type=float, default=None, help="Settings.early_exit (1: read every passage)")
+    parser.add_argument("--cold", type=int, default=0, metavar="N", help="also time `qa ask` in a new process N times")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = args.squad.stem if args.squad else args.corpus.name
+    root = args.index or Path("/tmp") / f"qa-latency-{name}"
+    corpus, questions = (squad_setup(args.squad, args.questions, root) if args.squad
+                         else (args.corpus, QUESTIONS))
+    for backend in args.backend or ["bf16", "fp32"]:
+        run(backend, corpus, root / backend, questions, args.repeat, args.reader, args.early_exit)
+        if args.cold:
+            cold(corpus, root / backend, backend, args.cold, questions[0])
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ _shared = [
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
     click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
     click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
-    click.option("--backend", type=click.Choice(["fp32", "bf16"]),
-                 help="Precision of the models' forward passes (default fp32, QA_BACKEND)."),
+    click.option("--backend", type=click.Choice(["bf16", "fp32"]),
+                 help="Precision of the models' forward passes (default bf16, QA_BACKEND)."),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.backends import check_backend, inference
+from qa.backends import DEFAULT_BACKEND, check_backend, inference
 from qa.errors import ModelError
 
 PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
@@ -44,7 +44,7 @@ class SentenceEmbedder:
     """
 
     def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str | None = None,
-                 backend: str = "fp32"):
+                 backend: str = DEFAULT_BACKEND):
         self.model = model
         self.backend = check_backend(backend)
         # what the index manifest records: vectors of another backend are other vectors
@@ -74,13 +74,26 @@ class SentenceEmbedder:
         return int(dim)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """float32 array of shape (len(texts), dimension), rows of unit length."""
+        """float32 array of shape (len(texts), dimension), rows of unit length.
+
+        Texts are embedded shortest first (a batch is padded to its longest text) in chunks, so
+        ``progress`` can show sentences per second.
+        """
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with inference(self.backend):
-            vectors = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=progress,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        chunk = self.batch_size * 16
+        from tqdm.auto import tqdm
+
+        with inference(self.backend), tqdm(total=len(texts), unit=" sentences", disable=not progress,
+                                           desc="Embedding") as bar:
+            for begin in range(0, len(order), chunk):
+                rows = order[begin : begin + chunk]
+                vectors[rows] = self._model.encode(
+                    [texts[i] for i in rows], batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+                bar.update(len(rows))
+        return vectors

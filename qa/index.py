@@ -144,7 +144,8 @@ class SentenceIndex:
         vectors.add(matrix)
         manifest = {
             "format_version": FORMAT_VERSION,
-            "embedder": embedder.name,
+            "embedder": embedder.name,  # with its backend when that changes the vectors: all-MiniLM-L6-v2@bf16
+            "backend": getattr(embedder, "backend", None),
             "dimension": int(dimension),
             "corpus": str(corpus.root),
             "fingerprint": fingerprint(corpus.articles),

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.backends import check_backend, inference
+from qa.backends import DEFAULT_BACKEND, check_backend, inference
 from qa.errors import ModelError
 from qa.schema import Passage, Reading, Span
 from qa.settings import DEFAULT_READER
@@ -46,7 +46,7 @@ class ExtractiveReader:
     def __init__(
         self, model: str = DEFAULT_READER, max_length: int = 256, stride: int = 64,
         max_answer_tokens: int = 30, top_k: int = 10, batch_size: int = 16, device: str | None = None,
-        backend: str = "fp32",
+        backend: str = DEFAULT_BACKEND,
     ):
         self.name = model
         self.backend = check_backend(backend)  # precision of the forward passes (qa.backends)

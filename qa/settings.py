@@ -21,12 +21,13 @@ class Settings:
     index: Path = Path("index")  # where the built index lives
     embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
     reader: str = DEFAULT_READER  # extractive QA model name or path
-    backend: str = "fp32"  # precision of both models' forward passes: fp32, or bf16 (qa.backends)
+    backend: str = "bf16"  # precision of both models' forward passes: bf16, or fp32 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     window: int = 1  # neighbouring sentences added on each side of a hit
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
     min_score_follow_up: float | None = None  # the same for follow-ups read with history; None: the reader's
+    early_exit: float = 0.6  # a retrieved question's other passages go unread when its top one's answer scores this
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with

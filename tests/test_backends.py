@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.backends import BACKENDS, check_backend, inference
+from qa.backends import BACKENDS, DEFAULT_BACKEND, check_backend, inference
 from qa.embedding import SentenceEmbedder
 from qa.errors import ModelError
 from qa.pipeline import QA
@@ -25,15 +25,16 @@ def test_backends_are_checked() -> None:
 
 
 def test_settings_and_environment_choose_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings.load().backend == "fp32"
-    monkeypatch.setenv("QA_BACKEND", "bf16")
+    assert Settings.load().backend == "bf16" == DEFAULT_BACKEND
+    assert QA().reader.backend == "bf16" and SentenceEmbedder().backend == "bf16"
+    monkeypatch.setenv("QA_BACKEND", "fp32")
     qa = QA()
-    assert qa.settings.backend == "bf16" and qa.reader.backend == "bf16" and qa.embedder.backend == "bf16"
-    assert QA(backend="fp32").reader.backend == "fp32"  # an argument beats the environment
+    assert qa.settings.backend == "fp32" and qa.reader.backend == "fp32" and qa.embedder.backend == "fp32"
+    assert QA(backend="bf16").reader.backend == "bf16"  # an argument beats the environment
 
 
 def test_the_embedder_backend_is_part_of_the_vectors_identity() -> None:
-    assert SentenceEmbedder("all-MiniLM-L6-v2").name == "all-MiniLM-L6-v2"
+    assert SentenceEmbedder("all-MiniLM-L6-v2", backend="fp32").name == "all-MiniLM-L6-v2"
     assert SentenceEmbedder("all-MiniLM-L6-v2", backend="bf16").name == "all-MiniLM-L6-v2@bf16"
 
 
@@ -53,16 +54,17 @@ def test_bf16_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_pat
     passages = [Passage("seed", "seed", 0, 0, 0, text[:1200])]
     questions = ["Who offered Russia cooperation?", "Which broadcaster carried the remarks?",
                  "How many Russians were killed?"]
-    fp32, bf16 = ExtractiveReader(), ExtractiveReader(backend="bf16")
+    fp32, bf16 = ExtractiveReader(backend="fp32"), ExtractiveReader(backend="bf16")
     for q in questions:
         a, b = fp32.read(q, passages), bf16.read(q, passages)
         assert a.spans[0].text == b.spans[0].text
         assert abs(a.spans[0].score - b.spans[0].score) < 0.05
     sentences = [line for line in text.splitlines() if line.strip()][:8]
-    v32 = SentenceEmbedder().encode(sentences)
+    v32 = SentenceEmbedder(backend="fp32").encode(sentences)
     v16 = SentenceEmbedder(backend="bf16").encode(sentences)
     assert np.min(np.sum(v32 * v16, axis=1)) > 0.99
     # the index notices: vectors of another backend are rebuilt, not mixed
-    QA(corpus=seed_corpus, index=tmp_path / "index").index()
+    first = QA(corpus=seed_corpus, index=tmp_path / "index", backend="fp32").index()
+    assert first.manifest["embedder"] == "all-MiniLM-L6-v2" and first.manifest["backend"] == "fp32"
     rebuilt = QA(corpus=seed_corpus, index=tmp_path / "index", backend="bf16").index()
-    assert rebuilt.manifest["embedder"] == "all-MiniLM-L6-v2@bf16"
+    assert rebuilt.manifest["embedder"] == "all-MiniLM-L6-v2@bf16" and rebuilt.manifest["backend"] == "bf16"

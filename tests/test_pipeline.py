@@ -192,3 +192,67 @@ def test_read_many_matches_read() -> None:
                   retriever=FixedRetriever(passages))
     many = pipeline.read_many([("Who spoke?", passages), ("Who?", passages)])
     assert [a.text for a in many] == [pipeline.read("Who spoke?", passages).text] * 2
+
+
+class CountingReader(CalibratedReader):
+    """Spans by passage text; remembers how many passages each call read."""
+
+    def __init__(self, spans_by_text: dict[str, list[tuple[int, int, float]]]):
+        super().__init__([])
+        self.spans_by_text = spans_by_text
+        self.calls: list[list[int]] = []
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        self.calls.append([len(ps) for _, ps in items])
+        readings = []
+        for _, ps in items:
+            spans = [Span(n, s, e, p.text[s:e], score) for n, p in enumerate(ps)
+                     for s, e, score in self.spans_by_text.get(p.text, [])]
+            readings.append(Reading(sorted(spans, key=lambda x: -x.score), [0.1] * len(ps)))
+        return readings
+
+
+PASSAGES = [Passage("a", "A", 0, 0, 0, "Macron spoke first."), Passage("b", "B", 0, 0, 0, "Putin spoke later."),
+            Passage("c", "C", 0, 0, 0, "Scholz spoke last.")]
+
+
+def test_a_confident_top_passage_ends_the_reading() -> None:
+    reader = CountingReader({PASSAGES[0].text: [(0, 6, 0.9)], PASSAGES[1].text: [(0, 5, 0.95)]})
+    pipeline = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES))
+    r = pipeline.answer("Who spoke?")
+    assert reader.calls == [[1]]  # only the top passage was read
+    assert r.text == "Macron" and r.score == pytest.approx(0.9, abs=1e-3)
+    assert len(r.passages) == 3  # the answer still lists what retrieval found
+    reader.calls.clear()
+    full = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES), early_exit=1.0)
+    assert full.answer("Who spoke?").text == "Putin" and reader.calls == [[3]]
+
+
+def test_an_unsure_top_passage_reads_the_rest_as_one_reading() -> None:
+    reader = CountingReader({PASSAGES[0].text: [(0, 6, 0.4)], PASSAGES[2].text: [(0, 6, 0.8)]})
+    pipeline = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES))
+    staged = pipeline.answer_many(["Who spoke?", "Who else spoke?"])
+    assert reader.calls == [[1, 1], [2, 2]]  # the top passages of both questions, then the rest of both
+    at_once = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES), early_exit=1.0)
+    expected = at_once.answer("Who spoke?")
+    assert [a.text for a in staged] == [expected.text] * 2 and expected.text == "Scholz"
+    assert staged[0].score == pytest.approx(expected.score)
+    assert [(c.article_id, c.start, c.end) for c in staged[0].citations] == [("c", 0, 6)]
+    assert [a.text for a in staged[0].alternatives] == [a.text for a in expected.alternatives] == ["Macron"]
+
+
+def test_given_passages_and_uncalibrated_readers_are_read_at_once() -> None:
+    reader = CountingReader({PASSAGES[0].text: [(0, 6, 0.9)]})
+    pipeline = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES))
+    pipeline.read("Who spoke?", PASSAGES)
+    assert reader.calls == [[3]]
+    reader.calls.clear()
+    reader.calibration = None  # span scores are not probabilities: no early exit
+    QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES)).answer("Who spoke?")
+    assert reader.calls == [[3]]
+
+
+def test_early_exit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert QA().settings.early_exit == 0.6
+    monkeypatch.setenv("QA_EARLY_EXIT", "1")
+    assert QA().settings.early_exit == 1.0
