@@ -86,6 +86,13 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda x: x[1])
 
 
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case: "US" is not in "Russia"."""
+    if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent
+        return False
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
     import Stemmer
@@ -173,8 +180,7 @@ def signals(
 ) -> Signals:
     """The signals of one answer found in ``sentence`` of ``passage``."""
     names = [question[s:e] for _, s, e in phrases(question)]
-    lowered = passage.lower()
-    missing = [n for n in names if n.lower() not in lowered]
+    missing = [n for n in names if not contains_phrase(passage, n)]
     q_words = content_stems(question)
     a_words = content_stems(answer)
     return Signals(

@@ -92,3 +92,22 @@ def test_spans_are_whole_words(tiny_reader_dir: Path) -> None:
     for span in reading.spans:
         assert span.start == 0 or not (text[span.start - 1].isalnum() and text[span.start].isalnum()), span.text
         assert span.end == len(text) or not (text[span.end - 1].isalnum() and text[span.end].isalnum()), span.text
+
+
+def test_batches_keep_padding_small() -> None:
+    from qa.reader import PAD_SLACK, _batches
+
+    lengths = [100, 230, 256, 224, 90, 95, 12]
+    batches = _batches(lengths, 16)
+    assert sorted(w for b in batches for w in b) == list(range(len(lengths)))
+    for b in batches:
+        assert max(lengths[w] for w in b) * len(b) <= PAD_SLACK * sum(lengths[w] for w in b)
+    assert [len(b) for b in _batches([10] * 40, 16)] == [16, 16, 8] and _batches([], 16) == []
+
+
+def test_batching_does_not_change_the_reading(tiny_reader_dir: Path) -> None:
+    passages = [*PASSAGES, Passage("c", "C", 0, 9, 0, " ".join(["Lyon is a city in France."] * 9))]
+    together = ExtractiveReader(str(tiny_reader_dir), backend="fp32").read("Which city?", passages)
+    apart = ExtractiveReader(str(tiny_reader_dir), backend="fp32", batch_size=1).read("Which city?", passages)
+    assert [(s.passage, s.start, s.end) for s in together.spans] == [(s.passage, s.start, s.end) for s in apart.spans]
+    assert together.no_answer == pytest.approx(apart.no_answer, rel=1e-4)

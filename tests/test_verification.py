@@ -48,6 +48,10 @@ def test_signals_notice_a_name_the_passage_never_mentions() -> None:
     off_topic = signals("Who is the French defence minister?", "Gérald Darmanin", sentence, PASSAGE,
                         0.9, 0.05, 0.05, 0.1)
     assert off_topic.words_in_sentence < supported.words_in_sentence
+    # names are whole words: "US" is not found inside "Russia"
+    inside = signals("Which US president blamed ISIS?", "Macron", "Macron offered Russia help.",
+                     "Macron offered Russia help against ISIS.", 0.9, 0.05, 0.05, 0.1)
+    assert inside.names_missing == 0.5 and inside.any_name_missing == 1.0
     assert math.isclose(supported.span_logit, math.log(0.9 / 0.1))
 
 

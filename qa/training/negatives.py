@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.verification import MONTH, YEAR, phrases
+from qa.verification import contains_phrase as _contains
 
 Example = dict[str, Any]
 
@@ -52,13 +53,6 @@ _ANTONYMS.update({b: a for a, b in list(_ANTONYMS.items()) if b not in _ANTONYMS
 _AUXILIARY = re.compile(r"\b(is|was|are|were|did|does|do|can|could|has|have|had|will|would|should)\s+(?=[a-z])")
 _ASKS_TIME = re.compile(r"\b(when|year|years|century|centuries|decade|date|era|period|age)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\b(not|never|no|none|nor|n't)\b|n't\b", re.IGNORECASE)
-
-
-def _contains(text: str, phrase: str) -> bool:
-    """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case."""
-    if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent
-        return False
-    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE) is not None
 
 
 @lru_cache(maxsize=4096)
