@@ -7,6 +7,7 @@ loaded as given (a hub name needs a network connection the first time).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,51 @@ def resolve_embedder(name: str) -> str:
     return name
 
 
+class MeanPooledEncoder:
+    """A sentence-transformers folder of exactly Transformer -> mean Pooling -> Normalize (as
+    all-MiniLM-L6-v2 is), run with transformers alone: the same vectors, without importing
+    sentence-transformers, which pulls in scikit-learn and pandas and was about a third of
+    ``qa ask``'s start-up. ``load`` returns None for any other folder (sentence-transformers loads it).
+    """
+
+    def __init__(self, folder: Path, max_length: int, device: str):
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder).to(device).eval()
+        self.max_length, self.device = max_length, device
+
+    @classmethod
+    def load(cls, folder: str, device: str) -> MeanPooledEncoder | None:
+        path = Path(folder)
+        try:
+            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
+            pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+            max_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v}
+        if modules != ["Transformer", "Pooling", "Normalize"] or modes != {"pooling_mode_mean_tokens"}:
+            return None
+        return cls(path, max_length, device)
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int, **_: Any) -> np.ndarray:
+        import torch
+
+        vectors = []
+        for begin in range(0, len(texts), batch_size):
+            batch = self.tokenizer(texts[begin : begin + batch_size], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt").to(self.device)
+            hidden = self.model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            vectors.append(torch.nn.functional.normalize(mean, dim=1).cpu().numpy())
+        return np.concatenate(vectors).astype(np.float32)
+
+
 class SentenceEmbedder:
     """Unit-length sentence vectors; the model loads on first use.
 
@@ -59,10 +105,12 @@ class SentenceEmbedder:
         location = resolve_embedder(self.model)
         if location != self.model:  # packaged weights: never reach for the hub
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
         try:
-            self._model = SentenceTransformer(location, device=self.device or "cpu")
+            self._model = MeanPooledEncoder.load(location, self.device or "cpu")
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(location, device=self.device or "cpu")
         except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
             raise ModelError(f"cannot load embedder {self.model!r}: {exc}") from exc
 
