@@ -4,7 +4,7 @@
     python benchmarks/backends.py ../shared/data/squad/dev-v1.1.json --questions 400
 
 How qa chose its backend (qa.backends): every candidate runs the packaged weights on this machine.
-Embedder: sentences/s over 3,000 sentences of the file (shortest first, batches of 64) and cosine
+Embedder: sentences/s over the file's first ``--sentences`` sentences (shortest first, batches of 64) and cosine
 to sentence-transformers fp32. Reader: one question over 5 passages (p50), and SQuAD F1 always
 answering on a seeded sample of ``--questions`` questions with their gold paragraph, through qa's
 own reader code (only the forward pass is swapped). Candidates: PyTorch fp32 and bf16 autocast
@@ -166,7 +166,12 @@ def main() -> None:
 
     data = json.loads(args.file.read_text(encoding="utf-8"))["data"]
     contexts = [p["context"] for a in data for p in a["paragraphs"]]
-    sentences = [c[s:e] for c in contexts[:400] for s, e in split_text(c)][: args.sentences]
+    sentences: list[str] = []
+    for context in contexts:
+        sentences += [context[s:e] for s, e in split_text(context)]
+        if len(sentences) >= args.sentences:
+            break
+    sentences = sentences[: args.sentences]
     items = [(q["question"], p["context"], [x["text"] for x in q["answers"]])
              for a in data for p in a["paragraphs"] for q in p["qas"]]
     items = random.Random(5).sample(items, min(args.questions, len(items)))
