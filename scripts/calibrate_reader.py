@@ -242,19 +242,24 @@ def main() -> None:
     if args.write:
         folder = Path(args.model)
         config = json.loads((folder / READER_CONFIG).read_text()) if (folder / READER_CONFIG).exists() else {}
-        config["calibration"] = {"given": given_model, "retrieved": retrieved_model, "report": report}
+        # other fitted models (a follow-up model from calibrate_follow_ups.py) are kept
+        config["calibration"] = {**config.get("calibration", {}), "given": given_model,
+                                 "retrieved": retrieved_model, "report": report}
         config["min_score"] = given_model["threshold"]
         config["min_score_retrieved"] = retrieved_model["threshold"]
         (folder / READER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
         card = folder / "README.md"
         if card.exists():
-            text = re.split(r"\n" + re.escape(CARD_HEADING) + r"\n", card.read_text())[0].rstrip("\n")
+            text, _, section = card.read_text().partition("\n" + CARD_HEADING + "\n")
+            # sub-sections of the calibration written by other scripts ("### Follow-up questions") stay
+            found = re.search(r"^### ", section, re.MULTILINE)
+            kept = "\n" + section[found.start():] if found else ""
             options = "".join(f" --{k} {v}" for k, v in (("rule", args.rule), ("min-abstain", args.min_abstain),
                                                           ("retrieved-rule", args.retrieved_rule))
                               if v != parser.get_default(k.replace("-", "_")))
             command = (f"python scripts/calibrate_reader.py --model {args.model} \\\n"
                        f"    --dev ../shared/data/squad/dev-v1.1.json --write{options}")
-            card.write_text(text + "\n\n" + card_section(report, command))
+            card.write_text(text.rstrip("\n") + "\n\n" + card_section(report, command) + kept)
         print(f"calibration written to {folder / READER_CONFIG}")
 
 

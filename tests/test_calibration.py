@@ -45,8 +45,10 @@ def test_refit_from_rows_writes_models_thresholds_and_card(
     saved.write_text(json.dumps({"given": rows(["swap", "cut"], 2000, 0), "retrieved": rows(["withheld"], 800, 1)}))
     model = tmp_path / "reader"
     model.mkdir()
-    (model / "qa_reader.json").write_text(json.dumps({"min_score": 0.01, "scores": {"kept": True}}))
-    (model / "README.md").write_text("# reader\n\n## Scores\nF1 80.\n")
+    (model / "qa_reader.json").write_text(json.dumps({"min_score": 0.01, "scores": {"kept": True},
+                                                      "calibration": {"follow_up": {"kept": 1}}}))
+    (model / "README.md").write_text("# reader\n\n## Scores\nF1 80.\n\n## Calibration\nold table\n\n"
+                                     "### Follow-up questions\nthreshold 0.16\n")
     for _ in range(2):  # twice: the card keeps one calibration section
         run_script(monkeypatch, "--model", model, "--dev", "unused.json", "--rows", saved, "--write")
     printed = capsys.readouterr().out
@@ -65,3 +67,6 @@ def test_refit_from_rows_writes_models_thresholds_and_card(
     card = (model / "README.md").read_text()
     assert card.count("## Calibration") == 1 and card.startswith("# reader\n\n## Scores\nF1 80.")
     assert "| given paragraph (reader mode), held-out odd articles |" in card
+    assert "old table" not in card and card.count("### Follow-up questions\nthreshold 0.16") == 1
+    assert card.index("### Follow-up") > card.index("| given paragraph")
+    assert config["calibration"]["follow_up"] == {"kept": 1}
