@@ -123,7 +123,8 @@ class OutsideModel:
         return SimpleNamespace(start_logits=torch.from_numpy(start), end_logits=torch.from_numpy(end))
 
 
-def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], folder: Path) -> None:
+def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], folder: Path,
+                only: list[str] | None = None) -> None:
     from qa.evaluation.questions import score_prediction
     from qa.reader import ExtractiveReader
     from qa.schema import Passage
@@ -141,6 +142,8 @@ def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], fo
     print(f"\nreader, 5 passages ({sum(len(p.text.split()) for p in passages)} words) and F1 on {len(items)} "
           "questions with their paragraph, always answering:")
     for name, reader in candidates.items():
+        if only and name not in only:
+            continue
         reader.read_many([(items[0][0], passages)])
         times = []
         for i in range(20):
@@ -159,7 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("file", type=Path, help="SQuAD v1.1 JSON")
     parser.add_argument("--questions", type=int, default=400)
-    parser.add_argument("--sentences", type=int, default=3000)
+    parser.add_argument("--sentences", type=int, default=3000, help="0: skip the embedder")
+    parser.add_argument("--only", action="append", help="reader candidates to run, e.g. 'onnxruntime int8'")
     args = parser.parse_args()
     from qa.schema import Passage
     from qa.sentences import split_text
@@ -177,8 +181,9 @@ def main() -> None:
     items = random.Random(5).sample(items, min(args.questions, len(items)))
     passages = [Passage("p", "p", 0, 0, 0, " ".join(c[s:e] for s, e in split_text(c)[:3])) for c in contexts[:5]]
     with tempfile.TemporaryDirectory() as tmp:
-        embedder_rows(sentences, Path(tmp))
-        reader_rows(items, passages, Path(tmp))
+        if sentences:
+            embedder_rows(sentences, Path(tmp))
+        reader_rows(items, passages, Path(tmp), args.only)
 
 
 if __name__ == "__main__":
