@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from squad import squad_articles
 
 
 def articles_of(path: Path) -> list[dict]:
     data = json.loads(path.read_text(encoding="utf-8"))
     if isinstance(data, dict) and "data" in data:  # SQuAD
-        return [{"id": a["title"], "title": a["title"].replace("_", " "),
-                 "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data["data"]]
+        return squad_articles(data["data"])
     return data["articles"] if isinstance(data, dict) else data
 
 

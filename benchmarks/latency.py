@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from squad import squad_articles
+
 QUESTIONS = [
     "Who offered Russia cooperation?",
     "How many Russians were killed in the attack?",
@@ -63,9 +65,7 @@ def squad_setup(path: Path, n: int, folder: Path) -> tuple[Path, list[str]]:
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    records = [{"id": a["title"], "title": a["title"].replace("_", " "),
-                "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data]
-    text = json.dumps(records, ensure_ascii=False)
+    text = json.dumps(squad_articles(data), ensure_ascii=False)
     target = corpus / "articles.json"
     if not target.exists() or target.read_text(encoding="utf-8") != text:  # unchanged: the index stays valid
         target.write_text(text, encoding="utf-8")

@@ -38,14 +38,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from squad import squad_articles
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def sample(path: Path, n: int, seed: int) -> tuple[list[dict], list[dict]]:
     """The file's articles (one record each, paragraphs joined) and ``n`` of its questions."""
     data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    articles = [{"id": a["title"], "title": a["title"].replace("_", " "),
-                 "text": "\n\n".join(p["context"] for p in a["paragraphs"])} for a in data]
+    articles = squad_articles(data)
     questions = [{"id": q["id"], "question": q["question"], "answers": [x["text"] for x in q["answers"]]}
                  for a in data for p in a["paragraphs"] for q in p["qas"]]
     return articles, random.Random(seed).sample(questions, min(n, len(questions)))
