@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from qa.backends import DEFAULT_BACKEND
+
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 DEFAULT_READER = "qa-reader-minilm"
 
@@ -21,7 +23,7 @@ class Settings:
     index: Path = Path("index")  # where the built index lives
     embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
     reader: str = DEFAULT_READER  # extractive QA model name or path
-    backend: str = "bf16"  # precision of both models' forward passes: bf16, or fp32 (qa.backends)
+    backend: str = DEFAULT_BACKEND  # precision of both models' forward passes: bf16, or fp32 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     window: int = 1  # neighbouring sentences added on each side of a hit
