@@ -8,7 +8,7 @@ products in bf16 (fast on CPUs with AVX-512 BF16 or AMX), reductions and softmax
 is PyTorch at full precision, the reference. Measured on this project's 2-core AVX-512 BF16 CPU:
 the reader reads about 1.5x faster at unchanged SQuAD F1, the embedder embeds about 1.7x faster
 with vectors at cosine ~1.0 to fp32; ONNX Runtime (fp32, dynamic int8) and OpenVINO were measured
-too and lose on speed or quality (README, "Inference backends"). A backend that changes vectors
+too and lose on speed or quality (README, "Speed"). A backend that changes vectors
 is part of the embedder's identity in the index manifest, so switching it rebuilds the index.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from qa.errors import ModelError
 
 BACKENDS = ("fp32", "bf16")
-DEFAULT_BACKEND = "bf16"  # the fastest that keeps quality here (README, "Inference backends")
+DEFAULT_BACKEND = "bf16"  # the fastest that keeps quality here (README, "Speed")
 
 
 def check_backend(backend: str) -> str:
