@@ -7,9 +7,10 @@
 products in bf16 (fast on CPUs with AVX-512 BF16 or AMX), reductions and softmax in fp32. ``fp32``
 is PyTorch at full precision, the reference. Measured on this project's 2-core AVX-512 BF16 CPU:
 the reader reads about 1.5x faster at unchanged SQuAD F1, the embedder embeds about 1.7x faster
-with vectors at cosine ~1.0 to fp32; ONNX Runtime (fp32, dynamic int8) and OpenVINO were measured
-too and lose on speed or quality (README, "Speed"). A backend that changes vectors
-is part of the embedder's identity in the index manifest, so switching it rebuilds the index.
+with vectors at cosine ~1.0 to fp32. ONNX Runtime (fp32, dynamic int8) and OpenVINO were measured
+too (README, "Speed"): none is wired in yet, though OpenVINO bf16 embeds about 17% faster with the
+same vectors and ONNX Runtime's int8 reader is 15% faster at 0.48 F1 less. A backend that changes
+vectors is part of the embedder's identity in the index manifest, so switching it rebuilds the index.
 """
 
 from __future__ import annotations
