@@ -21,3 +21,7 @@ class CorruptIndexError(QAError):
 
 class ModelError(QAError):
     """A model could not be found or loaded."""
+
+
+class IndexBusyError(QAError):
+    """Another process holds the index's write lock for longer than we wait."""

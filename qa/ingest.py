@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,17 +58,21 @@ def corpus_files(root: str | Path) -> list[Path]:
     )
 
 
-def read_corpus(root: str | Path) -> Corpus:
-    """Read every article file under ``root``; unreadable files land in ``Corpus.skipped``."""
+def read_corpus(root: str | Path, only: Iterable[str] | None = None) -> Corpus:
+    """Read every article file under ``root`` (or just the files ``only`` names, paths relative to it);
+    unreadable files land in ``Corpus.skipped``."""
     root = Path(root)
     corpus = Corpus(root=root)
-    for path in corpus_files(root):
+    paths = corpus_files(root) if only is None else [root / rel for rel in sorted(only)]
+    for path in paths:
         rel = path.relative_to(root).as_posix()
         problems: list[Skipped] = []
         try:
             corpus.articles.extend(read_file(path, rel, problems))
         except UnreadableFile as exc:
             problems.append(Skipped(rel, str(exc)))
+        except OSError as exc:  # removed or made unreadable since the folder was listed
+            problems.append(Skipped(rel, f"cannot read it ({exc.strerror or exc})"))
         for problem in problems:
             log.warning("skipping %s: %s", problem.path, problem.reason)
         corpus.skipped.extend(problems)

@@ -25,6 +25,7 @@ from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
 from qa.followup import FollowUp, interpret, parse_parts
 from qa.index import SentenceIndex, open_index
+from qa.index.writer import ArticleEncoder
 from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
@@ -109,11 +110,14 @@ class QA:
 
     # -- corpus and index -------------------------------------------------------------------
 
-    def index(self, progress: bool = False, rebuild: bool = False) -> SentenceIndex:
-        """The up-to-date index of the corpus, (re)built first if the corpus or embedder changed."""
+    def index(self, progress: bool = False, rebuild: bool = False, optimize: bool = False,
+              encoder: ArticleEncoder | None = None) -> SentenceIndex:
+        """The up-to-date index of the corpus, updated first if the corpus or embedder changed.
+        ``optimize``: merge it into one segment; ``encoder``: how new articles are embedded (default: here)."""
         with self._lock:
             index = open_index(self.settings.corpus, self.settings.index, self.embedder,
-                               progress=progress, rebuild=rebuild, loaded=self._index)
+                               progress=progress, rebuild=rebuild, loaded=self._index,
+                               ann_min_rows=self.settings.ann_min_rows, encoder=encoder, optimize=optimize)
             if index is not self._index:
                 self._index = index
                 self._hybrid = HybridRetriever(

@@ -19,7 +19,6 @@ article still finds it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -53,38 +52,8 @@ class HybridRetriever:
         self.window = window
         self.top_passages = top_passages
 
-    @cached_property
-    def _bm25(self) -> Any:
-        import bm25s
-
-        bm25 = bm25s.BM25()
-        if self.index.sentences:
-            bm25.index(self._tokenize([s.text for s in self.index.sentences]), show_progress=False)
-        return bm25
-
-    @cached_property
-    def _stemmer(self) -> Any:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-
-    def _tokenize(self, texts: list[str], ids: bool = True) -> Any:
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False,
-                              return_ids=ids)
-
-    def _query_tokens(self, text: str) -> list[str]:
-        """``text``'s BM25 tokens that occur in the corpus."""
-        vocab = self._bm25.vocab_dict or {}
-        return [t for t in self._tokenize([text], ids=False)[0] if t in vocab]
-
     def _lexical(self, question: str, k: int) -> list[tuple[int, float]]:
-        tokens = self._query_tokens(question)
-        if not tokens:
-            return []
-        ids, scores = self._bm25.retrieve([tokens], k=min(k, len(self.index.sentences)), show_progress=False)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        return self.index.lexical(question, k)
 
     def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None) -> list[Hit]:
         """Sentences for ``question``, best first, scored by reciprocal-rank fusion.
@@ -109,10 +78,8 @@ class HybridRetriever:
         within: dict[int, float] = {}  # the question's rankings inside the conversation's articles
         focus = [(a, w) for a, w in (articles or {}).items() if w > 0 and a in self.index.articles]
         if focus:
-            tokens = self._query_tokens(question)
-            bm25 = self._bm25.get_scores(tokens) if tokens else None  # every sentence's, computed once
             for article_id, weight in focus:
-                for ranking in self._within(article_id, vectors[0], bm25, k):
+                for ranking in self._within(article_id, question, vectors[0], k):
                     extra.append((FOCUS_WEIGHT * weight, ranking))
                     _fuse(within, [(1.0, ranking)])
         score = _fuse({}, [(1.0, ranking) for ranking in own])
@@ -124,19 +91,17 @@ class HybridRetriever:
         order = sorted(order_by, key=lambda p: (-order_by[p], p))
         return [Hit(self.index.sentences[p], score[p], cosine.get(p)) for p in order]
 
-    def _within(self, article_id: str, vector: np.ndarray, bm25: np.ndarray | None, k: int,
-                ) -> list[list[tuple[int, float]]]:
+    def _within(self, article_id: str, question: str, vector: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """The dense and the lexical ranking of one article's sentences: cosine to the question's
-        ``vector``, and the question's BM25 scores of every sentence (``bm25``; None: no known word)."""
+        ``vector``, and the question's BM25 scores (over the whole corpus' statistics)."""
         positions = self.index.article_positions(article_id)
         if not positions:
             return []
-        ids = np.asarray(positions, dtype=np.int64)
-        similarity = self.index.vectors.reconstruct_batch(ids) @ np.asarray(vector, dtype=np.float32)
+        similarity = self.index.vectors_of(positions) @ np.asarray(vector, dtype=np.float32)
         dense = sorted(zip(positions, similarity.tolist()), key=lambda x: -x[1])[:k]
         lexical: list[tuple[int, float]] = []
-        if bm25 is not None:
-            scores = bm25[ids]
+        scores = self.index.lexical_scores(question, positions)
+        if scores is not None:
             lexical = [(p, float(s)) for p, s in sorted(zip(positions, scores), key=lambda x: -x[1]) if s > 0][:k]
         return [dense, lexical]
 

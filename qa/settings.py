@@ -34,6 +34,7 @@ class Settings:
     max_answer_tokens: int = 30
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with
     follow_up: str = "all"  # what follow-ups take from the history: all, none, or some of complete,context,focus
+    ann_min_rows: int = 200_000  # index segments of at least this many sentences get HNSW instead of exact search
     rescan_seconds: float = 2.0  # a question re-checks the corpus folder for changes at most this often
     host: str = "127.0.0.1"
     port: int = 7860

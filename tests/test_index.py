@@ -52,14 +52,14 @@ def test_added_changed_removed_articles_are_picked_up(
     removed = open_index(seed_corpus, folder, fake_embedder)
     assert set(removed.articles) == set(first.articles) and len(removed.sentences) == seed_sentences
     # reused vectors are the very vectors first computed
-    np.testing.assert_allclose(removed.vectors.reconstruct(0), first.vectors.reconstruct(0))
+    np.testing.assert_allclose(removed.vectors_of([0]), first.vectors_of([0]))
 
 
 def test_another_embedder_rebuilds(seed_corpus: Path, tmp_path: Path) -> None:
     open_index(seed_corpus, tmp_path / "index", FakeEmbedder("model-a"))
     other = FakeEmbedder("model-b", dimension=128)
     index = open_index(seed_corpus, tmp_path / "index", other)
-    assert index.manifest["embedder"] == "model-b" and index.vectors.d == 128
+    assert index.manifest["embedder"] == "model-b" and index.dimension == 128
     assert other.encoded >= len(index.sentences)
 
 
@@ -77,7 +77,7 @@ def test_touched_but_unchanged_files_are_not_reembedded(
 def test_interrupted_build_leaves_previous_index(
     seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import faiss
+    from qa.index import lexical
 
     folder = tmp_path / "index"
     original = open_index(seed_corpus, folder, fake_embedder)
@@ -86,27 +86,33 @@ def test_interrupted_build_leaves_previous_index(
     def crash(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(faiss, "write_index", crash)
+    monkeypatch.setattr(lexical, "write", crash)  # dies half-way through writing the new segment
     with pytest.raises(KeyboardInterrupt):
         open_index(seed_corpus, folder, fake_embedder)
     survivor = SentenceIndex.load(folder)
     assert set(survivor.articles) == set(original.articles)
-    assert len([p for p in folder.iterdir() if p.name.startswith("gen-")]) == 1
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     monkeypatch.undo()
     updated = open_index(seed_corpus, folder, fake_embedder)  # the next run catches up
     assert "b.txt" in updated.articles
 
 
-@pytest.mark.parametrize("damage", ["pointer", "vectors", "articles", "manifest"])
+def _segment(folder: Path) -> Path:
+    return folder / SentenceIndex.load(folder).manifest["segments"][0]["name"]
+
+
+@pytest.mark.parametrize("damage", ["pointer", "toc", "vectors", "articles", "spans", "lexical", "meta"])
 def test_corrupt_index_is_reported_and_rebuilt(
     seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder, caplog: pytest.LogCaptureFixture,
     damage: str,
 ) -> None:
     folder = tmp_path / "index"
     open_index(seed_corpus, folder, fake_embedder)
-    generation = folder / (folder / CURRENT).read_text().strip()
-    target = {"pointer": folder / CURRENT, "vectors": generation / "vectors.faiss",
-              "articles": generation / "articles.jsonl", "manifest": generation / "manifest.json"}[damage]
+    segment = _segment(folder)
+    target = {"pointer": folder / CURRENT, "toc": folder / (folder / CURRENT).read_text().strip(),
+              "vectors": segment / "vectors.npy", "articles": segment / "articles.sqlite",
+              "spans": segment / "spans.npy", "lexical": segment / "lexical" / "indptr.csc.index.npy",
+              "meta": segment / "segment.json"}[damage]
     target.write_bytes(b"\x00garbage")
     with pytest.raises(CorruptIndexError, match=str(folder)):
         SentenceIndex.load(folder)
@@ -114,6 +120,20 @@ def test_corrupt_index_is_reported_and_rebuilt(
         rebuilt = open_index(seed_corpus, folder, fake_embedder)
     assert "rebuilding" in caplog.text
     assert len(rebuilt.sentences) >= 14 and SentenceIndex.load(folder).manifest["sentences"] == len(rebuilt.sentences)
+
+
+def test_index_of_the_previous_format_is_rebuilt(
+    seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder, caplog: pytest.LogCaptureFixture,
+) -> None:
+    folder = tmp_path / "index"
+    (folder / "gen-0123456789ab").mkdir(parents=True)
+    (folder / CURRENT).write_text("gen-0123456789ab\n")
+    with pytest.raises(CorruptIndexError, match="format 1"):
+        SentenceIndex.load(folder)
+    with caplog.at_level(logging.WARNING, logger="qa.index"):
+        index = open_index(seed_corpus, folder, fake_embedder)
+    assert "format 1" in caplog.text and len(index.articles) == 1
+    assert not (folder / "gen-0123456789ab").exists()  # the old generation is cleaned up
 
 
 def test_empty_corpus_says_how_to_add_articles(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:

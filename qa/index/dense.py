@@ -1,0 +1,95 @@
+"""Dense search within one segment: exact inner product over its memory-mapped vectors, or, for a
+segment of at least ``Settings.ann_min_rows`` sentences, an approximate FAISS index beside them.
+
+The approximate index is HNSW over 8-bit scalar-quantised vectors (``ANN_FACTORY``): a quarter of
+the vectors' memory, and measured at recall@10 >= 0.95 against exact search (README, "Scale").
+The exact float32 vectors stay on disk in every segment: reused vectors, merges and the
+similarities within an article are always exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXACT = "flat"
+ANN_FACTORY = "HNSW32,SQ8"
+EF_SEARCH = 128  # HNSW's search breadth: recall against speed, chosen by benchmarks/scale.py
+EF_CONSTRUCTION = 64
+ANN_FILE = "ann.faiss"
+
+
+def build_ann(vectors: np.ndarray, path: Path, factory: str = ANN_FACTORY) -> None:
+    """Build the approximate index of ``vectors`` (unit rows) and write it to ``path``."""
+    import faiss
+
+    index = faiss.index_factory(vectors.shape[1], factory, faiss.METRIC_INNER_PRODUCT)
+    if hasattr(index, "hnsw"):
+        index.hnsw.efConstruction = EF_CONSTRUCTION
+    sample = vectors[np.linspace(0, len(vectors) - 1, min(len(vectors), 100_000)).astype(np.int64)]
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for begin in range(0, len(vectors), 65_536):
+        index.add(np.ascontiguousarray(vectors[begin : begin + 65_536], dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the ``k`` highest ``scores``, best first, ties by row (as FAISS orders them)."""
+    if k < len(scores):
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        rows = np.flatnonzero(scores >= kth)  # every tie of the k-th, so that the cut is by row
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.lexsort((rows, -scores[rows]))][:k]
+
+
+class DenseIndex:
+    """Top-k inner-product search over one segment's rows, skipping deleted rows."""
+
+    def __init__(self, vectors: np.ndarray, kind: str, folder: Path):
+        self.vectors = vectors  # (rows, dimension) float32, memory-mapped
+        self.kind = kind
+        self._folder = folder
+        self._ann: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """Read the approximate index into memory now (else on the first search)."""
+        if self.kind == EXACT or self._ann is not None:
+            return
+        import faiss
+
+        with self._lock:
+            if self._ann is None:
+                self._ann = faiss.read_index(str(self._folder / ANN_FILE))
+
+    def search(self, queries: np.ndarray, k: int, deleted: np.ndarray | None) -> list[list[tuple[int, float]]]:
+        """For each query, up to ``k`` (row, inner product) pairs, best first; ``deleted``: a boolean row mask."""
+        rows = len(self.vectors)
+        k = min(k, rows)
+        if k <= 0:
+            return [[] for _ in queries]
+        if self.kind == EXACT:
+            return self._exact(queries, k, deleted)
+        self.load()
+        import faiss
+
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(EF_SEARCH, k)
+        if deleted is not None and deleted.any():
+            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.flatnonzero(deleted).astype(np.int64)))
+        scores, ids = self._ann.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+        return [[(int(i), float(s)) for i, s in zip(r_ids, r_scores) if i >= 0] for r_ids, r_scores in zip(ids, scores)]
+
+    def _exact(self, queries: np.ndarray, k: int, deleted: np.ndarray | None) -> list[list[tuple[int, float]]]:
+        similarity = np.asarray(self.vectors @ np.asarray(queries, dtype=np.float32).T).T  # (queries, rows)
+        if deleted is not None:
+            similarity[:, deleted] = -np.inf
+        out = []
+        for row in similarity:
+            top = top_rows(row, k)
+            out.append([(int(i), float(row[i])) for i in top if np.isfinite(row[i])])
+        return out

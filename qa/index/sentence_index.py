@@ -1,0 +1,224 @@
+"""The index as the retriever sees it: the live segments of one generation behind one numbering.
+
+A sentence's *position* is its row in the concatenation of the generation's segments; positions of
+deleted articles are never returned. Articles and sentences are read on demand:
+
+    index = SentenceIndex.load("index")
+    index.search(vectors, 10)            # [[(position, cosine), ...], ...]
+    index.lexical("Who offered Russia cooperation?", 10)
+    index.sentences[position].text, index.articles["macron.txt"].title
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import CorruptIndexError
+from qa.index import lexical
+from qa.index.dense import top_rows
+from qa.index.segment import Part, Segment
+from qa.index.toc import read_current
+from qa.ingest import Skipped
+from qa.schema import Article, Sentence
+
+
+class SentenceIndex:
+    """Articles, their sentences and one unit vector per sentence, over immutable segments."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[Segment]):
+        self.folder = folder
+        self.manifest = manifest
+        self.segments = segments
+        self._offsets = [0]
+        for segment in segments:
+            self._offsets.append(self._offsets[-1] + segment.rows)
+        self._live: dict[str, tuple[int, int]] = {}  # article id -> (segment, article row)
+        self._deleted: list[np.ndarray | None] = []  # per segment: rows of deleted articles
+        entries = {e["name"]: e for e in manifest.get("segments", [])}
+        for s, segment in enumerate(segments):
+            gone = set(entries.get(segment.name, {}).get("deleted", []))
+            mask = None
+            for row, article_id in enumerate(segment.ids):
+                if article_id in gone:
+                    if mask is None:
+                        mask = np.zeros(segment.rows, dtype=bool)
+                    mask[segment.first[row] : segment.first[row] + segment.count[row]] = True
+                else:
+                    self._live[article_id] = (s, row)
+            self._deleted.append(mask)
+        self.articles: Mapping[str, Article] = _Articles(self)
+        self.sentences: SentenceTable = SentenceTable(self)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> SentenceIndex:
+        """Open the current generation; ``CorruptIndexError`` says what is wrong with it."""
+        folder = Path(folder)
+        manifest = read_current(folder)
+        try:
+            segments = [Segment(folder / entry["name"]) for entry in manifest["segments"]]
+        except (KeyError, TypeError) as exc:
+            raise CorruptIndexError(f"index at {folder} is unreadable (bad segment entry: {exc})") from exc
+        for segment in segments:
+            if segment.dimension != manifest.get("dimension"):
+                raise CorruptIndexError(f"index at {folder} is inconsistent: segment {segment.name} has "
+                                        f"dimension {segment.dimension}, the index {manifest.get('dimension')}")
+        return cls(folder, manifest, segments)
+
+    # -- what it holds ------------------------------------------------------------------------
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return [Skipped(**s) for s in self.manifest.get("skipped", [])]
+
+    @property
+    def dimension(self) -> int:
+        return int(self.manifest["dimension"])
+
+    def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
+        """Whether this generation indexes exactly these corpus files with this embedder."""
+        return self.manifest.get("embedder") == embedder and self.manifest.get("files") == files
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        s = bisect.bisect_right(self._offsets, position) - 1
+        if not 0 <= s < len(self.segments) or position < 0:
+            raise IndexError(f"sentence position {position} is outside the index")
+        return s, position - self._offsets[s]
+
+    def sentence(self, position: int) -> Sentence:
+        s, row = self._locate(position)
+        segment = self.segments[s]
+        article_row = segment.article_row(row)
+        article = segment.article(article_row)
+        start, end = (int(x) for x in segment.spans[row])
+        return Sentence(article.id, row - int(segment.first[article_row]), start, end, article.text[start:end])
+
+    def article_positions(self, article_id: str) -> list[int]:
+        """Positions of one article's sentences, in order (empty for an unknown article)."""
+        where = self._live.get(article_id)
+        if where is None:
+            return []
+        s, row = where
+        segment = self.segments[s]
+        begin = self._offsets[s] + int(segment.first[row])
+        return list(range(begin, begin + int(segment.count[row])))
+
+    def article_sentences(self, article_id: str) -> list[Sentence]:
+        return [self.sentence(p) for p in self.article_positions(article_id)]
+
+    def part(self, article_id: str) -> Part:
+        """An article with its spans and exact vectors, as a writer re-uses or merges it."""
+        s, row = self._live[article_id]
+        segment = self.segments[s]
+        begin, end = int(segment.first[row]), int(segment.first[row] + segment.count[row])
+        spans = [(int(a), int(b)) for a, b in segment.spans[begin:end]]
+        return Part(segment.article(row), spans, np.array(segment.vectors[begin:end]))
+
+    def segment_of(self, article_id: str) -> int:
+        """The number of the segment holding a live article."""
+        return self._live[article_id][0]
+
+    def is_live(self, segment: int, row: int) -> bool:
+        """Whether row ``row`` of segment ``segment``'s article table is a live article."""
+        return self._live.get(self.segments[segment].ids[row]) == (segment, row)
+
+    def live_articles(self) -> Iterator[tuple[str, str, str]]:
+        """(id, source file, digest) of every live article, in index order; nothing is read from disk."""
+        for s, segment in enumerate(self.segments):
+            for row, article_id in enumerate(segment.ids):
+                if self.is_live(s, row):
+                    yield article_id, segment.sources[row], segment.digests[row]
+
+    def vectors_of(self, positions: Sequence[int]) -> np.ndarray:
+        """The exact vectors of sentences at ``positions``, one row each."""
+        out = np.empty((len(positions), self.dimension), dtype=np.float32)
+        for i, position in enumerate(positions):
+            s, row = self._locate(position)
+            out[i] = self.segments[s].vectors[row]
+        return out
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+        """For each query vector, up to ``k`` (position, cosine) pairs over all segments, best first."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        merged: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
+        for s, segment in enumerate(self.segments):
+            offset = self._offsets[s]
+            for out, found in zip(merged, segment.dense.search(queries, k, self._deleted[s])):
+                out.extend((offset + row, score) for row, score in found)
+        return [sorted(hits, key=lambda h: (-h[1], h[0]))[:k] for hits in merged]
+
+    def lexical_terms(self, text: str) -> lexical.Query:
+        """``text``'s BM25 terms found in the corpus, with the whole index's statistics."""
+        return lexical.query_terms([s.lexical for s in self.segments], text)
+
+    def lexical(self, text: str, k: int) -> list[tuple[int, float]]:
+        """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores."""
+        terms = self.lexical_terms(text)
+        hits: list[tuple[int, float]] = []
+        for s, segment in enumerate(self.segments):
+            scores = segment.lexical.scores(terms)
+            if scores is None:
+                continue
+            if self._deleted[s] is not None:
+                scores[self._deleted[s]] = 0.0
+            top = top_rows(scores, k)
+            hits.extend((self._offsets[s] + int(r), float(scores[r])) for r in top if scores[r] > 0)
+        return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+
+    def lexical_scores(self, text: str, positions: Sequence[int]) -> np.ndarray | None:
+        """BM25 scores of ``text`` for the sentences at ``positions``; None when no term of it occurs."""
+        terms = self.lexical_terms(text)
+        if not terms.terms:
+            return None
+        by_segment: dict[int, Any] = {}
+        out = np.zeros(len(positions), dtype=np.float32)
+        for i, position in enumerate(positions):
+            s, row = self._locate(position)
+            if s not in by_segment:
+                by_segment[s] = self.segments[s].lexical.scores(terms)
+            if by_segment[s] is not None:
+                out[i] = by_segment[s][row]
+        return out
+
+
+class SentenceTable(Sequence[Sentence]):
+    """The index's sentences: ``table[position]`` reads one; ``len`` and iteration cover live ones only."""
+
+    def __init__(self, index: SentenceIndex):
+        self._index = index
+
+    def __len__(self) -> int:
+        return int(self._index.manifest.get("sentences", 0))
+
+    def __getitem__(self, position: int) -> Sentence:  # type: ignore[override]
+        return self._index.sentence(position)
+
+    def __iter__(self) -> Iterator[Sentence]:
+        for article_id, _, _ in self._index.live_articles():
+            yield from self._index.article_sentences(article_id)
+
+
+class _Articles(Mapping[str, Article]):
+    """Live articles by id; texts are read from the segment's store on demand."""
+
+    def __init__(self, index: SentenceIndex):
+        self._index = index
+
+    def __getitem__(self, article_id: str) -> Article:
+        s, row = self._index._live[article_id]
+        return self._index.segments[s].article(row)
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._index._live
+
+    def __iter__(self) -> Iterator[str]:
+        return (article_id for article_id, _, _ in self._index.live_articles())
+
+    def __len__(self) -> int:
+        return len(self._index._live)
