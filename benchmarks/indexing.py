@@ -68,7 +68,7 @@ def main() -> None:
             began = time.perf_counter()
             index = qa.index()
             build = time.perf_counter() - began
-            vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+            vectors = index.vectors_of(range(len(index.sentences)))
             reference = vectors if reference is None else reference
             cosine = np.sum(reference * vectors, axis=1)
             began = time.perf_counter()

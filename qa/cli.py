@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -81,15 +82,27 @@ def cli(verbose: bool) -> None:
 @cli.command("index")
 @settings_options
 @click.option("--rebuild", is_flag=True, help="Re-embed everything, even unchanged articles.")
+@click.option("--optimize", is_flag=True,
+              help="Merge the index into one segment, leaving deleted articles out (HNSW if it is large).")
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Split and embed new articles on the Ray cluster at ADDRESS ('auto': this machine's "
+                   "cluster); needs pip install 'qa[ray]'.")
 @user_errors
 def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                  backend: str | None, rebuild: bool) -> None:
-    """Build or update the sentence index of the corpus."""
+                  backend: str | None, rebuild: bool, optimize: bool, ray_address: str | None) -> None:
+    """Build or update the sentence index of the corpus (only what changed is read and embedded)."""
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
-    index = qa.index(progress=True, rebuild=rebuild)
+    encoder = None
+    if ray_address:
+        from qa.index.distributed import ray_encoder
+
+        encoder = ray_encoder(ray_address)
+    began = time.perf_counter()
+    index = qa.index(progress=True, rebuild=rebuild, optimize=optimize, encoder=encoder)
     m = index.manifest
+    segments = ", ".join(f"{e['rows']:,} {e['dense']}" for e in m["segments"])
     click.echo(f"{m['articles']} articles, {m['sentences']} sentences indexed in {qa.settings.index} "
-               f"(embedder {m['embedder']})")
+               f"(embedder {m['embedder']}; segments: {segments}) in {time.perf_counter() - began:.1f} s")
     for skipped in index.skipped:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
 

@@ -329,8 +329,7 @@ class QA:
         index = self._index if self._retriever is None else None
         if index is not None and passage.article_id in index.articles:
             article = index.articles[passage.article_id]
-            sentence = next((x for x in index.article_sentences(passage.article_id) if x.start <= start < x.end),
-                            None)
+            sentence = index.sentence_at(passage.article_id, start)
             if sentence is not None:
                 return Citation(
                     passage.article_id, passage.title, sentence.index, sentence.text, start, end,

@@ -117,7 +117,7 @@ class HybridRetriever:
             same_article = [sp for sp in spans if sp[0] == s.article_id]
             if any(sp[1] <= s.index <= sp[2] for sp in same_article):
                 continue  # already being read
-            last_index = len(self.index.article_sentences(s.article_id)) - 1
+            last_index = len(self.index.article_positions(s.article_id)) - 1
             first, last = max(0, s.index - self.window), min(last_index, s.index + self.window)
             merged = False
             for sp in same_article:
@@ -139,6 +139,6 @@ class HybridRetriever:
 
     def _passage(self, article_id: str, first: int, last: int, score: float) -> Passage:
         article = self.index.articles[article_id]
-        sentences = self.index.article_sentences(article_id)
-        start, end = sentences[first].start, sentences[last].end
+        positions = self.index.article_positions(article_id)
+        start, end = self.index.sentence(positions[first]).start, self.index.sentence(positions[last]).end
         return Passage(article_id, article.title, first, last, start, article.text[start:end], score)

@@ -107,6 +107,20 @@ class SentenceIndex:
         begin = self._offsets[s] + int(segment.first[row])
         return list(range(begin, begin + int(segment.count[row])))
 
+    def sentence_at(self, article_id: str, offset: int) -> Sentence | None:
+        """The sentence of an article that holds character ``offset`` of its text, if any."""
+        where = self._live.get(article_id)
+        if where is None:
+            return None
+        s, row = where
+        segment = self.segments[s]
+        begin = int(segment.first[row])
+        spans = segment.spans[begin : begin + int(segment.count[row])]
+        i = int(np.searchsorted(spans[:, 0], offset, side="right")) - 1
+        if i < 0 or not spans[i, 0] <= offset < spans[i, 1]:
+            return None
+        return self.sentence(self._offsets[s] + begin + i)
+
     def article_sentences(self, article_id: str) -> list[Sentence]:
         return [self.sentence(p) for p in self.article_positions(article_id)]
 

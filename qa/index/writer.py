@@ -147,10 +147,14 @@ def _update(
             known = previous.part(by_digest[article.digest])
             parts[article.id] = Part(article, known.spans, known.vectors)
     todo = [a for a in fresh if a.id not in parts]
-    log.info("updating the index at %s: %d files changed, %d articles to write (%d to embed, %d re-used), "
+    log.info("updating the index at %s: %d files changed, %d articles to write (%d new, %d re-used), "
              "%d deleted", folder, len(touched), len(fresh), len(todo), len(parts), len(deleted))
     if todo:
-        parts.update((p.article.id, p) for p in encoder(todo, embedder, progress))
+        unique: dict[str, Article] = {}
+        for article in todo:  # the same content twice in this update is embedded once
+            unique.setdefault(article.digest, article)
+        encoded = {p.article.digest: p for p in encoder(list(unique.values()), embedder, progress)}
+        parts.update((a.id, Part(a, encoded[a.digest].spans, encoded[a.digest].vectors)) for a in todo)
     ordered = [parts[a.id] for a in fresh if parts[a.id].spans]
     segments: list[dict[str, Any]] = []
     sentences = 0
