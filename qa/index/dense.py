@@ -55,6 +55,8 @@ class DenseIndex:
         self._folder = folder
         self._ann: Any = None
         self._lock = threading.Lock()
+        self._deleted: np.ndarray | None = None
+        self._not_deleted: Any = None  # (IDSelectorBatch, IDSelectorNot): the Not refers to the Batch
 
     def load(self) -> None:
         """Read the approximate index into memory now (else on the first search)."""
@@ -80,9 +82,19 @@ class DenseIndex:
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(EF_SEARCH, k)
         if deleted is not None and deleted.any():
-            params.sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.flatnonzero(deleted).astype(np.int64)))
+            params.sel = self._selector(deleted)
         scores, ids = self._ann.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
         return [[(int(i), float(s)) for i, s in zip(r_ids, r_scores) if i >= 0] for r_ids, r_scores in zip(ids, scores)]
+
+    def _selector(self, deleted: np.ndarray) -> Any:
+        """FAISS's "not deleted" selector for a mask, built once per mask (an index's mask never changes)."""
+        import faiss
+
+        with self._lock:
+            if self._deleted is not deleted:
+                batch = faiss.IDSelectorBatch(np.flatnonzero(deleted).astype(np.int64))
+                self._not_deleted, self._deleted = (batch, faiss.IDSelectorNot(batch)), deleted
+            return self._not_deleted[1]
 
     def _exact(self, queries: np.ndarray, k: int, deleted: np.ndarray | None) -> list[list[tuple[int, float]]]:
         similarity = np.asarray(self.vectors @ np.asarray(queries, dtype=np.float32).T).T  # (queries, rows)

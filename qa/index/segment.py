@@ -2,7 +2,8 @@
 
     seg-<id>/
       segment.json      rows (sentences), articles, dimension, dense kind, embedder
-      articles.sqlite   one row per article: id, title, text, source, url, date, digest, first, count
+      articles.sqlite   one row per article: id, source file, digest, first sentence row, sentence
+                        count, and the whole record (``Article`` as JSON)
       spans.npy         (rows, 2) int32: each sentence's start and end in its article's text
       vectors.npy       (rows, dimension) float32 unit vectors, in sentence order
       ann.faiss         the approximate dense index, for large segments (``qa.index.dense``)
@@ -58,14 +59,15 @@ def write_segment(folder: Path, parts: Sequence[Part], embedder: str, ann_min_ro
         rows = sum(len(p.spans) for p in parts)
         dimension = int(parts[0].vectors.shape[1])
         db = sqlite3.connect(tmp / ARTICLES)
-        db.execute("CREATE TABLE articles (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT, "
-                   "text TEXT, source TEXT, url TEXT, date TEXT, digest TEXT, first INTEGER, count INTEGER)")
+        db.execute("CREATE TABLE articles (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT, "
+                   "digest TEXT, first INTEGER, count INTEGER, record TEXT)")
         first, records = 0, []
         for row, p in enumerate(parts):
             a = p.article
-            records.append((row, a.id, a.title, a.text, a.source, a.url, a.date, a.digest, first, len(p.spans)))
+            records.append((row, a.id, a.source, a.digest, first, len(p.spans),
+                            json.dumps(a.to_dict(), ensure_ascii=False)))
             first += len(p.spans)
-        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)", records)
         db.commit()
         db.close()
         spans = np.array([s for p in parts for s in p.spans], dtype=np.int32).reshape(rows, 2)
@@ -142,9 +144,8 @@ class Segment:
             if cached is not None:
                 self._cache.move_to_end(row)
                 return cached
-            record = self._db.execute("SELECT id, title, text, source, url, date, digest FROM articles "
-                                      "WHERE row = ?", (row,)).fetchone()
-            article = Article(*record)
+            (record,) = self._db.execute("SELECT record FROM articles WHERE row = ?", (row,)).fetchone()
+            article = Article(**json.loads(record))
             self._cache[row] = article
             if len(self._cache) > _CACHED_ARTICLES:
                 self._cache.popitem(last=False)
