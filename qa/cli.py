@@ -37,6 +37,20 @@ _shared = [
 ]
 
 
+_filters = [
+    click.option("--since", metavar="DATE", help="Only articles published on or after DATE (YYYY-MM-DD)."),
+    click.option("--until", metavar="DATE", help="Only articles published on or before DATE (YYYY-MM-DD)."),
+    click.option("--source", metavar="NAME", help="Only articles whose site name contains NAME, or whose file "
+                                                  "in the corpus starts with it."),
+]
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_filters):
+        func = option(func)
+    return func
+
+
 def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(_shared):
         func = option(func)
@@ -107,17 +121,62 @@ def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | N
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
 
 
+@cli.command("add")
+@click.argument("urls", nargs=-1)
+@click.option("--feed", "feeds", multiple=True, metavar="URL", help="An RSS/Atom feed: add its articles not "
+              "added before (repeatable).")
+@click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/).")
+@click.option("--allow-private", is_flag=True, help="Also fetch from addresses on private networks (localhost, "
+              "10.x, 192.168.x, ...), refused by default.")
+@click.option("--no-index", is_flag=True, help="Only store the articles; the index catches up on the next question.")
+@user_errors
+def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | None, index_dir: Path | None,
+                allow_private: bool, no_index: bool) -> None:
+    """Fetch web pages (or PDFs) and feeds into the corpus folder, one JSON article each, and index them.
+
+    Re-adding a URL updates its article; the same text under another URL is not stored twice.
+    Exit status 1 when any item failed (the others are added all the same).
+    """
+    from qa.settings import Settings
+    from qa.sources import add_feed, add_urls
+
+    if not urls and not feeds:
+        raise click.UsageError("give URLs to add, or --feed URL")
+    folder = Settings.load(corpus=corpus).corpus
+    folder.mkdir(parents=True, exist_ok=True)
+    results = add_urls(urls, folder, allow_private)
+    for feed in feeds:
+        results += add_feed(feed, folder, allow_private)
+    for r in results:
+        if r.ok:
+            click.echo(f"{r.status:9} {r.item} -> {r.file}" + (f"  ({r.title})" if r.title else ""))
+        else:
+            click.echo(f"failed    {r.item}: {r.error}", err=True)
+    if not no_index and any(r.status in {"added", "updated"} for r in results):
+        qa = make_qa(folder, index_dir, None, None)
+        index = qa.index(progress=False)
+        click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
 @cli.command("ask")
 @click.argument("question")
 @settings_options
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print the full answer as JSON.")
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
 @user_errors
 def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embedder: str | None,
-                reader: str | None, backend: str | None, as_json: bool, min_score: float | None) -> None:
+                reader: str | None, backend: str | None, since: str | None, until: str | None,
+                source: str | None, as_json: bool, min_score: float | None) -> None:
     """Answer QUESTION from the articles, with its citations."""
+    from qa.filters import Filters
+
+    where = Filters.parse(since, until, source)
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
-    answer = qa.answer(question, min_score=min_score)
+    answer = qa.answer(question, min_score=min_score, where=where)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -134,7 +193,11 @@ def print_answer(answer: Any) -> None:
         return
     click.echo(f"{answer.text}  (score {answer.score:.2f})")
     for n, c in enumerate(answer.citations, 1):
-        click.echo(f"[{n}] {c.title} ({c.article_id}), sentence {c.sentence_index + 1}, chars {c.start}-{c.end}")
+        origin = ", ".join(x for x in (c.site, c.date, f"page {c.page}" if c.page else None) if x)
+        click.echo(f"[{n}] {c.title} ({c.article_id}{'; ' + origin if origin else ''}), "
+                   f"sentence {c.sentence_index + 1}, chars {c.start}-{c.end}")
+        if c.when:
+            click.echo(f"    when: {c.when}")
         click.echo(f"    {c.sentence}")
 
 
@@ -144,16 +207,20 @@ CHAT_HELP = ("Ask about the articles; follow-ups may say he, she, it, there... "
 
 @cli.command("chat")
 @settings_options
+@filter_options
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
 @user_errors
 def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                 backend: str | None, min_score: float | None) -> None:
+                 backend: str | None, since: str | None, until: str | None, source: str | None,
+                 min_score: float | None) -> None:
     """A conversation in the terminal: each question is read with the earlier ones in view.
 
     Questions come from the keyboard (with line editing and history) or, piped, one per line.
     """
     from qa.errors import QuestionError
+    from qa.filters import Filters
 
+    where = Filters.parse(since, until, source)
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     conversation = qa.chat()
     interactive = sys.stdin.isatty()
@@ -181,7 +248,7 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
             if not interactive:
                 click.echo(f"? {question}")
             try:
-                answer = conversation.ask(question, min_score=min_score)
+                answer = conversation.ask(question, min_score=min_score, where=where)
             except QuestionError as exc:
                 click.echo(f"Error: {exc}", err=True)
                 continue

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from qa.schema import Answer
 
 if TYPE_CHECKING:
+    from qa.filters import Filters
     from qa.pipeline import QA
 
 
@@ -37,14 +38,14 @@ class Conversation:
         self._answers: deque[Answer] = deque(maxlen=limit)
         self._lock = threading.Lock()
 
-    def ask(self, question: str, min_score: float | None = None) -> Answer:
+    def ask(self, question: str, min_score: float | None = None, where: Filters | None = None) -> Answer:
         """Answer ``question`` in the light of the earlier turns, and remember it as the latest turn.
 
         A question that fails the checks (empty, too long) raises ``QuestionError`` and leaves the
         conversation as it was.
         """
         history = self.history
-        answer = self.qa.answer(question, min_score=min_score, history=history)
+        answer = self.qa.answer(question, min_score=min_score, history=history, where=where)
         with self._lock:
             self._answers.append(answer)
         return answer

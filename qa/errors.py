@@ -25,3 +25,7 @@ class ModelError(QAError):
 
 class IndexBusyError(QAError):
     """Another process holds the index's write lock for longer than we wait."""
+
+
+class SourceError(QAError):
+    """A URL, feed or upload could not be fetched or read as an article."""

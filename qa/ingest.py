@@ -1,4 +1,4 @@
-"""Read a folder of articles: ``.txt``, ``.md``, ``.html``/``.htm``, ``.json`` and ``.jsonl``.
+"""Read a folder of articles: ``.txt``, ``.md``, ``.html``/``.htm``, ``.json``, ``.jsonl`` and ``.pdf``.
 
 A file that is not readable text (binary, not UTF-8, empty, malformed JSON) is
 skipped with a warning that names it; everything else is still read.
@@ -10,6 +10,7 @@ skipped with a warning that names it; everything else is still read.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.dates import date_at_top, normalize_date
 from qa.errors import CorpusError
 from qa.schema import Article
 
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | PDF_SUFFIXES
 MAX_TITLE_CHARS = 150
 
 
@@ -93,8 +96,10 @@ def read_file(path: Path, rel: str, problems: list[Skipped] | None = None) -> li
 
     Bad records of a JSONL file are reported in ``problems`` and the rest is read.
     """
-    text = decode(path.read_bytes())
     suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        return [read_pdf(path.read_bytes(), rel)]
+    text = decode(path.read_bytes())
     if suffix in HTML_SUFFIXES:
         articles = [_html_article(text, rel)]
     elif suffix == ".jsonl":
@@ -132,12 +137,23 @@ def digest(*parts: str) -> str:
 
 
 def make_article(id: str, title: str, text: str, source: str, **meta: Any) -> Article:
-    url, date = meta.get("url"), meta.get("date")
+    """An article; ``meta``: url, date (normalised to YYYY-MM-DD when it can be read), site, author, pages."""
+    url, raw_date = _field(meta.get("url")), _field(meta.get("date"))
+    date = normalize_date(raw_date) or raw_date
+    site, author, pages = _field(meta.get("site")), _field(meta.get("author")), meta.get("pages") or None
+    extra = [str(site or ""), str(author or ""), json.dumps(pages)] if site or author or pages else []
     return Article(
-        id=id, title=title, text=text, source=source,
-        url=str(url) if url else None, date=str(date) if date else None,
-        digest=digest(title, text, str(url or ""), str(date or "")),
+        id=id, title=title, text=text, source=source, url=url, date=date,
+        digest=digest(title, text, str(url or ""), str(date or ""), *extra),
+        site=site, author=author, pages=list(pages) if pages else None,
     )
+
+
+def _field(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(str(value).split())
+    return text or None
 
 
 def title_from_name(rel: str) -> str:
@@ -156,7 +172,7 @@ def _text_article(text: str, rel: str, markdown: bool) -> Article:
         title = first
     else:
         title = _fallback_title(first, rel)
-    return make_article(rel, title, text, rel)
+    return make_article(rel, title, text, rel, date=date_at_top(text))
 
 
 def _fallback_title(first_line: str, rel: str) -> str:
@@ -201,7 +217,52 @@ def _html_article(html: str, rel: str) -> Article:
             blocks.append(line)
     if not blocks:
         blocks = [" ".join(body.get_text(" ").split())]
-    return make_article(rel, title or title_from_name(rel), "\n".join(blocks), rel)
+    meta = html_metadata(html)
+    return make_article(rel, title or title_from_name(rel), "\n".join(blocks), rel, **meta)
+
+
+def html_metadata(html: str, url: str | None = None) -> dict[str, Any]:
+    """Date, site name, author and canonical URL of a web page (meta tags, JSON-LD), by trafilatura."""
+    from trafilatura import extract_metadata
+
+    try:
+        found = extract_metadata(html, default_url=url)
+    except Exception:  # noqa: BLE001 - a page trafilatura can't parse has no metadata we can trust
+        return {}
+    if found is None:
+        return {}
+    return {k: v for k, v in (("date", found.date), ("site", found.sitename), ("author", found.author),
+                              ("url", found.url)) if v}
+
+
+def read_pdf(data: bytes, rel: str) -> Article:
+    """A PDF's text layer, page by page (``Article.pages`` says where each begins)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [(page.extract_text() or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+                 for page in reader.pages]
+        info = reader.metadata or {}
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UnreadableFile(f"not a readable PDF ({type(exc).__name__}: {exc})") from None
+    if not any(pages):
+        raise UnreadableFile("PDF without a text layer (a scan?): run OCR on it to index it")
+    text, starts = "", []
+    for page in pages:
+        if text:
+            text += "\n\n"
+        starts.append(len(text))
+        text += page
+    title = str(info.get("/Title") or "").strip()
+    if not title:
+        first = text.strip().split("\n", 1)[0].strip()
+        title = first if _looks_like_title(first) else title_from_name(rel)
+    date = str(info.get("/CreationDate") or "")
+    created = f"{date[2:6]}-{date[6:8]}-{date[8:10]}" if date.startswith("D:") and len(date) >= 10 else None
+    date = date_at_top(text) or created  # a date printed at the top of the first page is the article's
+    return make_article(rel, title, text, rel, date=date, author=info.get("/Author"), pages=starts)
 
 
 def _record_article(record: Any, rel: str, key: str) -> Article:
@@ -213,7 +274,18 @@ def _record_article(record: Any, rel: str, key: str) -> Article:
         first = text.strip().split("\n", 1)[0].strip()
         title = first if _looks_like_title(first) else f"{title_from_name(rel)} {key}"
     article_id = f"{rel}#{record['id']}" if record.get("id") is not None else f"{rel}#{key}"
-    return make_article(article_id, title.strip(), text, rel, url=record.get("url"), date=record.get("date"))
+    return make_article(article_id, title.strip(), text, rel, url=record.get("url"), date=record.get("date"),
+                        site=record.get("site") or record.get("sitename"), author=record.get("author"),
+                        pages=_pages(record.get("pages"), len(text)))
+
+
+def _pages(value: Any, length: int) -> list[int] | None:
+    """A record's page starts, if they are a valid increasing list of offsets into its text."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) for v in value):
+        return None
+    if value[0] != 0 or any(b <= a for a, b in zip(value, value[1:])) or value[-1] >= max(length, 1):
+        return None
+    return value
 
 
 def _json_articles(text: str, rel: str) -> Iterator[Article]:

@@ -21,8 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.dates import resolve_relative
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
+from qa.filters import Filters
 from qa.followup import FollowUp, interpret, parse_parts
 from qa.index import SentenceIndex, open_index
 from qa.index.writer import ArticleEncoder
@@ -147,23 +149,31 @@ class QA:
     # -- answering ------------------------------------------------------------------------
 
     def answer(self, question: str, min_score: float | None = None,
-               history: Sequence[Answer] | None = None, follow_up: str | None = None) -> Answer:
+               history: Sequence[Answer] | None = None, follow_up: str | None = None,
+               where: Filters | None = None) -> Answer:
         """Answer one question from the corpus, or abstain (``text=None``) when it holds no answer.
 
         ``history``: earlier answers of the conversation, oldest first; a follow-up ("What did he
         propose?") is then completed and searched with them in view (``Answer.query`` says how).
         ``follow_up``: what it takes from the history, as ``Settings.follow_up`` (default: the settings').
+        ``where``: answer only from the articles these filters let through (``Filters.parse(since=...)``).
         """
-        return self.answer_many([question], min_score=min_score, history=history, follow_up=follow_up)[0]
+        return self.answer_many([question], min_score=min_score, history=history, follow_up=follow_up,
+                                where=where)[0]
 
     def answer_many(self, questions: Iterable[str], min_score: float | None = None,
-                    history: Sequence[Answer] | None = None, follow_up: str | None = None) -> list[Answer]:
+                    history: Sequence[Answer] | None = None, follow_up: str | None = None,
+                    where: Filters | None = None) -> list[Answer]:
         """Answer several questions (each with the same ``history``), reading passages in shared batches."""
         questions = [check_question(q, self.settings.max_question_chars) for q in questions]
+        if where is not None and not isinstance(where, Filters):
+            raise QuestionError("where must be qa.filters.Filters (Filters.parse(since=..., until=..., source=...))")
         began = time.perf_counter()
         retriever = self.retriever
+        if where is not None and not isinstance(retriever, HybridRetriever):
+            raise QuestionError("filters need the index's own retriever, not a custom one")
         follow_ups = [self.interpret(q, history, follow_up) for q in questions]
-        items = [(f.query, self._retrieve(retriever, f)) for f in follow_ups]
+        items = [(f.query, self._retrieve(retriever, f, where)) for f in follow_ups]
         return self._read(items, min_score, True, began, follow_ups)
 
     def chat(self, max_turns: int | None = None) -> Any:
@@ -190,11 +200,11 @@ class QA:
         parts = self.settings.follow_up if follow_up is None else follow_up
         return interpret(question, list(history)[-turns:], known, parse_parts(parts))
 
-    def _retrieve(self, retriever: Retriever, follow_up: FollowUp) -> list[Passage]:
+    def _retrieve(self, retriever: Retriever, follow_up: FollowUp, where: Filters | None = None) -> list[Passage]:
         limit = self.settings.top_passages
-        if (follow_up.context or follow_up.articles) and isinstance(retriever, HybridRetriever):
+        if (follow_up.context or follow_up.articles or where) and isinstance(retriever, HybridRetriever):
             return retriever.retrieve(follow_up.query, limit, context=follow_up.context,
-                                      articles=follow_up.articles)
+                                      articles=follow_up.articles, where=where)
         return retriever.retrieve(follow_up.query, limit)
 
     def read(self, question: str, passages: list[Passage], min_score: float | None = None,
@@ -334,6 +344,8 @@ class QA:
                 return Citation(
                     passage.article_id, passage.title, sentence.index, sentence.text, start, end,
                     sentence.start, sentence.end, article.source, article.url, span.score,
+                    date=article.date, site=article.site, author=article.author, page=article.page_of(start),
+                    when=resolve_relative(span.text, article.date),
                 )
         # A passage from elsewhere (an outside retriever, the evaluation's gold paragraph):
         # split it here; sentence indices then count from the passage's first sentence.

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.filters import Filters
 from qa.index import Embedder, SentenceIndex
 from qa.schema import Hit, Passage
 
@@ -52,10 +53,9 @@ class HybridRetriever:
         self.window = window
         self.top_passages = top_passages
 
-    def _lexical(self, question: str, k: int) -> list[tuple[int, float]]:
-        return self.index.lexical(question, k)
 
-    def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None) -> list[Hit]:
+    def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None,
+             where: Filters | None = None) -> list[Hit]:
         """Sentences for ``question``, best first, scored by reciprocal-rank fusion.
 
         ``context`` (earlier turns of a conversation) is searched too, with ``CONTEXT_WEIGHT``;
@@ -69,14 +69,14 @@ class HybridRetriever:
         k = self.hits_per_retriever
         queries = [question] + ([context] if context else [])
         vectors = np.asarray(self.embedder.encode(queries))
-        dense = self.index.search(vectors[:1], k)[0]
-        own = [dense, self._lexical(question, k)]  # the question's own rankings
+        dense = self.index.search(vectors[:1], k, where)[0]
+        own = [dense, self.index.lexical(question, k, where)]  # the question's own rankings
         extra: list[tuple[float, list[tuple[int, float]]]] = []
         if context:
-            extra += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k)[0]),
-                      (CONTEXT_WEIGHT, self._lexical(context, k))]
+            extra += [(CONTEXT_WEIGHT, self.index.search(vectors[1:2], k, where)[0]),
+                      (CONTEXT_WEIGHT, self.index.lexical(context, k, where))]
         within: dict[int, float] = {}  # the question's rankings inside the conversation's articles
-        focus = [(a, w) for a, w in (articles or {}).items() if w > 0 and a in self.index.articles]
+        focus = [(a, w) for a, w in (articles or {}).items() if w > 0 and self.index.allows(a, where)]
         if focus:
             for article_id, weight in focus:
                 for ranking in self._within(article_id, question, vectors[0], k):
@@ -106,13 +106,14 @@ class HybridRetriever:
         return [dense, lexical]
 
     def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
-                 articles: Mapping[str, float] | None = None) -> list[Passage]:
+                 articles: Mapping[str, float] | None = None, where: Filters | None = None) -> list[Passage]:
         """The ``top_passages`` best passages: hits widened by ``window`` sentences, overlaps merged.
-        ``context`` and ``articles``: a follow-up's conversation, as ``hits`` takes them."""
+        ``context`` and ``articles``: a follow-up's conversation, as ``hits`` takes them; ``where``: only
+        articles these filters let through (``qa.filters``)."""
         limit = top_passages or self.top_passages
         longest = 2 * (2 * self.window + 1)  # merging stops at two windows' worth of sentences
         spans: list[list[Any]] = []  # [article_id, first, last, score]
-        for hit in self.hits(question, context, articles):
+        for hit in self.hits(question, context, articles, where):
             s = hit.sentence
             same_article = [sp for sp in spans if sp[0] == s.article_id]
             if any(sp[1] <= s.index <= sp[2] for sp in same_article):

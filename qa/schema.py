@@ -26,8 +26,19 @@ class Article(_Record):
     text: str
     source: str  # file the article came from, relative to the corpus folder
     url: str | None = None
-    date: str | None = None
+    date: str | None = None  # publication date, YYYY-MM-DD where it could be read
     digest: str = ""  # content hash: an unchanged article is never re-embedded
+    site: str | None = None  # who published it: "Le Monde", "example.org"
+    author: str | None = None
+    pages: list[int] | None = None  # a PDF's: where each page begins in ``text`` (page 1 at pages[0])
+
+    def page_of(self, offset: int) -> int | None:
+        """The page (from 1) holding character ``offset`` of the text, for an article with pages."""
+        if not self.pages:
+            return None
+        import bisect
+
+        return max(1, bisect.bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,13 @@ class Citation(_Record):
     source: str = ""
     url: str | None = None
     score: float = 0.0
+    date: str | None = None  # the article's publication date
+    site: str | None = None  # the article's publisher
+    author: str | None = None
+    page: int | None = None  # the PDF page holding the answer
+    # an answer that is a relative day ("Monday", "yesterday"), with the calendar date it means in an
+    # article of this date: "Monday (25 March 2024)"
+    when: str | None = None
 
 
 @dataclass(frozen=True)

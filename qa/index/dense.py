@@ -56,7 +56,7 @@ class DenseIndex:
         self._ann: Any = None
         self._lock = threading.Lock()
         self._deleted: np.ndarray | None = None
-        self._not_deleted: Any = None  # (IDSelectorBatch, IDSelectorNot): the Not refers to the Batch
+        self._not_deleted: Any = None  # (bitmap, IDSelectorBitmap): the selector points into the bitmap
 
     def load(self) -> None:
         """Read the approximate index into memory now (else on the first search)."""
@@ -83,17 +83,23 @@ class DenseIndex:
         params.efSearch = max(EF_SEARCH, k)
         if deleted is not None and deleted.any():
             params.sel = self._selector(deleted)
+            k = min(k, int(rows - deleted.sum()))
+            if k <= 0:
+                return [[] for _ in queries]
         scores, ids = self._ann.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
         return [[(int(i), float(s)) for i, s in zip(r_ids, r_scores) if i >= 0] for r_ids, r_scores in zip(ids, scores)]
 
     def _selector(self, deleted: np.ndarray) -> Any:
-        """FAISS's "not deleted" selector for a mask, built once per mask (an index's mask never changes)."""
+        """FAISS's selector of the rows a mask leaves, built once per mask (an index's deletions never change;
+        a filter's mask is new each question, and costs one pass over it)."""
         import faiss
 
         with self._lock:
             if self._deleted is not deleted:
-                batch = faiss.IDSelectorBatch(np.flatnonzero(deleted).astype(np.int64))
-                self._not_deleted, self._deleted = (batch, faiss.IDSelectorNot(batch)), deleted
+                # a bitmap of the rows that may be returned (FAISS reads bit i & 7 of byte i >> 3)
+                bits = np.packbits(~deleted, bitorder="little")
+                selector = faiss.IDSelectorBitmap(len(deleted), faiss.swig_ptr(bits))
+                self._not_deleted, self._deleted = (bits, selector), deleted
             return self._not_deleted[1]
 
     def _exact(self, queries: np.ndarray, k: int, deleted: np.ndarray | None) -> list[list[tuple[int, float]]]:

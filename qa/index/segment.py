@@ -3,7 +3,7 @@
     seg-<id>/
       segment.json      rows (sentences), articles, dimension, dense kind, embedder
       articles.sqlite   one row per article: id, source file, digest, first sentence row, sentence
-                        count, and the whole record (``Article`` as JSON)
+                        count, date, site, and the whole record (``Article`` as JSON)
       spans.npy         (rows, 2) int32: each sentence's start and end in its article's text
       vectors.npy       (rows, dimension) float32 unit vectors, in sentence order
       ann.faiss         the approximate dense index, for large segments (``qa.index.dense``)
@@ -60,14 +60,14 @@ def write_segment(folder: Path, parts: Sequence[Part], embedder: str, ann_min_ro
         dimension = int(parts[0].vectors.shape[1])
         db = sqlite3.connect(tmp / ARTICLES)
         db.execute("CREATE TABLE articles (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, source TEXT, "
-                   "digest TEXT, first INTEGER, count INTEGER, record TEXT)")
+                   "digest TEXT, first INTEGER, count INTEGER, date TEXT, site TEXT, record TEXT)")
         first, records = 0, []
         for row, p in enumerate(parts):
             a = p.article
-            records.append((row, a.id, a.source, a.digest, first, len(p.spans),
+            records.append((row, a.id, a.source, a.digest, first, len(p.spans), a.date, a.site,
                             json.dumps(a.to_dict(), ensure_ascii=False)))
             first += len(p.spans)
-        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)", records)
+        db.executemany("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
         db.commit()
         db.close()
         spans = np.array([s for p in parts for s in p.spans], dtype=np.int32).reshape(rows, 2)
@@ -109,7 +109,8 @@ class Segment:
             self.embedder = str(meta.get("embedder", ""))
             self._db = sqlite3.connect(f"file:{path / ARTICLES}?mode=ro&immutable=1", uri=True,
                                        check_same_thread=False)
-            table = self._db.execute("SELECT id, source, digest, first, count FROM articles ORDER BY row").fetchall()
+            table = self._db.execute("SELECT id, source, digest, first, count, date, site FROM articles "
+                                     "ORDER BY row").fetchall()
             self.spans = np.load(path / SPANS, mmap_mode="r")
             vectors = np.load(path / VECTORS, mmap_mode="r")
             self.lexical = lexical.LexicalIndex(path / LEXICAL)
@@ -122,6 +123,8 @@ class Segment:
         self.digests = [r[2] for r in table]
         self.first = np.array([r[3] for r in table], dtype=np.int64)
         self.count = np.array([r[4] for r in table], dtype=np.int64)
+        self.dates: list[str | None] = [r[5] for r in table]  # what filters read, without the texts
+        self.sites: list[str | None] = [r[6] for r in table]
         expected = (self.rows, self.dimension)
         if (vectors.shape != expected or self.spans.shape != (self.rows, 2) or self.lexical.rows != self.rows
                 or len(table) != meta["articles"] or int(self.count.sum()) != self.rows):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import CorruptIndexError
+from qa.filters import Filters
 from qa.index import lexical
 from qa.index.dense import top_rows
 from qa.index.segment import Part, Segment
@@ -39,6 +40,7 @@ class SentenceIndex:
             self._offsets.append(self._offsets[-1] + segment.rows)
         self._live: dict[str, tuple[int, int]] = {}  # article id -> (segment, article row)
         self._deleted: list[np.ndarray | None] = []  # per segment: rows of deleted articles
+        self._excluded: dict[Filters, list[np.ndarray | None]] = {}  # recent filters' masks
         entries = {e["name"]: e for e in manifest.get("segments", [])}
         for s, segment in enumerate(segments):
             gone = set(entries.get(segment.name, {}).get("deleted", []))
@@ -78,6 +80,16 @@ class SentenceIndex:
     @property
     def dimension(self) -> int:
         return int(self.manifest["dimension"])
+
+    def allows(self, article_id: str, where: Filters | None) -> bool:
+        """Whether a live article passes ``where`` (any live article passes None)."""
+        found = self._live.get(article_id)
+        if found is None:
+            return False
+        if where is None:
+            return True
+        segment = self.segments[found[0]]
+        return where.matches(segment.dates[found[1]], segment.sites[found[1]], segment.sources[found[1]])
 
     def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
         """Whether this generation indexes exactly these corpus files with this embedder."""
@@ -157,13 +169,35 @@ class SentenceIndex:
 
     # -- search -------------------------------------------------------------------------------
 
-    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """For each query vector, up to ``k`` (position, cosine) pairs over all segments, best first."""
+    def excluded(self, where: Filters | None) -> list[np.ndarray | None]:
+        """Per segment, the rows a search must skip: deleted articles', and those ``where`` leaves out."""
+        if where is None:
+            return self._deleted
+        if where in self._excluded:
+            return self._excluded[where]
+        masks: list[np.ndarray | None] = []
+        for s, segment in enumerate(self.segments):
+            mask = np.zeros(segment.rows, dtype=bool) if self._deleted[s] is None else self._deleted[s].copy()
+            for row in range(len(segment.ids)):
+                if not where.matches(segment.dates[row], segment.sites[row], segment.sources[row]):
+                    mask[segment.first[row] : segment.first[row] + segment.count[row]] = True
+            masks.append(mask)
+        if len(self._excluded) >= 32:
+            self._excluded.clear()
+        self._excluded[where] = masks
+        return masks
+
+    def search(self, queries: np.ndarray, k: int, where: Filters | None = None) -> list[list[tuple[int, float]]]:
+        """For each query vector, up to ``k`` (position, cosine) pairs over all segments, best first;
+        ``where``: only sentences of the articles it lets through."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         merged: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
+        excluded = self.excluded(where)
         for s, segment in enumerate(self.segments):
             offset = self._offsets[s]
-            for out, found in zip(merged, segment.dense.search(queries, k, self._deleted[s])):
+            if excluded[s] is not None and excluded[s].all():
+                continue
+            for out, found in zip(merged, segment.dense.search(queries, k, excluded[s])):
                 out.extend((offset + row, score) for row, score in found)
         return [sorted(hits, key=lambda h: (-h[1], h[0]))[:k] for hits in merged]
 
@@ -171,16 +205,18 @@ class SentenceIndex:
         """``text``'s BM25 terms found in the corpus, with the whole index's statistics."""
         return lexical.query_terms([s.lexical for s in self.segments], text)
 
-    def lexical(self, text: str, k: int) -> list[tuple[int, float]]:
-        """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores."""
+    def lexical(self, text: str, k: int, where: Filters | None = None) -> list[tuple[int, float]]:
+        """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores;
+        ``where``: only sentences of the articles it lets through."""
         terms = self.lexical_terms(text)
         hits: list[tuple[int, float]] = []
+        excluded = self.excluded(where)
         for s, segment in enumerate(self.segments):
             scores = segment.lexical.scores(terms)
             if scores is None:
                 continue
-            if self._deleted[s] is not None:
-                scores[self._deleted[s]] = 0.0
+            if excluded[s] is not None:
+                scores[excluded[s]] = 0.0
             top = top_rows(scores, k)
             hits.extend((self._offsets[s] + int(r), float(scores[r])) for r in top if scores[r] > 0)
         return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]

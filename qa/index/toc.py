@@ -25,7 +25,7 @@ from typing import Any
 
 from qa.errors import CorruptIndexError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: segments' article tables carry date and site, for filters
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2  # a reader that just read the previous pointer still finds every file it names
 _TOC = re.compile(r"toc-(\d+)\.json$")

@@ -1,0 +1,116 @@
+"""Article dates: reading them wherever they are written, and turning an answer such as "Monday" or
+"yesterday" into the calendar day it means in an article of a known date.
+
+    normalize_date("Mon, 25 Mar 2024 09:30:00 GMT")          # '2024-03-25'
+    resolve_relative("Monday", "2024-03-26")                  # 'Monday (25 March 2024)'
+    resolve_relative("last week", "2024-03-26")               # 'last week (the week of 18 March 2024)'
+
+The rule for a bare weekday is the newsroom one: an article reports what happened, so "on Monday"
+is the latest Monday on or before the article's date; "next Monday" is the first one after it,
+"last Monday" the latest one before it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from email.utils import parsedate_to_datetime
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"]
+_MONTH = {m: i + 1 for i, m in enumerate(MONTHS)} | {m[:3]: i + 1 for i, m in enumerate(MONTHS)} | {"sept": 9}
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})", re.I)
+_MONTH_DAY_YEAR = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", re.I)
+_LABEL = re.compile(r"^\s*(?:published|posted|updated|date|dated)\s*(?:on)?\s*[:\-]?\s*", re.I)
+
+
+def parse_date(text: str | None) -> date | None:
+    """The calendar date a string states (ISO 8601, RFC 2822, "25 March 2024", "March 25, 2024"), or None."""
+    if not text or not isinstance(text, str):
+        return None
+    text = text.strip()
+    m = _ISO.search(text)
+    if m:
+        return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = _DAY_MONTH_YEAR.search(text)
+    if m and m.group(2).lower() in _MONTH:
+        return _date(int(m.group(3)), _MONTH[m.group(2).lower()], int(m.group(1)))
+    m = _MONTH_DAY_YEAR.search(text)
+    if m and m.group(1).lower() in _MONTH:
+        return _date(int(m.group(3)), _MONTH[m.group(1).lower()], int(m.group(2)))
+    try:
+        return parsedate_to_datetime(text).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def normalize_date(text: str | None) -> str | None:
+    """``text``'s date as ``YYYY-MM-DD``, or None when it states none."""
+    found = parse_date(text)
+    return found.isoformat() if found else None
+
+
+def date_at_top(text: str, lines: int = 3) -> str | None:
+    """A date written on one of the first lines of a plain-text article ("25 March 2024",
+    "Published: 2024-03-25"): the line must be little more than the date."""
+    for line in [x for x in text.split("\n") if x.strip()][:lines]:
+        bare = _LABEL.sub("", line.strip().lstrip("#").strip())
+        found = parse_date(bare)
+        if found and len(bare) <= 40:
+            return found.isoformat()
+    return None
+
+
+def long_form(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1].title()} {day.year}"
+
+
+_RELATIVE = re.compile(
+    r"\b(?:(last|this|next|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    r"|\b(yesterday|today|tonight|tomorrow)\b"
+    r"|\b(last|this|next)\s+(week|month|year)\b",
+    re.I,
+)
+
+
+def resolve_relative(answer: str, article_date: str | None) -> str | None:
+    """``answer`` with the calendar date of the relative day it names ("Monday (25 March 2024)"),
+    reckoned from ``article_date``; None when it names none or the article has no date."""
+    published = parse_date(article_date)
+    if published is None or not answer:
+        return None
+    m = _RELATIVE.search(answer)
+    if m is None:
+        return None
+    phrase = m.group(0)
+    if m.group(2):
+        which, target = (m.group(1) or "").lower(), WEEKDAYS.index(m.group(2).lower())
+        back = (published.weekday() - target) % 7
+        if which == "next":
+            day = published + timedelta(days=(target - published.weekday()) % 7 or 7)
+        elif which in {"last", "past"}:
+            day = published - timedelta(days=back or 7)
+        else:
+            day = published - timedelta(days=back)
+        return f"{phrase} ({long_form(day)})"
+    if m.group(3):
+        shift = {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1}[m.group(3).lower()]
+        return f"{phrase} ({long_form(published + timedelta(days=shift))})"
+    which, unit = m.group(4).lower(), m.group(5).lower()
+    step = {"last": -1, "this": 0, "next": 1}[which]
+    if unit == "week":
+        monday = published - timedelta(days=published.weekday()) + timedelta(weeks=step)
+        return f"{phrase} (the week of {long_form(monday)})"
+    if unit == "month":
+        month = (published.year * 12 + published.month - 1) + step
+        return f"{phrase} ({MONTHS[month % 12].title()} {month // 12})"
+    return f"{phrase} ({published.year + step})"

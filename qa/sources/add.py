@@ -1,0 +1,103 @@
+"""``qa add``: URLs and feeds into the corpus folder, and uploads; every item gets its own result, and
+one that fails never stops the others."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.errors import SourceError
+from qa.sources.extract import feed_entries, page_record
+from qa.sources.fetch import MAX_BYTES, Fetched, fetch
+from qa.sources.store import Ledger, store_record, upload_path
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """What became of one URL, feed entry or upload."""
+
+    item: str  # the URL, or the uploaded file's name
+    status: str  # added, updated, unchanged, duplicate, known (a feed entry added before), failed
+    file: str | None = None  # where it is, relative to the corpus folder
+    title: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Fetcher = Callable[..., Fetched]
+
+
+def add_urls(urls: Iterable[str], corpus: str | Path, allow_private: bool = False,
+             fetcher: Fetcher = fetch, dates: dict[str, str] | None = None) -> list[AddResult]:
+    """Fetch each web page (or PDF) and store its article in ``corpus``. ``dates``: a date per URL to
+    use when the page states none (a feed entry's)."""
+    corpus = Path(corpus)
+    results = []
+    for url in urls:
+        try:
+            fetched = fetcher(url, allow_private=allow_private)
+            record = page_record(fetched)
+            if not record.get("date") and dates and dates.get(url):
+                record["date"] = dates[url]
+            status, rel = store_record(corpus, record, [url, fetched.url])
+            results.append(AddResult(url, status, rel, record.get("title")))
+        except SourceError as exc:
+            results.append(AddResult(url, "failed", error=str(exc)))
+    return results
+
+
+def add_feed(url: str, corpus: str | Path, allow_private: bool = False, fetcher: Fetcher = fetch) -> list[AddResult]:
+    """Add the articles of an RSS/Atom feed that are not in the corpus yet (run again: only new ones)."""
+    corpus = Path(corpus)
+    try:
+        entries = feed_entries(fetcher(url, allow_private=allow_private))
+    except SourceError as exc:
+        return [AddResult(url, "failed", error=str(exc))]
+    ledger = Ledger(corpus)
+    known = [AddResult(e.link, "known", ledger.file_of(e.link), e.title) for e in entries if ledger.file_of(e.link)]
+    new = [e for e in entries if not ledger.file_of(e.link)]
+    dates = {e.link: e.published for e in new if e.published}
+    return known + add_urls([e.link for e in new], corpus, allow_private, fetcher, dates)
+
+
+def save_upload(corpus: str | Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> AddResult:
+    """Store an uploaded file under ``uploads/`` in the corpus, once it is known to hold an article."""
+    from qa.ingest import UnreadableFile, read_file
+
+    corpus = Path(corpus)
+    try:
+        path = upload_path(corpus, name)
+        if len(data) > max_bytes:
+            raise SourceError(f"{name}: {len(data):,} bytes is over the {max_bytes:,}-byte limit for one file")
+        rel = path.relative_to(corpus.resolve()).as_posix()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=path.suffix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            try:
+                articles = read_file(Path(tmp), rel)
+            except UnreadableFile as exc:
+                raise SourceError(f"{name}: {exc}") from None
+            status = "updated" if path.exists() else "added"
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except SourceError as exc:
+        return AddResult(str(name), "failed", error=str(exc))
+    return AddResult(str(name), status, rel, articles[0].title)
+
+
+__all__ = ["MAX_BYTES", "AddResult", "add_feed", "add_urls", "save_upload"]
