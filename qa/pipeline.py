@@ -132,10 +132,14 @@ class QA:
     def current_index(self) -> SentenceIndex:
         """The index questions are answered from: ``index()``, but the corpus folder is compared with it
         at most once every ``Settings.rescan_seconds`` (stat-ing every file of a large corpus costs more
-        than answering); between checks the loaded index serves as it is."""
+        than answering); between checks, and while another thread updates it, the loaded index serves as it is."""
         index = self._index
         if index is not None and _clock() - self._checked < self.settings.rescan_seconds:
             return index
+        if index is not None:
+            if not self._lock.acquire(blocking=False):
+                return index  # another thread is updating the index: questions go on with the one loaded
+            self._lock.release()
         return self.index()
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import time
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 import gradio as gr
 
 from qa.errors import CorpusError, QAError
+from qa.filters import Filters
 from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
 
@@ -56,6 +58,10 @@ CSS = """
 .qa-context > div { color: var(--body-text-color-subdued); font-size: 0.95em; }
 .qa-context .qa-cited { color: var(--body-text-color); }
 .qa-error { color: var(--error-text-color); }
+.qa-when { font-size: 0.9em; }
+.qa-article { max-height: 520px; overflow-y: auto; line-height: 1.5; }
+.qa-article mark { background: #fde68a; color: #111; }
+.qa-added td, .qa-added th { padding: 0.15em 0.6em; text-align: left; }
 .qa-interpreted { color: var(--body-text-color-subdued); font-size: 0.8em; font-style: italic; margin-bottom: 0.3em; }
 #qa-status { color: var(--body-text-color-subdued); font-size: 0.9em; }
 """
@@ -139,7 +145,12 @@ def _clip(text: str, limit: int = 80) -> str:
 def render_citation(citation: Citation, article: Article | None = None, number: int = 1) -> str:
     """One citation: linked title, the sentence with the answer marked, and the article around it."""
     source = citation.source or (article.source if article else "")
-    meta = " · ".join(x for x in (escape(source), f"sentence {citation.sentence_index + 1}") if x)
+    site = citation.site or (article.site if article else None)
+    published = citation.date or (article.date if article else None)
+    where = [escape(site) if site else "", escape(published) if published else "",
+             f"page {citation.page}" if citation.page else "", escape(source),
+             f"sentence {citation.sentence_index + 1}"]
+    meta = " · ".join(x for x in where if x)
     sentence, offset = _sentence_in_article(citation, article)
     parts = [
         '<div class="qa-citation">',
@@ -147,6 +158,8 @@ def render_citation(citation: Citation, article: Article | None = None, number: 
         f'<div class="qa-sentence">{_marked(sentence, offset, _answer_span(citation, sentence, offset))}'
         "</div>",
     ]
+    if citation.when:
+        parts.append(f'<div class="qa-when">When: {escape(citation.when)}</div>')
     if article is not None and offset is not None:
         parts.append(_render_context(article, citation))
     parts.append("</div>")
@@ -234,19 +247,21 @@ def respond(message: str, history: list[dict[str, Any]] | None, qa: QA) -> list[
 
 def converse(
     message: str, history: list[dict[str, Any]] | None, turns: list[Answer] | None, qa: QA,
+    since: str | None = None, until: str | None = None, source: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[Answer]]:
     """The chat history with ``message`` and its answer (or the problem that prevented one) appended,
     and the conversation's answers with this one added (at most ``history_turns`` of them).
 
     ``turns`` are this session's earlier answers: a follow-up is read with them in view. A question
-    that could not be answered (empty, too long) leaves them as they were.
+    that could not be answered (empty, too long) leaves them as they were. ``since``/``until``/``source``:
+    the page's filters (``qa.filters``).
     """
     history = list(history or [])
     turns = list(turns or [])
     if message and message.strip():
         history.append({"role": "user", "content": escape(message.strip())})
     try:
-        answer = qa.answer(message, history=turns)
+        answer = qa.answer(message, history=turns, where=Filters.parse(since, until, source))
         turns = (turns + [answer])[-max(1, qa.settings.history_turns):]
         reply = render_answer(answer, _articles(qa))
     except QAError as exc:
@@ -288,56 +303,208 @@ def _count(n: int, noun: str) -> str:
 # -- the app ----------------------------------------------------------------------------------
 
 
-def build_app(qa: QA) -> gr.Blocks:
-    """The Gradio app over ``qa``, not yet launched (``serve`` launches it)."""
+def render_added(results: list[Any]) -> str:
+    """What became of each upload or URL, as an HTML table (names and errors escaped)."""
+    if not results:
+        return '<div class="qa-meta">Nothing to add: choose files or paste URLs.</div>'
+    rows = []
+    for r in results:
+        what = escape(r.error) if r.error else escape(f"{r.file}" + (f" — {r.title}" if r.title else ""))
+        rows.append(f"<tr><td>{escape(r.item)}</td><td>{escape(r.status)}</td><td>{what}</td></tr>")
+    return f'<table class="qa-added"><tr><th>item</th><th>result</th><th>article</th></tr>{"".join(rows)}</table>'
+
+
+def add_sources(files: list[Any] | None, urls: str | None, qa: QA, indexer: Any, allow_private: bool = False) -> str:
+    """Store uploaded files and the pages at ``urls`` (one per line or space) in the corpus, then update
+    the index in the background; the results as HTML."""
+    from pathlib import Path
+
+    from qa.sources import add_urls, save_upload
+    from qa.sources.add import MAX_UPLOAD_BYTES, AddResult
+
+    corpus = qa.settings.corpus
+    corpus.mkdir(parents=True, exist_ok=True)
+    results: list[Any] = []
+    for item in files or []:
+        path = Path(getattr(item, "name", item))
+        name = getattr(item, "orig_name", None) or path.name
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            results.append(AddResult(name, "failed", error=f"the upload is gone ({exc.strerror})"))
+            continue
+        if size > MAX_UPLOAD_BYTES:
+            error = f"{size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit"
+            results.append(AddResult(name, "failed", error=error))
+            continue
+        results.append(save_upload(corpus, name, path.read_bytes()))
+    for url in (urls or "").split():
+        results.extend(add_urls([url], corpus, allow_private))
+    if any(r.status in {"added", "updated"} for r in results):
+        indexer.request()
+    return render_added(results)
+
+
+def index_status(qa: QA, indexer: Any) -> str:
+    """The corpus line, or the background update in progress (questions meanwhile use the previous index)."""
+    state = indexer.state
+    if state.get("updating"):
+        elapsed = time.time() - (state.get("started") or time.time())
+        return escape(f"Updating the index… {elapsed:.0f} s (questions are answered from the previous index)")
+    line = corpus_status(qa)
+    if state.get("error"):
+        line += f" · last update failed: {state['error']}"
+    return escape(line)
+
+
+def article_rows(qa: QA, limit: int = 5000) -> list[list[Any]]:
+    """Title, date, source and sentence count of each article (the first ``limit``)."""
+    try:
+        index = qa.current_index()
+    except QAError:
+        return []
+    rows = []
+    for article_id in list(index.articles)[:limit]:
+        a = index.articles[article_id]
+        rows.append([a.title, a.date or "", a.site or a.source, len(index.article_positions(article_id)), a.id])
+    return rows
+
+
+def render_article(qa: QA, article_id: str | None, turns: list[Answer] | None = None) -> str:
+    """One article in full, the sentences this conversation cited from it marked."""
+    if not article_id:
+        return '<div class="qa-meta">Pick an article to read it.</div>'
+    try:
+        index = qa.current_index()
+    except QAError as exc:
+        return render_error(exc)
+    if article_id not in index.articles:
+        return render_error(QAError(f"the article {article_id} is no longer in the corpus"))
+    article = index.articles[article_id]
+    cited = {(c.sentence_start, c.sentence_end) for a in turns or [] for c in a.citations if c.article_id == article_id}
+    meta = " · ".join(escape(x) for x in (article.site, article.date, article.author, article.source) if x)
+    body = []
+    for sentence in index.article_sentences(article_id):
+        text = escape(sentence.text)
+        body.append(f"<mark>{text}</mark>" if (sentence.start, sentence.end) in cited else text)
+    title = _title_html(Citation(article.id, article.title, 0, "", 0, 0, url=article.url), article)
+    return (f'<div class="qa-article"><div class="qa-headline">{title}</div><div class="qa-meta">{meta} · '
+            f'{len(cited)} cited sentence{"" if len(cited) == 1 else "s"} marked</div><p>{" ".join(body)}</p></div>')
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+def build_app(qa: QA, indexer: Any = None, allow_private: bool = False) -> gr.Blocks:
+    """The Gradio app over ``qa``, not yet served (``serve`` mounts it beside the JSON API)."""
+    if indexer is None:
+        from qa.api import Indexer
+
+        indexer = Indexer(qa)
 
     def status() -> str:
-        return escape(corpus_status(qa))
+        return index_status(qa, indexer)
 
-    def send(message: str, history: list[dict[str, Any]], turns: list[Answer]
-             ) -> tuple[list[dict[str, Any]], list[Answer], str, str]:
-        history, turns = converse(message, history, turns, qa)
+    def send(message: str, history: list[dict[str, Any]], turns: list[Answer], since: str, until: str,
+             source: str) -> tuple[list[dict[str, Any]], list[Answer], str, str]:
+        history, turns = converse(message, history, turns, qa, since, until, source)
         return history, turns, "", status()
 
     def forget() -> tuple[list[dict[str, Any]], list[Answer]]:
         return [], []
+
+    def add(files: list[Any] | None, urls: str) -> tuple[str, str, None, str]:
+        return add_sources(files, urls, qa, indexer, allow_private), status(), None, ""
+
+    def choices() -> Any:
+        rows = article_rows(qa)
+        return gr.update(choices=[(f"{r[0]} ({r[1] or 'no date'}, {r[2]})", r[4]) for r in rows])
+
+    def tick(seen: float | None) -> tuple[str, Any, Any, float | None]:
+        finished = indexer.state.get("finished")
+        if finished == seen:
+            return status(), gr.update(), gr.update(), seen
+        return status(), article_rows(qa), choices(), finished
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}\nExtractive answers from the news articles, each with the sentence it came "
                     "from. When the articles don't say, the answer is *not found*.")
         status_line = gr.HTML("Loading the corpus…", elem_id="qa-status")
         turns = gr.State([])  # this browser session's earlier answers: the conversation
-        chat = gr.Chatbot(
-            label="Conversation", elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
-            latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"],
-            placeholder="Ask a question about the articles, or pick an example below.",
-        )
-        with gr.Row(equal_height=True):
-            box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=8, lines=1, max_lines=4,
-                             autofocus=True, elem_id="qa-question")
-            button = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="qa-send")
-        restart = gr.Button("New conversation", variant="secondary", size="sm", elem_id="qa-new")
-        examples = gr.Examples([[q] for q in EXAMPLES], inputs=box, label="Example questions")
-        ask = {"fn": send, "inputs": [box, chat, turns], "outputs": [chat, turns, box, status_line],
-               "concurrency_id": "answer", "show_progress": "minimal"}
+        seen = gr.State(None)  # when the index update last shown finished
+        with gr.Tab("Chat"):
+            chat = gr.Chatbot(
+                label="Conversation", elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
+                latex_delimiters=[], allow_tags=False, feedback_options=None, buttons=["copy"],
+                placeholder="Ask a question about the articles, or pick an example below.",
+            )
+            with gr.Row(equal_height=True):
+                box = gr.Textbox(show_label=False, placeholder="Ask a question…", scale=8, lines=1, max_lines=4,
+                                 autofocus=True, elem_id="qa-question")
+                button = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="qa-send")
+            with gr.Accordion("Filters: dates and sources", open=False), gr.Row():
+                since = gr.Textbox(value="", label="Published since", placeholder="YYYY-MM-DD", elem_id="qa-since")
+                until = gr.Textbox(value="", label="Published until", placeholder="YYYY-MM-DD", elem_id="qa-until")
+                source = gr.Textbox(value="", label="Source", placeholder="site name or folder", elem_id="qa-source")
+            restart = gr.Button("New conversation", variant="secondary", size="sm", elem_id="qa-new")
+            examples = gr.Examples([[q] for q in EXAMPLES], inputs=box, label="Example questions")
+        with gr.Tab("Articles", elem_id="qa-articles-tab"):
+            with gr.Row():
+                files = gr.File(label="Add files (.txt .md .html .json .jsonl .pdf)", file_count="multiple",
+                                file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                                elem_id="qa-upload")
+                urls = gr.Textbox(label="…or web pages to fetch (one URL per line)", lines=4, elem_id="qa-urls")
+            add_button = gr.Button("Add to the corpus", variant="primary", elem_id="qa-add")
+            added = gr.HTML(elem_id="qa-added")
+            table = gr.Dataframe(headers=["title", "date", "source", "sentences", "id"], interactive=False,
+                                 label="Articles", elem_id="qa-article-table", wrap=True)
+            picked = gr.Dropdown(label="Read an article", choices=[], elem_id="qa-article-pick")
+            article_view = gr.HTML(elem_id="qa-article")
+        ask = {"fn": send, "inputs": [box, chat, turns, since, until, source],
+               "outputs": [chat, turns, box, status_line], "concurrency_id": "answer", "show_progress": "minimal"}
         box.submit(**ask, api_name="ask")
         button.click(**ask, api_name=False)
         examples.load_input_event.then(**ask, api_name=False)
         restart.click(forget, outputs=[chat, turns], api_name="new_conversation")
         chat.clear(lambda: [], outputs=turns)  # the chat's own clear button forgets the conversation too
-        app.load(status, outputs=status_line)
+        add_button.click(add, inputs=[files, urls], outputs=[added, status_line, files, urls], api_name=False)
+        picked.change(lambda a, t: render_article(qa, a, t), inputs=[picked, turns], outputs=article_view,
+                      api_name=False)
+        gr.Timer(2.0).tick(tick, inputs=seen, outputs=[status_line, table, picked, seen], api_name=False,
+                           show_progress="hidden")
+        app.load(lambda: (status(), article_rows(qa), choices()), outputs=[status_line, table, picked])
     return app
+
+
+class Served:
+    """A running server (``serve(block=False)``): the FastAPI app with the chat page mounted at /."""
+
+    def __init__(self, app: Any, server: Any, thread: Any, url: str):
+        self.app, self.server, self.thread, self.url = app, server, thread, url
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
 
 
 def serve(
     qa: QA | None = None, host: str | None = None, port: int | None = None, *, block: bool = True,
-    **settings: Any,
-) -> gr.Blocks:
-    """Launch the UI; ``settings`` (corpus, index, reader, embedder, ...) build the ``QA`` if none is given.
+    allow_private: bool = False, **settings: Any,
+) -> Served:
+    """Serve the chat page at / and the JSON API at /api (``qa.api``) with uvicorn; ``settings`` (corpus,
+    index, reader, embedder, ...) build the ``QA`` if none is given.
 
     ``host``/``port`` default to the settings' (127.0.0.1:7860, or ``QA_HOST``/``QA_PORT``).
-    ``block=False`` returns once the server runs (``app.close()`` stops it).
+    ``block=False`` returns once the server accepts connections (``served.close()`` stops it).
+    ``allow_private``: URLs added through the page or the API may be on private networks.
     """
+    import threading
+
+    import uvicorn
+
+    from qa.api import Indexer, build_api
+    from qa.sources.add import MAX_UPLOAD_BYTES
+
     if qa is None:
         from qa.pipeline import QA
 
@@ -345,13 +512,26 @@ def serve(
     elif settings:
         raise TypeError(f"serve() got both a QA and settings for one: {', '.join(sorted(settings))}")
     _warm_up(qa)
-    app = build_app(qa)
-    app.queue(default_concurrency_limit=1)
-    app.launch(
-        server_name=host or qa.settings.host, server_port=port or qa.settings.port, share=False,
-        inbrowser=False, prevent_thread_lock=not block, css=CSS, theme=THEME,
-    )
-    return app
+    host, port = host or qa.settings.host, port or qa.settings.port
+    indexer = Indexer(qa)
+    blocks = build_app(qa, indexer, allow_private)
+    blocks.queue(default_concurrency_limit=1)
+    app = gr.mount_gradio_app(build_api(qa, indexer, allow_private), blocks, path="/", css=CSS, theme=THEME,
+                              server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    url = f"http://{host}:{port}"
+    if block:
+        log.warning("serving the chat at %s/ and the API at %s/api (OpenAPI: %s/docs)", url, url, url)
+        server.run()
+        return Served(app, server, threading.current_thread(), url)
+    thread = threading.Thread(target=server.run, name="qa-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start on {url}")
+        time.sleep(0.05)
+    return Served(app, server, thread, url)
 
 
 def _warm_up(qa: QA) -> None:

@@ -227,16 +227,21 @@ def test_build_app_returns_blocks_with_a_safe_chatbot(qa: QA) -> None:
 def test_serve_builds_the_qa_from_settings_and_binds_localhost(
     seed_corpus: Path, tmp_path: Path, fake_reader: Any, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import uvicorn
+
     launched: dict[str, Any] = {}
-    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.update(kw))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: launched.update(host=self.config.host,
+                                                                          port=self.config.port,
+                                                                          app=self.config.app))
     ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
-    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
-    assert launched["share"] is False
+    assert launched["host"] == "127.0.0.1" and launched["port"] == 7860
+    paths = {getattr(r, "path", None) for r in launched["app"].routes}
+    assert {"/api/answer", "/api/chat", "/api/articles", "/docs"} <= paths  # the API beside the page
     assert (tmp_path / "index").exists()  # indexed before the first visitor
 
     ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
              host="0.0.0.0", port=8123)
-    assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 8123
+    assert launched["host"] == "0.0.0.0" and launched["port"] == 8123
 
 
 def test_serve_refuses_a_qa_and_settings(qa: QA) -> None:
@@ -333,7 +338,7 @@ def test_two_clients_of_a_running_server_are_two_conversations(two_articles_qa: 
 
     app = ui.serve(two_articles_qa, port=_free_port(), block=False)
     try:
-        url = app.local_url
+        url = app.url
         a, b = Client(url, verbose=False), Client(url, verbose=False)
         a.predict("Who built the north bridge?", api_name="/ask")
         b.predict("Who built the south tower?", api_name="/ask")

@@ -1,0 +1,211 @@
+"""The JSON HTTP API, served beside the chat page by ``qa serve`` (FastAPI; the OpenAPI page is /docs).
+
+    POST /api/answer    {"question": "...", "since": "2024-03-01", "until": ..., "source": ...}
+    POST /api/chat      {"question": "...", "conversation": "<any id the client picks>"}  (follow-ups)
+    DELETE /api/chat/{conversation}
+    GET  /api/articles  ?offset=0&limit=100           the corpus: title, date, site, sentence count
+    GET  /api/articles/{id}                            one article, its text and sentence spans
+    POST /api/articles  {"url": "..."} | {"feed": "..."} | a multipart file upload
+    GET  /api/status                                   the index and its background update
+
+Answers are the JSON of ``qa ask --json``. Bad input gets the Python API's message: 422 for a bad
+question or filter, 400 for other user errors, 413 for an upload over the limit; never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from qa.errors import QAError, QuestionError, SourceError
+from qa.filters import Filters
+
+if TYPE_CHECKING:
+    from qa.conversation import Conversation
+    from qa.pipeline import QA
+
+log = logging.getLogger(__name__)
+MAX_CONVERSATIONS = 10_000  # the least recently used are forgotten beyond this
+
+
+class Ask(BaseModel):
+    question: Any = Field(description="The question; at most Settings.max_question_chars characters.")
+    since: str | None = Field(None, description="Only articles published on or after this date (YYYY-MM-DD).")
+    until: str | None = Field(None, description="Only articles published on or before this date.")
+    source: str | None = Field(None, description="Only articles whose site name contains this, or whose file "
+                                                 "in the corpus starts with it.")
+    min_score: float | None = Field(None, description="Abstain below this answer score (default: the reader's).")
+
+
+class Chat(Ask):
+    conversation: str = Field(min_length=1, max_length=200, description="Any id the client chooses; the same id "
+                                                                        "continues the same conversation.")
+
+
+class AddArticle(BaseModel):
+    url: str | None = Field(None, description="A web page or PDF to fetch and add.")
+    feed: str | None = Field(None, description="An RSS/Atom feed: its entries not added before.")
+
+
+class Indexer:
+    """Brings the index up to date in a background thread while questions go on being answered from the
+    index already loaded; a request during an update schedules one more."""
+
+    def __init__(self, qa: QA):
+        self.qa = qa
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False
+        self.state: dict[str, Any] = {"updating": False, "started": None, "finished": None, "error": None,
+                                      "articles": None, "sentences": None}
+
+    def request(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._again = True
+                return
+            self._thread = threading.Thread(target=self._run, name="qa-indexer", daemon=True)
+            self.state.update(updating=True, started=time.time(), error=None)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                index = self.qa.index()
+                self.state.update(articles=len(index.articles), sentences=len(index.sentences), error=None)
+            except QAError as exc:
+                self.state["error"] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - the server must survive; the log keeps the traceback
+                log.exception("background index update failed")
+                self.state["error"] = f"the index update failed ({type(exc).__name__}); see the server log"
+            with self._lock:
+                if not self._again:
+                    self.state.update(updating=False, finished=time.time())
+                    return
+                self._again = False
+
+    def wait(self, timeout: float | None = None) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def article_summary(index: Any, article_id: str) -> dict[str, Any]:
+    a = index.articles[article_id]
+    return {"id": a.id, "title": a.title, "date": a.date, "site": a.site, "author": a.author, "url": a.url,
+            "source": a.source, "sentences": len(index.article_positions(a.id)), "pages": len(a.pages or []) or None}
+
+
+def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = False,
+              max_upload_bytes: int | None = None) -> FastAPI:
+    """The API over ``qa`` (``allow_private``: let POST /api/articles fetch from private networks)."""
+    from qa.sources import add_feed, add_urls, save_upload
+    from qa.sources.add import MAX_UPLOAD_BYTES
+
+    limit_bytes = max_upload_bytes or MAX_UPLOAD_BYTES
+    indexer = indexer or Indexer(qa)
+    conversations: OrderedDict[str, Conversation] = OrderedDict()
+    conversations_lock = threading.Lock()
+    app = FastAPI(title="qa", summary="Answers with citations from a folder of news articles",
+                  description=__doc__, version="0.1.0")
+
+    @app.exception_handler(QAError)
+    async def user_error(request: Request, exc: QAError) -> JSONResponse:
+        status = 422 if isinstance(exc, QuestionError) else 400
+        return JSONResponse({"error": str(exc)}, status_code=status)
+
+    def where(body: Ask) -> Filters | None:
+        return Filters.parse(body.since, body.until, body.source)
+
+    @app.post("/api/answer", summary="Answer one question")
+    def answer(body: Ask) -> dict[str, Any]:
+        return qa.answer(body.question, min_score=body.min_score, where=where(body)).to_dict()
+
+    @app.post("/api/chat", summary="Answer the next question of a conversation")
+    def chat(body: Chat) -> dict[str, Any]:
+        filters = where(body)
+        with conversations_lock:
+            conversation = conversations.get(body.conversation)
+            if conversation is None:
+                conversation = conversations[body.conversation] = qa.chat()
+                while len(conversations) > MAX_CONVERSATIONS:
+                    conversations.popitem(last=False)
+            conversations.move_to_end(body.conversation)
+        result = conversation.ask(body.question, min_score=body.min_score, where=filters)
+        return {**result.to_dict(), "conversation": body.conversation, "turn": len(conversation)}
+
+    @app.delete("/api/chat/{conversation}", summary="Forget a conversation")
+    def forget(conversation: str) -> dict[str, Any]:
+        with conversations_lock:
+            known = conversations.pop(conversation, None) is not None
+        return {"conversation": conversation, "forgotten": known}
+
+    @app.get("/api/articles", summary="The articles of the corpus")
+    def articles(offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+        index = qa.current_index()
+        ids = list(index.articles)
+        return {"total": len(ids), "offset": offset,
+                "articles": [article_summary(index, a) for a in ids[offset : offset + limit]]}
+
+    @app.get("/api/articles/{article_id:path}", summary="One article with its sentences")
+    def article(article_id: str) -> dict[str, Any]:
+        index = qa.current_index()
+        if article_id not in index.articles:
+            raise HTTPException(404, detail=f"no article {article_id!r} in the corpus")
+        text = index.articles[article_id].text
+        spans = [[s.start, s.end] for s in index.article_sentences(article_id)]
+        return {**article_summary(index, article_id), "text": text, "sentence_spans": spans}
+
+    @app.post("/api/articles", summary="Add a web page, a feed or an uploaded file", status_code=202,
+              openapi_extra={"requestBody": {"content": {
+                  "application/json": {"schema": AddArticle.model_json_schema()},
+                  "multipart/form-data": {"schema": {"type": "object", "properties": {
+                      "file": {"type": "string", "format": "binary"}}}}}}})
+    async def add(request: Request) -> dict[str, Any]:
+        corpus = qa.settings.corpus
+        corpus.mkdir(parents=True, exist_ok=True)
+        file = None
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            file = form.get("file")
+            if not isinstance(file, StarletteUpload):
+                raise SourceError('send the file as the multipart field "file"')
+        if file is not None:
+            data = await file.read(limit_bytes + 1)
+            if len(data) > limit_bytes:
+                raise HTTPException(413, detail=f"{file.filename}: over the {limit_bytes:,}-byte limit for one file")
+            results = [save_upload(corpus, file.filename or "upload", data, limit_bytes)]
+        else:
+            try:
+                body = AddArticle(**(await request.json()))
+            except Exception as exc:  # noqa: BLE001 - malformed JSON or fields: the client's mistake
+                raise SourceError(f'send {{"url": ...}} or {{"feed": ...}} as JSON, or a file upload ({exc})') from None
+            if bool(body.url) == bool(body.feed):
+                raise SourceError('send exactly one of "url" and "feed"')
+            results = add_urls([body.url], corpus, allow_private) if body.url else \
+                add_feed(body.feed, corpus, allow_private)
+        if any(r.status in {"added", "updated"} for r in results):
+            indexer.request()
+        failed = [r for r in results if not r.ok]
+        if failed and len(failed) == len(results):
+            return JSONResponse({"error": "; ".join(r.error or "" for r in failed),
+                                 "results": [r.to_dict() for r in results]}, status_code=400)
+        return {"results": [r.to_dict() for r in results], "indexing": indexer.state["updating"]}
+
+    @app.get("/api/status", summary="The index, and its background update")
+    def status() -> dict[str, Any]:
+        index = qa.current_index()
+        return {"articles": len(index.articles), "sentences": len(index.sentences),
+                "corpus": str(qa.settings.corpus), **{k: v for k, v in indexer.state.items()
+                                                     if k not in {"articles", "sentences"}}}
+
+    app.state.indexer = indexer
+    return app

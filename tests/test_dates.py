@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from qa.dates import date_at_top, normalize_date, resolve_relative
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024-03-25", "2024-03-25"), ("2024-03-25T08:00:00+01:00", "2024-03-25"),
+    ("Mon, 25 Mar 2024 09:30:00 GMT", "2024-03-25"), ("25 March 2024", "2024-03-25"),
+    ("March 25, 2024", "2024-03-25"), ("25th Sept 2024", "2024-09-25"), ("Published: 2024-02-30", None),
+    ("soon", None), ("", None), (None, None),
+])
+def test_dates_are_read_in_the_usual_formats(text: str | None, expected: str | None) -> None:
+    assert normalize_date(text) == expected
+
+
+def test_a_date_on_the_first_lines_of_a_text_is_its_date() -> None:
+    assert date_at_top("Bridge opens\n25 March 2024\nThe mayor opened it.") == "2024-03-25"
+    assert date_at_top("# Bridge opens\nPublished: March 25, 2024\n\nText.") == "2024-03-25"
+    assert date_at_top("Bridge opens\nThe mayor said on 25 March 2024 that it would open in May.") is None
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Monday", "Monday (25 March 2024)"),  # the article is of Tuesday 26 March 2024
+    ("on Tuesday", "Tuesday (26 March 2024)"),  # the day itself
+    ("Wednesday", "Wednesday (20 March 2024)"),  # the latest Wednesday on or before
+    ("last Tuesday", "last Tuesday (19 March 2024)"),
+    ("next Monday", "next Monday (1 April 2024)"),
+    ("yesterday", "yesterday (25 March 2024)"),
+    ("tomorrow morning", "tomorrow (27 March 2024)"),
+    ("last week", "last week (the week of 18 March 2024)"),
+    ("next month", "next month (April 2024)"),
+    ("last year", "last year (2023)"),
+    ("Emmanuel Macron", None), ("in 2019", None),
+])
+def test_relative_days_are_resolved_from_the_article_date(answer: str, expected: str | None) -> None:
+    assert resolve_relative(answer, "2024-03-26") == expected
+
+
+def test_without_an_article_date_nothing_is_resolved() -> None:
+    assert resolve_relative("Monday", None) is None and resolve_relative("Monday", "sometime") is None
