@@ -1,10 +1,11 @@
 """The ``qa`` command: index the corpus, ask questions, evaluate, serve the chat UI, train the reader.
 
     qa index
-    qa ask "Who offered Russia cooperation?" [--json]
+    qa ask "Who offered Russia cooperation?" [--json] [--since 2024-03-01 --source lemonde]
     qa chat                              # a conversation: follow-ups know who "he" is
     qa eval eval/seed_questions.jsonl
-    qa serve
+    qa add https://example.org/news/story [--feed https://example.org/rss]
+    qa serve                             # the chat page and the JSON API
     qa train-reader --train train-v1.1.json --out runs/reader
 
 User errors (``QAError``) are printed on one line with exit status 1, never as a traceback.
@@ -152,7 +153,8 @@ def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | No
         if r.ok:
             click.echo(f"{r.status:9} {r.item} -> {r.file}" + (f"  ({r.title})" if r.title else ""))
         else:
-            click.echo(f"failed    {r.item}: {r.error}", err=True)
+            error = r.error or ""
+            click.echo(f"failed    {error if error.startswith(r.item) else f'{r.item}: {error}'}", err=True)
     if not no_index and any(r.status in {"added", "updated"} for r in results):
         qa = make_qa(folder, index_dir, None, None)
         index = qa.index(progress=False)
@@ -339,13 +341,16 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
 @settings_options
 @click.option("--host", help="Interface to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 7860).")
+@click.option("--allow-private", is_flag=True, help="Let URLs added through the page or the API be on private "
+              "networks (refused by default).")
 @user_errors
 def serve_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                  backend: str | None, host: str | None, port: int | None) -> None:
-    """Run the chat web UI (the same app as `python app.py`)."""
+                  backend: str | None, host: str | None, port: int | None, allow_private: bool) -> None:
+    """Serve the chat page at / and the JSON API at /api (OpenAPI at /docs); the same as `python app.py`."""
     from qa.ui import serve
 
-    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader, backend=backend)
+    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader, backend=backend,
+          allow_private=allow_private)
 
 
 @cli.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -244,3 +244,21 @@ def test_uploads_stay_inside_the_corpus_and_are_checked(corpus: Path) -> None:
     assert save_upload(corpus, "report.pdf", make_pdf(["Quarterly figures were published."])).status == "added"
     names = sorted(p.name for p in (corpus / "uploads").iterdir())
     assert names == ["Lyon-bridge.txt", "report.pdf"]  # nothing of the refused ones is left behind
+
+
+def test_qa_add_reports_each_url_and_fails_when_one_did(site: Site, corpus: Path) -> None:
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    good = site.page("/news/bridge.html", BRIDGE)
+    feed_url = site.page("/feed.xml", feed(site.base, ["/news/bridge.html"]), kind="application/rss+xml")
+    runner = CliRunner()
+    done = runner.invoke(cli, ["add", good, "ftp://nowhere/x", "--feed", feed_url, "--corpus", str(corpus),
+                               "--allow-private", "--no-index"])
+    assert done.exit_code == 1
+    assert "added     " + good in done.output and "known     " + good in done.output
+    assert "failed    ftp://nowhere/x: only http://" in done.output
+    refused = runner.invoke(cli, ["add", good, "--corpus", str(corpus), "--no-index"])
+    assert refused.exit_code == 1 and "private network" in refused.output
+    assert runner.invoke(cli, ["add", "--corpus", str(corpus)]).exit_code == 2

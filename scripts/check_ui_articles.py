@@ -1,0 +1,100 @@
+"""Add articles through the chat page in headless Chromium: upload a file and paste a URL (served by a
+local web server started here), wait for the background index update, open an article from the list,
+then ask about the added page and check the citation's date, source and resolved day.
+
+    python scripts/check_ui_articles.py              # qa serve with the packaged models on a copy of seeds/
+
+Needs Chromium, its driver and selenium, like scripts/check_ui.py. Exit status 0 when every check passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from check_ui import follow_up, free_port, start_browser, wait_for_server  # noqa: E402
+
+from tests.test_sources import BRIDGE, Site  # noqa: E402
+
+UPLOAD = "Harbour notes\n12 February 2024\nThe ferry Nordlys left Bergen at noon with 212 passengers aboard.\n"
+
+
+def main() -> int:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    site = Site()
+    page = site.page("/news/bridge.html", BRIDGE)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(ROOT / "seeds", corpus)
+        upload = Path(tmp) / "harbour-notes.txt"
+        upload.write_text(UPLOAD, encoding="utf-8")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/"
+        server = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "serve", "--port", str(port),
+                                   "--corpus", str(corpus), "--index", str(Path(tmp) / "index"), "--allow-private"],
+                                  cwd=ROOT, env=os.environ.copy())
+        driver = None
+        try:
+            wait_for_server(url, 240, server)
+            driver = start_browser(str(Path(tmp) / "profile"))
+            wait = WebDriverWait(driver, 240)
+            driver.get(url)
+            wait.until(lambda d: "article" in d.find_element(By.ID, "qa-status").text)
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
+            tab.click()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#qa-upload input[type=file]"))
+            driver.find_element(By.CSS_SELECTOR, "#qa-upload input[type=file]").send_keys(str(upload))
+            wait.until(lambda d: "harbour-notes.txt" in d.find_element(By.ID, "qa-upload").text)
+            driver.find_element(By.CSS_SELECTOR, "#qa-urls textarea").send_keys(page)
+            driver.find_element(By.ID, "qa-add").click()
+            wait.until(lambda d: d.find_element(By.ID, "qa-added").text.count("added") >= 2)
+            added = driver.find_element(By.ID, "qa-added").text
+            began = time.monotonic()
+            wait.until(lambda d: "3 articles" in d.find_element(By.ID, "qa-status").text)
+            print(f"added:\n{added}\nindexed {time.monotonic() - began:.1f} s after the page said so; status: "
+                  f"{driver.find_element(By.ID, 'qa-status').text}")
+            wait.until(lambda d: "Lyon opens its new bridge" in d.find_element(By.ID, "qa-article-table").text)
+            table = driver.find_element(By.ID, "qa-article-table").text
+            if "Daily Rhône" not in table or "2024-03-26" not in table:
+                problems.append(f"the article list lacks the page's source or date: {table[:500]!r}")
+            picker = driver.find_element(By.CSS_SELECTOR, "#qa-article-pick input")
+            picker.click()
+            picker.send_keys("Lyon opens")
+            time.sleep(0.5)
+            picker.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            wait.until(lambda d: "Pont Schuman" in d.find_element(By.ID, "qa-article").text)
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
+            tab.click()
+            answer = follow_up(driver, "When did the mayor of Lyon open the Pont Schuman?", 240)
+            print(f"answer: {answer['text']}")
+            for expected in ("Monday", "Daily Rhône", "2024-03-26", "Monday (25 March 2024)"):
+                if expected not in answer["text"]:
+                    problems.append(f"the answer lacks {expected!r}: {answer['text']!r}")
+            driver.save_screenshot(str(ROOT / "docs" / "chat-articles.png"))
+        finally:
+            if driver is not None:
+                driver.quit()
+            server.terminate()
+            server.wait(30)
+            site.server.shutdown()
+    for problem in problems:
+        print("PROBLEM:", problem)
+    print("all checks passed" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
