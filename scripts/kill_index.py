@@ -5,7 +5,8 @@ with a fake embedder).
     python scripts/kill_index.py --squad ../shared/data/squad/dev-v1.1.json --kills 20
 
 Each round adds one SQuAD-dev article to the corpus and starts `qa index` (the packaged models),
-killed with SIGKILL after a uniform random delay within the time an uninterrupted run takes. After
+killed with SIGKILL after a uniform random delay up to 1.1 times what an uninterrupted run takes
+(so that some kills land while it writes, and a few runs finish). After
 the kill: the index is opened (``SentenceIndex.load``) and searched, densely and lexically, for a
 question about an article indexed before. At the end `qa ask` must answer from the final index.
 """
@@ -58,14 +59,14 @@ def main() -> None:
         began = time.perf_counter()
         subprocess.run([qa, "index"], env=env, check=True, capture_output=True)
         full = time.perf_counter() - began
-        print(f"an uninterrupted `qa index` of one article took {full:.1f} s; kills land in (0, {full:.1f}) s")
+        print(f"an uninterrupted `qa index` of one article took {full:.1f} s; kills land in (0, {1.1 * full:.1f}) s")
         embedder = SentenceEmbedder()
         vector = embedder.encode([question])
         moments, survived, completed = [], 0, 0
         for n in range(1, args.kills + 1):
             add(n)
             child = subprocess.Popen([qa, "index"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            moment = rng.uniform(0, full)
+            moment = rng.uniform(0, 1.1 * full)
             time.sleep(moment)
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)

@@ -81,8 +81,7 @@ def test_unreachable_cluster_is_a_clear_error(tmp_path: Path) -> None:
     child = subprocess.run(
         [str(Path(sys.executable).parent / "qa"), "index", "--corpus", str(_corpus(tmp_path)),
          "--index", str(tmp_path / "index"), "--ray", f"127.0.0.1:{_free_port()}"],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_gcs_rpc_server_connect_timeout_s": "3"})
+        capture_output=True, text=True, timeout=120, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
     assert child.returncode == 1 and "cannot reach the Ray cluster" in child.stderr, child.stderr[-2000:]
 
 

@@ -11,6 +11,7 @@ floating-point tolerance.
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +63,18 @@ class _Embed:
                                               dtype=np.float32)}
 
 
+def _check_reachable(address: str) -> None:
+    """Fail at once for a HOST:PORT nothing listens on (Ray itself retries for minutes)."""
+    host, _, port = address.rpartition(":")
+    if address in {"auto", "local"} or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise QAError(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc} "
+                      "(start one with `ray start --head`, or pass its address)") from None
+
+
 def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None) -> Any:
     """An ``ArticleEncoder`` (see ``qa.index.writer``) that runs on the Ray cluster at ``address``
     ("auto": the one this machine belongs to). ``actors``: embedding actors (default: one per
@@ -70,6 +83,7 @@ def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None
     def encode(articles: Sequence[Article], embedder: Embedder, progress: bool = False) -> list[Part]:
         ray = _ray()
         if not ray.is_initialized():
+            _check_reachable(address)
             try:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -82,7 +96,7 @@ def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None
             shipped._model = None  # each actor loads its own model, never this process's copy
         items = [{"row": i, "text": a.text} for i, a in enumerate(articles)]
         sentences = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * pool)))
-        sentences = sentences.map_batches(_split, batch_size=16)
+        sentences = sentences.map_batches(_split, batch_size=4)
         embedded = sentences.map_batches(_Embed, fn_constructor_kwargs={"embedder": shipped,
                                                                         "threads": cpus_per_actor},
                                          batch_size=BATCH, concurrency=pool, num_cpus=cpus_per_actor)

@@ -75,11 +75,12 @@ class LexicalIndex:
         t = self.vocab.get(term)
         return 0 if t is None else int(self.indptr[t + 1] - self.indptr[t])
 
-    def scores(self, query: Query) -> np.ndarray | None:
-        """Every row's BM25 score for ``query`` with corpus-wide statistics; None if no term occurs here."""
-        out: np.ndarray | None = None
+    def scores(self, query: Query) -> tuple[np.ndarray, np.ndarray] | None:
+        """The rows holding a term of ``query`` (sorted) and their BM25 scores with corpus-wide
+        statistics; None if no term occurs here. Sparse: a million-row segment costs its postings only."""
         k1, b = self.k1, self.b
         own_avg = max(self.total_length / max(self.rows, 1), 1e-9)
+        found_rows, found_scores = [], []
         for term, idf in query.terms:
             t = self.vocab.get(term)
             if t is None:
@@ -87,15 +88,17 @@ class LexicalIndex:
             begin, end = int(self.indptr[t]), int(self.indptr[t + 1])
             if end == begin:
                 continue
-            rows = np.asarray(self.indices[begin:end])
+            rows = np.asarray(self.indices[begin:end], dtype=np.int64)
             length = np.asarray(self.lengths[rows], dtype=np.float64)
             # undo this segment's statistics: bm25s ("lucene") stores idf * tf / (tf + k1 (1 - b + b len / avg))
             x = np.asarray(self.data[begin:end], dtype=np.float64) / _idf(end - begin, self.rows)
             tf = k1 * (1 - b + b * length / own_avg) * x / np.maximum(1 - x, 1e-9)
-            score = idf * tf / (tf + k1 * (1 - b + b * length / query.average_length))
-            contribution = np.bincount(rows, weights=score, minlength=self.rows)
-            out = contribution if out is None else out + contribution
-        return None if out is None else out.astype(np.float32)
+            found_rows.append(rows)
+            found_scores.append(idf * tf / (tf + k1 * (1 - b + b * length / query.average_length)))
+        if not found_rows:
+            return None
+        rows, where = np.unique(np.concatenate(found_rows), return_inverse=True)
+        return rows, np.bincount(where, weights=np.concatenate(found_scores)).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -212,13 +212,15 @@ class SentenceIndex:
         hits: list[tuple[int, float]] = []
         excluded = self.excluded(where)
         for s, segment in enumerate(self.segments):
-            scores = segment.lexical.scores(terms)
-            if scores is None:
+            found = segment.lexical.scores(terms)
+            if found is None:
                 continue
+            rows, scores = found
             if excluded[s] is not None:
-                scores[excluded[s]] = 0.0
+                keep = ~excluded[s][rows]
+                rows, scores = rows[keep], scores[keep]
             top = top_rows(scores, k)
-            hits.extend((self._offsets[s] + int(r), float(scores[r])) for r in top if scores[r] > 0)
+            hits.extend((self._offsets[s] + int(rows[i]), float(scores[i])) for i in top if scores[i] > 0)
         return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
 
     def lexical_scores(self, text: str, positions: Sequence[int]) -> np.ndarray | None:
@@ -233,7 +235,10 @@ class SentenceIndex:
             if s not in by_segment:
                 by_segment[s] = self.segments[s].lexical.scores(terms)
             if by_segment[s] is not None:
-                out[i] = by_segment[s][row]
+                rows, scores = by_segment[s]
+                at = int(np.searchsorted(rows, row))
+                if at < len(rows) and rows[at] == row:
+                    out[i] = scores[at]
         return out
 
 
