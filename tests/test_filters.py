@@ -86,3 +86,25 @@ def test_bad_filters_are_clear_errors() -> None:
     with pytest.raises(QuestionError, match="after until"):
         Filters.parse(since="2024-03-02", until="2024-03-01")
     assert Filters.parse() is None and Filters.parse(source="  ") is None
+
+
+def test_filters_hold_inside_an_hnsw_segment_too(tmp_path: Path) -> None:
+    from qa.index import open_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": f"a{n}", "title": f"Story {n}", "site": "Wire A" if n % 2 else "Wire B",
+                "date": f"2024-03-{1 + n % 28:02d}",
+                "text": "\n".join(f"Harbour {n} report line {m} about ferries and bridges." for m in range(30))}
+               for n in range(10)]
+    (corpus / "wire.json").write_text(json.dumps(records), encoding="utf-8")
+    embedder = FakeEmbedder(dimension=64)
+    ann = open_index(corpus, tmp_path / "ann", embedder, ann_min_rows=100)
+    exact = open_index(corpus, tmp_path / "exact", embedder)
+    assert ann.manifest["dense"] == ["HNSW32,SQ8"] and exact.manifest["dense"] == ["flat"]
+    query = embedder.encode(["harbour report about ferries"])
+    for where in (Filters.parse(source="Wire A"), Filters.parse(since="2024-03-05", until="2024-03-06")):
+        found = [(ann.sentences[p].article_id, round(s, 5)) for p, s in ann.search(query, 20, where)[0]]
+        truth = [(exact.sentences[p].article_id, round(s, 5)) for p, s in exact.search(query, 20, where)[0]]
+        assert found and sorted(found) == sorted(truth)
+        assert all(ann.allows(a, where) for a, _ in found)

@@ -19,6 +19,7 @@ import numpy as np
 EXACT = "flat"
 ANN_FACTORY = "HNSW32,SQ8"
 EF_SEARCH = 512  # HNSW's search breadth: recall against speed, chosen by benchmarks/scale.py (README, "Scale")
+EXACT_BELOW = 20_000  # rows a filter leaves, below which an HNSW segment is searched exactly instead
 RERANK_MIN = 50  # candidates the HNSW search returns, re-scored exactly; the best k of them are kept
 EF_CONSTRUCTION = 64
 ANN_FILE = "ann.faiss"
@@ -86,9 +87,12 @@ class DenseIndex:
         params.efSearch = max(EF_SEARCH, candidates)
         if deleted is not None and deleted.any():
             params.sel = self._selector(deleted)
-            candidates = min(candidates, int(rows - deleted.sum()))
-            if candidates <= 0:
+            allowed = int(rows - deleted.sum())
+            if allowed <= 0:
                 return [[] for _ in queries]
+            if allowed <= EXACT_BELOW:  # a narrow filter: HNSW would wander the graph for the few rows it allows
+                return self._exact(queries, k, deleted)
+            candidates = min(candidates, allowed)
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         _, ids = self._ann.search(queries, candidates, params=params)
         out = []
@@ -113,7 +117,12 @@ class DenseIndex:
             return self._not_deleted[1]
 
     def _exact(self, queries: np.ndarray, k: int, deleted: np.ndarray | None) -> list[list[tuple[int, float]]]:
-        similarity = np.asarray(self.vectors @ np.asarray(queries, dtype=np.float32).T).T  # (queries, rows)
+        queries = np.asarray(queries, dtype=np.float32)
+        if self.kind != EXACT and deleted is not None:  # only the rows a filter leaves, not the whole segment
+            rows = np.flatnonzero(~deleted)
+            similarity = np.asarray(self.vectors[rows] @ queries.T).T
+            return [[(int(rows[i]), float(row[i])) for i in top_rows(row, min(k, len(row)))] for row in similarity]
+        similarity = np.asarray(self.vectors @ queries.T).T  # (queries, rows)
         if deleted is not None:
             similarity[:, deleted] = -np.inf
         out = []
