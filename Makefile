@@ -31,4 +31,4 @@ lint: install
 	$(VENV)/bin/ruff check qa tests app.py scripts benchmarks
 
 clean:
-	rm -rf $(VENV) index/CURRENT index/gen-* index/.gen-*
+	rm -rf $(VENV) index/CURRENT index/toc-* index/seg-* index/.seg-* index/.toc-* index/.lock index/gen-*

@@ -80,6 +80,10 @@ def test_same_content_under_another_name_is_not_embedded_again(
     assert set(moved.articles) == {f"moved/{seed.name}"}
     np.testing.assert_array_equal(moved.vectors_of(moved.article_positions(f"moved/{seed.name}")),
                                   first.vectors_of(first.article_positions(seed.name)))
+    for name in ("copy-a.txt", "copy-b.txt"):  # the same new text twice in one update: embedded once
+        add(seed_corpus, name, STORIES[3])
+    both = open_index(seed_corpus, folder, fake_embedder)
+    assert fake_embedder.encoded == before + 2 and {"copy-a.txt", "copy-b.txt"} <= set(both.articles)
 
 
 def test_small_segments_are_merged_and_optimize_leaves_one(
