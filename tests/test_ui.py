@@ -369,3 +369,40 @@ def test_clearing_the_chat_forgets_the_conversation(qa: QA) -> None:
     on_clear = [fn for fn in app.fns.values() if (chat._id, "clear") in fn.targets]
     assert len(on_clear) == 1 and [o._id for o in on_clear[0].outputs] == [state._id]
     assert on_clear[0].fn() == []
+
+
+def test_the_page_adds_uploads_and_urls_then_lists_and_opens_articles(qa: QA, tmp_path: Path) -> None:
+    from qa.api import Indexer
+    from tests.test_sources import BRIDGE, Site
+
+    site = Site()
+    try:
+        page = site.page("/news/bridge.html", BRIDGE)
+        upload = tmp_path / "<b>harbour<i>.txt"
+        upload.write_text("Harbour notes\nThe ferry Nordlys left Bergen at noon.", encoding="utf-8")
+        junk = tmp_path / "junk.txt"
+        junk.write_bytes(b"\x00\x01" * 50)
+        indexer = Indexer(qa)
+        added = ui.add_sources([str(upload), str(junk)], f"{page}\nftp://nowhere/x", qa, indexer, allow_private=True)
+        assert added.count(">added<") == 2 and "binary file" in added and "only http://" in added
+        assert "<b>harbour" not in added and "&lt;b&gt;harbour&lt;i&gt;.txt" in added  # names are text
+        indexer.wait(30)
+        assert indexer.state["error"] is None and "3 articles" in ui.index_status(qa, indexer)
+        rows = {r[4]: r for r in ui.article_rows(qa)}
+        bridge = next(r for r in rows.values() if r[0] == "Lyon opens its new bridge")
+        assert bridge[1:3] == ["2024-03-26", "Daily Rhône"]
+        answer = qa.answer("Who is the mayor of Lyon, Grégory Doucet?")
+        cited = [c for c in answer.citations if c.article_id == bridge[4]]
+        view = ui.render_article(qa, bridge[4], [answer])
+        assert "Pont Schuman" in view and view.count("<mark>") == len({c.sentence_index for c in cited}) >= 1
+        assert "no longer in the corpus" in ui.render_article(qa, "gone.txt", [])
+    finally:
+        site.server.shutdown()
+
+
+def test_citations_show_date_source_page_and_the_resolved_day() -> None:
+    c = Citation("wire.json#lyon", "Lyon bridge", 0, "The mayor opened it on Monday.", 25, 31, 0, 30,
+                 source="wire.json", date="2024-03-26", site="Daily <Rhône>", page=3, when="Monday (25 March 2024)")
+    out = ui.render_citation(c)
+    assert "Daily &lt;Rhône&gt; · 2024-03-26 · page 3 · wire.json" in out
+    assert "When: Monday (25 March 2024)" in out
