@@ -57,7 +57,13 @@ def main() -> int:
             tab.click()
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#qa-upload input[type=file]"))
             driver.find_element(By.CSS_SELECTOR, "#qa-upload input[type=file]").send_keys(str(upload))
-            wait.until(lambda d: "harbour-notes.txt" in d.find_element(By.ID, "qa-upload").text)
+            try:
+                WebDriverWait(driver, 60).until(lambda d: "harbour-notes" in d.find_element(By.ID, "qa-upload").text)
+            except Exception:
+                print("UPLOAD TEXT:", repr(driver.find_element(By.ID, "qa-upload").text))
+                print(driver.find_element(By.ID, "qa-upload").get_attribute("outerHTML")[:3000])
+                driver.save_screenshot("/tmp/upload.png")
+                raise
             driver.find_element(By.CSS_SELECTOR, "#qa-urls textarea").send_keys(page)
             driver.find_element(By.ID, "qa-add").click()
             wait.until(lambda d: d.find_element(By.ID, "qa-added").text.count("added") >= 2)
