@@ -154,6 +154,11 @@ class Segment:
                 self._cache.popitem(last=False)
             return article
 
+    def sentence_rows(self, row: int) -> tuple[int, int]:
+        """The sentence rows [begin, end) of the article in row ``row`` of the article table."""
+        begin = int(self.first[row])
+        return begin, begin + int(self.count[row])
+
     def article_row(self, row: int) -> int:
         """The article-table row of sentence row ``row``."""
         return int(np.searchsorted(self.first, row, side="right") - 1)

@@ -49,7 +49,7 @@ class SentenceIndex:
                 if article_id in gone:
                     if mask is None:
                         mask = np.zeros(segment.rows, dtype=bool)
-                    mask[segment.first[row] : segment.first[row] + segment.count[row]] = True
+                    mask[slice(*segment.sentence_rows(row))] = True
                 else:
                     self._live[article_id] = (s, row)
             self._deleted.append(mask)
@@ -115,9 +115,8 @@ class SentenceIndex:
         if where is None:
             return []
         s, row = where
-        segment = self.segments[s]
-        begin = self._offsets[s] + int(segment.first[row])
-        return list(range(begin, begin + int(segment.count[row])))
+        begin, end = self.segments[s].sentence_rows(row)
+        return list(range(self._offsets[s] + begin, self._offsets[s] + end))
 
     def sentence_at(self, article_id: str, offset: int) -> Sentence | None:
         """The sentence of an article that holds character ``offset`` of its text, if any."""
@@ -125,9 +124,8 @@ class SentenceIndex:
         if where is None:
             return None
         s, row = where
-        segment = self.segments[s]
-        begin = int(segment.first[row])
-        spans = segment.spans[begin : begin + int(segment.count[row])]
+        begin, end = self.segments[s].sentence_rows(row)
+        spans = self.segments[s].spans[begin:end]
         i = int(np.searchsorted(spans[:, 0], offset, side="right")) - 1
         if i < 0 or not spans[i, 0] <= offset < spans[i, 1]:
             return None
@@ -140,7 +138,7 @@ class SentenceIndex:
         """An article with its spans and exact vectors, as a writer re-uses or merges it."""
         s, row = self._live[article_id]
         segment = self.segments[s]
-        begin, end = int(segment.first[row]), int(segment.first[row] + segment.count[row])
+        begin, end = segment.sentence_rows(row)
         spans = [(int(a), int(b)) for a, b in segment.spans[begin:end]]
         return Part(segment.article(row), spans, np.array(segment.vectors[begin:end]))
 
@@ -180,7 +178,7 @@ class SentenceIndex:
             mask = np.zeros(segment.rows, dtype=bool) if self._deleted[s] is None else self._deleted[s].copy()
             for row in range(len(segment.ids)):
                 if not where.matches(segment.dates[row], segment.sites[row], segment.sources[row]):
-                    mask[segment.first[row] : segment.first[row] + segment.count[row]] = True
+                    mask[slice(*segment.sentence_rows(row))] = True
             masks.append(mask)
         if len(self._excluded) >= 32:
             self._excluded.clear()
