@@ -12,6 +12,7 @@ deleted articles are never returned. Articles and sentences are read on demand:
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ class SentenceIndex:
         self._live: dict[str, tuple[int, int]] = {}  # article id -> (segment, article row)
         self._deleted: list[np.ndarray | None] = []  # per segment: rows of deleted articles
         self._excluded: dict[Filters, list[np.ndarray | None]] = {}  # recent filters' masks
+        self._recent: dict[str, list[Any]] = {}  # recent texts' BM25 scores per segment (_bm25)
+        self._lock = threading.Lock()
         entries = {e["name"]: e for e in manifest.get("segments", [])}
         for s, segment in enumerate(segments):
             gone = set(entries.get(segment.name, {}).get("deleted", []))
@@ -203,14 +206,27 @@ class SentenceIndex:
         """``text``'s BM25 terms found in the corpus, with the whole index's statistics."""
         return lexical.query_terms([s.lexical for s in self.segments], text)
 
+    def _bm25(self, text: str) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Per segment, the rows ``text`` scores and their scores, computed once per text: a question
+        is searched and then scored within each article its conversation cites (callers never write
+        to the arrays)."""
+        with self._lock:
+            found = self._recent.get(text)
+        if found is None:
+            terms = self.lexical_terms(text)
+            found = [s.lexical.scores(terms) if terms.terms else None for s in self.segments]
+            with self._lock:
+                if len(self._recent) >= 8:
+                    self._recent.pop(next(iter(self._recent)))
+                self._recent[text] = found
+        return found
+
     def lexical(self, text: str, k: int, where: Filters | None = None) -> list[tuple[int, float]]:
         """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores;
         ``where``: only sentences of the articles it lets through."""
-        terms = self.lexical_terms(text)
         hits: list[tuple[int, float]] = []
         excluded = self.excluded(where)
-        for s, segment in enumerate(self.segments):
-            found = segment.lexical.scores(terms)
+        for s, found in enumerate(self._bm25(text)):
             if found is None:
                 continue
             rows, scores = found
@@ -223,15 +239,12 @@ class SentenceIndex:
 
     def lexical_scores(self, text: str, positions: Sequence[int]) -> np.ndarray | None:
         """BM25 scores of ``text`` for the sentences at ``positions``; None when no term of it occurs."""
-        terms = self.lexical_terms(text)
-        if not terms.terms:
+        by_segment = self._bm25(text)
+        if all(found is None for found in by_segment):
             return None
-        by_segment: dict[int, Any] = {}
         out = np.zeros(len(positions), dtype=np.float32)
         for i, position in enumerate(positions):
             s, row = self._locate(position)
-            if s not in by_segment:
-                by_segment[s] = self.segments[s].lexical.scores(terms)
             if by_segment[s] is not None:
                 rows, scores = by_segment[s]
                 at = int(np.searchsorted(rows, row))
