@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from qa.dates import normalize_date
 from qa.errors import SourceError
+from qa.ingest import digest
 
 LEDGER = ".qa-sources.json"
 UPLOADS = "uploads"
@@ -39,7 +40,8 @@ def _slug(text: str, limit: int = 60) -> str:
 
 
 def text_digest(text: str) -> str:
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:16]
+    """The digest of a text, blind to how its whitespace is laid out."""
+    return digest(" ".join(text.split()))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
