@@ -163,7 +163,7 @@ def _update(
             gone = {*entry.get("deleted", []), *(a for a in deleted if previous.segment_of(a) == s)}
             if len(gone) < entry["articles"]:
                 segments.append({**entry, "deleted": sorted(gone)})
-        sentences = sum(len(previous.article_positions(a)) for a, _, _ in live if a not in deleted)
+        sentences = len(previous.sentences) - sum(len(previous.article_positions(a)) for a in deleted)
     dimension = previous.dimension if previous is not None else None
     if ordered:
         entry = write_segment(folder, ordered, embedder.name, ann_min_rows)
