@@ -33,6 +33,22 @@ def test_built_on_first_use_then_loaded(seed_corpus: Path, tmp_path: Path, fake_
     assert again.search(query, 3)[0][0][0] == index.search(query, 3)[0][0][0]
 
 
+def test_an_index_split_by_another_splitter_is_rebuilt(
+    seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from qa.index.toc import publish, read_current
+
+    folder = tmp_path / "index"
+    first = open_index(seed_corpus, folder, fake_embedder)
+    assert first.manifest["splitter"] == "sentencex"
+    old = {k: v for k, v in read_current(folder).items() if k != "splitter"}  # as pySBD-era indexes were
+    publish(folder, old)
+    assert SentenceIndex.load(folder).splitter == "pysbd"
+    encoded = fake_embedder.encoded
+    rebuilt = open_index(seed_corpus, folder, fake_embedder)
+    assert rebuilt.manifest["splitter"] == "sentencex" and fake_embedder.encoded > encoded
+
+
 def test_added_changed_removed_articles_are_picked_up(
     seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:

@@ -28,3 +28,13 @@ def test_seed_article_sentences() -> None:
         assert text[s.start : s.end] == s.text and s.text == s.text.strip()
     assert sentences[0].text.startswith("Fresh from engaging") and sentences[0].text.endswith("on Friday.")
     assert any(s.text.startswith("“This particular group") for s in sentences)
+
+
+def test_news_abbreviations_and_words_that_look_like_them() -> None:
+    text = ("Mr. Smith arrived. Ms. Jones left with Prof. Li and Sen. Warren. The Kremlin said no. Kremlin aides "
+            "agreed. He came in May. Ribault left. He is No. 1 in the world. We met at 5 p.m. on Monday in the U.S. "
+            "Then we left.")
+    assert [text[s:e] for s, e in split_text(text)] == [
+        "Mr. Smith arrived.", "Ms. Jones left with Prof. Li and Sen. Warren.", "The Kremlin said no.",
+        "Kremlin aides agreed.", "He came in May.", "Ribault left.", "He is No. 1 in the world.",
+        "We met at 5 p.m. on Monday in the U.S.", "Then we left."]

@@ -27,6 +27,7 @@ from qa.index.segment import Part, Segment
 from qa.index.toc import read_current
 from qa.ingest import Skipped
 from qa.schema import Article, Sentence
+from qa.sentences import SPLITTER
 
 
 class SentenceIndex:
@@ -95,8 +96,14 @@ class SentenceIndex:
         return where.matches(segment.dates[found[1]], segment.sites[found[1]], segment.sources[found[1]])
 
     def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
-        """Whether this generation indexes exactly these corpus files with this embedder."""
-        return self.manifest.get("embedder") == embedder and self.manifest.get("files") == files
+        """Whether this generation indexes exactly these corpus files with this embedder and splitter."""
+        return (self.manifest.get("embedder") == embedder and self.manifest.get("files") == files
+                and self.splitter == SPLITTER)
+
+    @property
+    def splitter(self) -> str:
+        """The sentence splitter the index was built with (indexes from before it was recorded: pySBD)."""
+        return str(self.manifest.get("splitter", "pysbd"))
 
     def _locate(self, position: int) -> tuple[int, int]:
         s = bisect.bisect_right(self._offsets, position) - 1

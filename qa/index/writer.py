@@ -28,7 +28,7 @@ from qa.index.sync import Changes, diff, file_signatures, skipped_file
 from qa.index.toc import FORMAT_VERSION, collect_garbage, index_exists, publish
 from qa.ingest import digest, read_corpus
 from qa.schema import Article
-from qa.sentences import split_text
+from qa.sentences import SPLITTER, split_text
 
 log = logging.getLogger("qa.index")
 
@@ -96,6 +96,10 @@ def open_index(
         if previous is not None and previous.manifest.get("embedder") != embedder.name:
             log.info("index at %s was built with %s; re-embedding with %s", folder,
                      previous.manifest.get("embedder"), embedder.name)
+            previous = None
+        elif previous is not None and previous.splitter != SPLITTER:
+            log.info("index at %s was split into sentences by %s; rebuilding it with %s", folder,
+                     previous.splitter, SPLITTER)
             previous = None
         if previous is None or not previous.is_current(embedder.name, signatures):
             previous = _update(corpus_root, folder, embedder, signatures, previous, progress,
@@ -207,6 +211,7 @@ def _toc(corpus_root: Path, embedder: Embedder, dimension: int | None, segments:
         "format_version": FORMAT_VERSION,
         "embedder": embedder.name,  # with its backend when that changes the vectors: all-MiniLM-L6-v2@bf16
         "backend": getattr(embedder, "backend", None),
+        "splitter": SPLITTER,  # other sentence boundaries are another index
         "dimension": dimension,
         "corpus": str(corpus_root),
         "fingerprint": fingerprint(pairs),
