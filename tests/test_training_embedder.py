@@ -1,0 +1,95 @@
+"""Distilling the embedder: seeded, resumable, and the written folder loads as the student it was."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import qa.training.embedder as distil
+from qa.training.embedder import EmbedderTrainingConfig, pairs_and_sentences, split_articles
+
+PARAGRAPHS = [
+    ("The Eiffel Tower was finished in 1889. It stands in Paris on the Champ de Mars.",
+     [("When was the Eiffel Tower finished?", "1889"), ("Where does the tower stand?", "Champ de Mars")]),
+    ("The Louvre is the world's most visited museum. It opened in 1793.", [("When did the Louvre open?", "1793")]),
+    ("Ferries leave the harbour every hour. The last one sails at midnight.",
+     [("How often do ferries leave?", "every hour"), ("When does the last ferry sail?", "midnight")]),
+    ("The mayor opened a new bridge on Monday. It cost 40 million euros.",
+     [("What did the mayor open?", "a new bridge"), ("How much did the bridge cost?", "40 million euros")]),
+]
+
+
+@pytest.fixture
+def squad_file(tmp_path: Path) -> Path:
+    data = [{"title": f"Article {i}", "paragraphs": [{"context": c, "qas": [
+        {"id": f"{i}-{j}", "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}
+        for j, (q, a) in enumerate(qas)]}]} for i, (c, qas) in enumerate(PARAGRAPHS)]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"version": "1.1", "data": data}))
+    return path
+
+
+def test_pairs_point_at_the_sentence_holding_the_answer(squad_file: Path) -> None:
+    training, held_out = split_articles(squad_file, every=4)
+    assert [a["title"] for a in held_out] == ["Article 0"] and len(training) == 3
+    pairs, sentences = pairs_and_sentences(training)
+    assert ("When did the Louvre open?", "It opened in 1793.") in pairs
+    assert ("How often do ferries leave?", "Ferries leave the harbour every hour.") in pairs
+    assert len(sentences) == 6 and all(s in sentences for _, s in pairs)
+
+
+def test_batches_are_of_similar_lengths_and_cover_each_epoch() -> None:
+    import random
+
+    lengths = [5] * 8 + [300] * 8
+    batches = distil._length_batches(lengths, 4, 4, random.Random(0))
+    assert sorted(i for b in batches for i in b) == list(range(16))
+    assert all(len({lengths[i] for i in b}) == 1 for b in batches)
+
+
+def config(squad_file: Path, out: Path, **kw: Any) -> EmbedderTrainingConfig:
+    return EmbedderTrainingConfig(train=str(squad_file), out=str(out), questions=8, sentences=4, batch_size=2,
+                                  max_steps=4, held_out_every=4, checkpoint_every=2, log_every=1, **kw)
+
+
+def weights(folder: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return load_file(folder / "model.safetensors")
+
+
+@pytest.mark.real_model
+def test_interrupted_distillation_resumes_to_the_same_student(
+    squad_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = distil.train(config(squad_file, tmp_path / "whole"))
+    saved = distil._atomic_save
+
+    def interrupt_after_step_2(obj: Any, path: Path) -> None:
+        saved(obj, path)
+        if obj["step"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(distil, "_atomic_save", interrupt_after_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        distil.train(config(squad_file, tmp_path / "resumed"))
+    monkeypatch.setattr(distil, "_atomic_save", saved)
+    resumed = distil.train(config(squad_file, tmp_path / "resumed"))
+    a, b = weights(whole), weights(resumed)
+    assert a.keys() == b.keys() and "embeddings.word_embeddings.weight" not in a
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["encoder.layer.0.attention.self.query.weight"],
+                              weights(distil.teacher_path())["encoder.layer.0.attention.self.query.weight"])
+    card = json.loads((whole / "qa_embedder.json").read_text())
+    assert card["layers_from_teacher"] == [0, 5] and card["config"]["max_steps"] == 4
+
+    from qa.embedding import SentenceEmbedder
+
+    vectors = SentenceEmbedder(str(whole), backend="fp32").encode(["When did the Louvre open?", "It opened in 1793."])
+    assert vectors.shape == (2, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(SystemExit, match="other settings"):
+        distil.train(config(squad_file, tmp_path / "whole", lr=1e-3))
