@@ -37,16 +37,17 @@ def test_an_index_split_by_another_splitter_is_rebuilt(
     seed_corpus: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     from qa.index.toc import publish, read_current
+    from qa.sentences import SPLITTER
 
     folder = tmp_path / "index"
     first = open_index(seed_corpus, folder, fake_embedder)
-    assert first.manifest["splitter"] == "sentencex"
+    assert first.manifest["splitter"] == SPLITTER == "sentencex+repairs"
     old = {k: v for k, v in read_current(folder).items() if k != "splitter"}  # as pySBD-era indexes were
     publish(folder, old)
     assert SentenceIndex.load(folder).splitter == "pysbd"
     encoded = fake_embedder.encoded
     rebuilt = open_index(seed_corpus, folder, fake_embedder)
-    assert rebuilt.manifest["splitter"] == "sentencex" and fake_embedder.encoded > encoded
+    assert rebuilt.manifest["splitter"] == SPLITTER and fake_embedder.encoded > encoded
 
 
 def test_added_changed_removed_articles_are_picked_up(
