@@ -83,6 +83,16 @@ def save_complete(folder: str | Path, out: str | Path) -> Path:
     return out
 
 
+def mean_pooled(model: Any, batch: Any) -> Any:
+    """Unit-length mean of ``model``'s last hidden states over the real tokens of a tokenized
+    ``batch``: all-MiniLM-L6-v2's pooling, for the encoder here and for distilling it."""
+    import torch
+
+    hidden = model(**batch).last_hidden_state.float()
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1)
+
+
 class MeanPooledEncoder:
     """A sentence-transformers folder of exactly Transformer -> mean Pooling -> Normalize (as
     all-MiniLM-L6-v2 is), run with transformers alone: the same vectors, without importing
@@ -123,10 +133,7 @@ class MeanPooledEncoder:
             batch = self.tokenizer(texts[begin : begin + batch_size], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="pt").to(self.device)
             with torch.inference_mode():
-                hidden = self.model(**batch).last_hidden_state.float()
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                vectors.append(torch.nn.functional.normalize(mean, dim=1).cpu().numpy())
+                vectors.append(mean_pooled(self.model, batch).cpu().numpy())
         return np.concatenate(vectors).astype(np.float32)
 
 

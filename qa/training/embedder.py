@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.embedding import STUDENT_CARD, WORD_EMBEDDINGS
+from qa.embedding import STUDENT_CARD, WORD_EMBEDDINGS, mean_pooled
 
 log = logging.getLogger("qa.training.embedder")
 
@@ -106,15 +106,6 @@ def load_teacher(device: str = "cpu") -> tuple[Any, Any]:
     return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).to(device).eval()
 
 
-def mean_pooled(model: Any, batch: dict[str, Any]) -> Any:
-    """Unit-length mean of the last hidden states over the real tokens (all-MiniLM's pooling)."""
-    import torch
-
-    hidden = model(**batch).last_hidden_state.float()
-    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-    return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1)
-
-
 def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: int = 64) -> np.ndarray:
     """The teacher's vectors of ``texts`` (fp32 weights under bf16 autocast), cached in ``cache``."""
     import torch
@@ -182,7 +173,8 @@ def _atomic_save(obj: Any, path: Path) -> None:
 
 
 def train(cfg: EmbedderTrainingConfig) -> Path:
-    """Run (or resume) a distillation; returns the written model folder ``<out>/model``."""
+    """Run (or resume) a distillation; returns the written model folder ``<out>/model``, or ``<out>``
+    when ``max_minutes`` stopped it first (its checkpoint then resumes it)."""
     import torch
 
     out = Path(cfg.out)
@@ -206,7 +198,9 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     batches = _length_batches([len(s) for _, s in pairs], cfg.batch_size, total, rng)
     extra = _length_batches([len(s) for s in others], cfg.batch_size, total, rng) if others else [[]] * total
 
-    tokenizer, _ = load_teacher()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(teacher_path())  # the student's: the teacher's
     student = make_student(cfg.layers, cfg.init)
     params = [p for p in student.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
@@ -349,9 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     args = vars(build_parser().parse_args(argv))
-    for key in ("max_steps", "threads", "checkpoint_every", "log_every", "questions", "sentences",
-                "batch_size", "max_length", "held_out_every", "seed"):
-        if args.get(key) is not None:
+    for key in ("max_steps", "threads"):  # None by default, so parsed as float
+        if args[key] is not None:
             args[key] = int(args[key])
     cfg = EmbedderTrainingConfig(**args)
     folder = train(cfg)
