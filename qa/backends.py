@@ -16,6 +16,8 @@ vectors is part of the embedder's identity in the index manifest, so switching i
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
 from collections.abc import Iterator
 
 from qa.errors import ModelError
@@ -43,3 +45,31 @@ def inference(backend: str) -> Iterator[None]:
                 yield
         else:
             yield
+
+
+BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+_serial_blas_lock = threading.Lock()
+_serial_blas_done = False
+
+
+def serial_blas() -> bool:
+    """Put numpy's BLAS on one thread, once per process; False (and nothing changed) when the user set
+    its threads through one of ``BLAS_THREADS_ENV``.
+
+    Why: the index's exact search multiplies the memory-mapped vectors by the question's (numpy,
+    OpenBLAS). After a multi-threaded BLAS call, OpenBLAS's idle threads spin for about 0.1 s by
+    default, on the very cores the reader's PyTorch forward passes then need: measured on the 48
+    SQuAD-dev articles, reading a question's top passage right after its retrieval took 46 ms instead
+    of 18, and ``qa.answer()``'s p50 was 135 ms instead of 36 (README, "Speed"). The products qa asks
+    of numpy are matrix-vector ones, memory-bound, which a second thread hardly speeds up.
+    """
+    global _serial_blas_done
+    if any(os.environ.get(name) for name in BLAS_THREADS_ENV):
+        return False
+    with _serial_blas_lock:
+        if not _serial_blas_done:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+            _serial_blas_done = True
+    return True

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.backends import serial_blas
 from qa.dates import resolve_relative
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
@@ -121,6 +122,7 @@ class QA:
                                progress=progress, rebuild=rebuild, loaded=self._index,
                                ann_min_rows=self.settings.ann_min_rows, encoder=encoder, optimize=optimize)
             if index is not self._index:
+                serial_blas()  # numpy's idle BLAS threads would spin against the models' (qa.backends)
                 self._index = index
                 self._hybrid = HybridRetriever(
                     index, self.embedder, hits=self.settings.hits, window=self.settings.window,

@@ -68,3 +68,46 @@ def test_bf16_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_pat
     assert first.manifest["embedder"] == DEFAULT_EMBEDDER and first.manifest["backend"] == "fp32"
     rebuilt = QA(corpus=seed_corpus, index=tmp_path / "index", backend="bf16").index()
     assert rebuilt.manifest["embedder"] == f"{DEFAULT_EMBEDDER}@bf16" and rebuilt.manifest["backend"] == "bf16"
+
+
+BLAS_PROBE = """
+import json, sys
+import numpy as np
+from threadpoolctl import threadpool_info
+from qa.backends import serial_blas
+from qa.pipeline import QA
+from tests.conftest import FakeEmbedder
+
+def blas():
+    return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+before = blas()
+qa = QA(corpus=sys.argv[1], index=sys.argv[2], embedder=FakeEmbedder())
+qa.index()
+print(json.dumps({"before": before, "after": blas(), "again": serial_blas()}))
+"""
+
+
+def _blas_threads(tmp_path: Path, corpus: Path, **env: str) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                                              "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", BLAS_PROBE, str(corpus), str(tmp_path / "index")], cwd=root,
+                         env={**clean, **env}, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_an_index_loaded_for_questions_puts_numpys_blas_on_one_thread(seed_corpus: Path, tmp_path: Path) -> None:
+    # OpenBLAS's idle threads spin after a threaded call, on the cores the reader needs next (qa.backends.serial_blas)
+    found = _blas_threads(tmp_path, seed_corpus)
+    assert found["after"] == [1] and found["again"] is True
+
+
+def test_blas_threads_set_by_the_user_are_left_alone(seed_corpus: Path, tmp_path: Path) -> None:
+    found = _blas_threads(tmp_path, seed_corpus, OPENBLAS_NUM_THREADS="2")
+    assert found["after"] == found["before"] and found["again"] is False
