@@ -8,9 +8,11 @@ products in bf16 (fast on CPUs with AVX-512 BF16 or AMX), reductions and softmax
 is PyTorch at full precision, the reference. Measured on this project's 2-core AVX-512 BF16 CPU:
 the reader reads about 1.5x faster at unchanged SQuAD F1, the embedder embeds about 1.7x faster
 with vectors at cosine ~1.0 to fp32. ONNX Runtime (fp32, dynamic int8) and OpenVINO were measured
-too (README, "Speed"): none is wired in yet, though OpenVINO bf16 embeds about 17% faster with the
+too (README, "Speed"): none is wired in, though OpenVINO bf16 embeds about 17% faster with the
 same vectors and ONNX Runtime's int8 reader is 15% faster at 0.48 F1 less. A backend that changes
 vectors is part of the embedder's identity in the index manifest, so switching it rebuilds the index.
+
+``serial_blas`` keeps numpy's BLAS threads from spinning against these forward passes.
 """
 
 from __future__ import annotations
@@ -57,19 +59,24 @@ def serial_blas() -> bool:
     its threads through one of ``BLAS_THREADS_ENV``.
 
     Why: the index's exact search multiplies the memory-mapped vectors by the question's (numpy,
-    OpenBLAS). After a multi-threaded BLAS call, OpenBLAS's idle threads spin for about 0.1 s by
-    default, on the very cores the reader's PyTorch forward passes then need: measured on the 48
-    SQuAD-dev articles, reading a question's top passage right after its retrieval took 46 ms instead
-    of 18, and ``qa.answer()``'s p50 was 135 ms instead of 36 (README, "Speed"). The products qa asks
-    of numpy are matrix-vector ones, memory-bound, which a second thread hardly speeds up.
+    OpenBLAS). After a multi-threaded call, OpenBLAS's idle threads spin for about 0.1 s by default,
+    on the very cores the reader's PyTorch forward passes then need: measured on the 48 SQuAD-dev
+    articles, reading a question's top passage right after its retrieval took 46-54 ms instead of 18,
+    and ``qa.answer()``'s p50 was 135 ms instead of 36 (README, "Answer latency"). The products qa
+    asks of numpy are matrix-vector ones, memory-bound, which a second thread hardly speeds up.
+    BLAS libraries threaded by OpenMP (FAISS's own OpenBLAS) are left alone: their idle threads
+    stop spinning within a millisecond, and limiting them made no difference.
     """
     global _serial_blas_done
     if any(os.environ.get(name) for name in BLAS_THREADS_ENV):
         return False
     with _serial_blas_lock:
         if not _serial_blas_done:
-            from threadpoolctl import threadpool_limits
+            from threadpoolctl import ThreadpoolController
 
-            threadpool_limits(limits=1, user_api="blas")
+            blas = ThreadpoolController().select(user_api="blas")
+            spinning = [lib["filepath"] for lib in blas.info() if lib.get("threading_layer") != "openmp"]
+            if spinning:
+                blas.select(filepath=spinning).limit(limits=1)
             _serial_blas_done = True
     return True
