@@ -9,9 +9,11 @@ For each backend (each with an index of its own under ``--index``, built first i
 the reader alone over 5 fixed passages of 3 sentences; then ``QA.answer`` end to end, and the same
 questions stage by stage: retrieve (question embedding, FAISS, BM25, fusion, passages), read (the
 reader's forward passes, both stages of the early exit) and compose (citations, verifier, the
-decision). Questions: five about the seed article, or a seeded sample of ``--questions`` from a
-SQuAD file whose articles are then the corpus. Each figure follows one untimed warm-up. ``--cold N``
-times ``qa ask`` in a fresh process N times, on the existing index, to the printed answer.
+decision), and the top passage's read right after retrieval against the same read after a pause
+(a gap means retrieval leaves the cores busy). Questions: five about the seed article, or a seeded
+sample of ``--questions`` from a SQuAD file whose articles are then the corpus. Each figure follows
+one untimed warm-up. ``--cold N`` times ``qa ask`` in a fresh process N times, on the existing
+index, to the printed answer.
 """
 
 from __future__ import annotations
@@ -127,6 +129,18 @@ def run(backend: str, corpus: Path, index_dir: Path, questions: list[str], repea
         stages["compose"].append(done - retrieved - timed.elapsed)
     for name, samples in stages.items():
         print(f"  {name + ':':<23} " + percentiles(samples))
+    # Something left busy by retrieval (once: OpenBLAS's spinning threads, qa.backends.serial_blas)
+    # shows as the same read costing more right after retrieval than after a pause.
+    after, paused = [], []
+    for question in questions[:20]:
+        top = qa._retrieve(retriever, FollowUp(question, question))[:1]
+        for samples in (after, paused):
+            began = time.perf_counter()
+            qa.reader.read_many([(question, top)])
+            samples.append(time.perf_counter() - began)
+            time.sleep(0.2)
+    print(f"top passage read right after retrieval: p50 {1000 * statistics.median(after):.1f} ms; "
+          f"the same read after a 0.2 s pause: p50 {1000 * statistics.median(paused):.1f} ms")
 
 
 def cold(corpus: Path, index_dir: Path, backend: str, times: int, question: str) -> None:
