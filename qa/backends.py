@@ -49,7 +49,8 @@ def inference(backend: str) -> Iterator[None]:
             yield
 
 
-BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+# A BLAS-specific setting is the user's choice; OMP_NUM_THREADS is not one (it is how PyTorch's threads are set)
+BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _serial_blas_lock = threading.Lock()
 _serial_blas_done = False
 

@@ -112,3 +112,9 @@ def test_an_index_loaded_for_questions_puts_numpys_blas_on_one_thread(seed_corpu
 def test_blas_threads_set_by_the_user_are_left_alone(seed_corpus: Path, tmp_path: Path) -> None:
     found = _blas_threads(tmp_path, seed_corpus, OPENBLAS_NUM_THREADS="2")
     assert found["after"] == found["before"] and found["again"] is False
+
+
+def test_omp_num_threads_is_not_a_blas_setting(seed_corpus: Path, tmp_path: Path) -> None:
+    # OMP_NUM_THREADS also sets PyTorch's threads: people set it for torch, and numpy's OpenBLAS would still spin
+    found = _blas_threads(tmp_path, seed_corpus, OMP_NUM_THREADS="2")
+    assert found["after"] == [1] and found["again"] is True
