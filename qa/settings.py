@@ -29,7 +29,7 @@ class Settings:
     window: int = 1  # neighbouring sentences added on each side of a hit
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
     min_score_follow_up: float | None = None  # the same for follow-ups read with history; None: the reader's
-    early_exit: float = 0.6  # a retrieved question's other passages go unread when its top one's answer scores this
+    early_exit: float = 0.4  # a retrieved question's other passages go unread when its top one's answer scores this
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with

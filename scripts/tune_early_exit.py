@@ -23,7 +23,7 @@ from qa.followup import FollowUp
 from qa.pipeline import QA
 from qa.schema import Reading
 
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.01)
 
 
 def main() -> None:

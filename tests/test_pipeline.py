@@ -229,7 +229,7 @@ def test_a_confident_top_passage_ends_the_reading() -> None:
 
 
 def test_an_unsure_top_passage_reads_the_rest_as_one_reading() -> None:
-    reader = CountingReader({PASSAGES[0].text: [(0, 6, 0.4)], PASSAGES[2].text: [(0, 6, 0.8)]})
+    reader = CountingReader({PASSAGES[0].text: [(0, 6, 0.3)], PASSAGES[2].text: [(0, 6, 0.8)]})  # 0.3: below the exit
     pipeline = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(PASSAGES))
     staged = pipeline.answer_many(["Who spoke?", "Who else spoke?"])
     assert reader.calls == [[1, 1], [2, 2]]  # the top passages of both questions, then the rest of both
@@ -253,6 +253,6 @@ def test_given_passages_and_uncalibrated_readers_are_read_at_once() -> None:
 
 
 def test_early_exit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert QA().settings.early_exit == 0.6
+    assert QA().settings.early_exit == 0.4
     monkeypatch.setenv("QA_EARLY_EXIT", "1")
     assert QA().settings.early_exit == 1.0
