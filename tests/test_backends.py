@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.backends import BACKENDS, DEFAULT_BACKEND, check_backend, inference
+from qa.backends import BACKENDS, BLAS_THREADS_ENV, DEFAULT_BACKEND, check_backend, inference
 from qa.embedding import SentenceEmbedder
 from qa.errors import ModelError
 from qa.pipeline import QA
@@ -96,8 +96,7 @@ def _blas_threads(tmp_path: Path, corpus: Path, **env: str) -> dict:
     import sys
 
     root = Path(__file__).resolve().parent.parent
-    clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                                              "OMP_NUM_THREADS")}
+    clean = {k: v for k, v in os.environ.items() if k not in (*BLAS_THREADS_ENV, "OMP_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", BLAS_PROBE, str(corpus), str(tmp_path / "index")], cwd=root,
                          env={**clean, **env}, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
