@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", help="index folder (default index/)")
     parser.add_argument("--reader", help="extractive QA model name or path")
     parser.add_argument("--embedder", help="sentence-transformers model name or path")
-    parser.add_argument("--backend", choices=["bf16", "fp32"], help="precision of the models (default bf16)")
+    parser.add_argument("--backend", choices=["auto", "fp32", "bf16", "int8"],
+                        help="how the models run (default auto: chosen for this CPU)")
     args = parser.parse_args(argv)
     from qa.ui import serve  # gradio loads only once the arguments are known to be fine
 

@@ -6,6 +6,7 @@
     qa eval eval/seed_questions.jsonl
     qa add https://example.org/news/story [--feed https://example.org/rss]
     qa serve                             # the chat page and the JSON API
+    qa info                              # the CPU, the backend each model runs on and why, the index
     qa train-reader --train train-v1.1.json --out runs/reader
     qa train-embedder --train train-v1.1.json --out runs/embedder
 
@@ -34,8 +35,9 @@ _shared = [
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
     click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
     click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
-    click.option("--backend", type=click.Choice(["bf16", "fp32"]),
-                 help="Precision of the models' forward passes (default bf16, QA_BACKEND)."),
+    click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8"]),
+                 help="How the models run: auto (default: the fastest this CPU runs natively, chosen once per "
+                      "host), fp32, bf16 or int8 (QA_BACKEND)."),
 ]
 
 
@@ -162,6 +164,25 @@ def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | No
         click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+@cli.command("info")
+@settings_options
+@click.option("--rechoose", is_flag=True, help="Time the backends on this host again (the choice is kept per host).")
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+@user_errors
+def info_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
+                 backend: str | None, rechoose: bool, as_json: bool) -> None:
+    """The CPU, the backend each model runs on and why, the models and the index."""
+    from qa.backends.choice import forget
+    from qa.backends.cpu import detect
+    from qa.info import describe, render
+    from qa.settings import cache_home
+
+    if rechoose:
+        forget(cache_home(), detect())
+    found = describe(make_qa(corpus, index_dir, embedder, reader, backend=backend))
+    click.echo(json.dumps(found, indent=2, ensure_ascii=False) if as_json else render(found))
 
 
 @cli.command("ask")

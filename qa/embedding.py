@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.backends import DEFAULT_BACKEND, check_backend, inference
+from qa.backends import ASKED, DEFAULT_BACKEND, check_backend
 from qa.errors import ModelError
-from qa.settings import DEFAULT_EMBEDDER
+from qa.settings import DEFAULT_EMBEDDER, cache_home
 
 PACKAGED_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 STUDENT_NAME = "qa-embedder-minilm-l2"
 PACKAGED_STUDENT_DIR = Path(__file__).parent / "models" / "embedder-minilm-l2"
 STUDENT_CARD = "qa_embedder.json"  # marks a student folder whose word embeddings are the teacher's
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+VECTOR_TOLERANCE = 0.999  # lowest cosine between two backends' vectors of one sentence that still share an index
+QUERY_TEXTS = 8  # a call with at most this many texts is a question's, not a bulk embedding
 
 
 def packaged_minilm_path() -> Path:
@@ -93,80 +96,168 @@ def mean_pooled(model: Any, batch: Any) -> Any:
     return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1)
 
 
+def mean_pooled_layout(folder: Path) -> int | None:
+    """The maximum sequence length of a sentence-transformers folder of exactly Transformer -> mean
+    Pooling -> Normalize (as all-MiniLM-L6-v2 is), or None for any other folder or a hub name."""
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        max_length = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    modes = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v}
+    if modules != ["Transformer", "Pooling", "Normalize"] or modes != {"pooling_mode_mean_tokens"}:
+        return None
+    return max_length
+
+
 class MeanPooledEncoder:
-    """A sentence-transformers folder of exactly Transformer -> mean Pooling -> Normalize (as
-    all-MiniLM-L6-v2 is), run with transformers alone: the same vectors, without importing
-    sentence-transformers, which pulls in scikit-learn and pandas and was about a third of
-    ``qa ask``'s start-up. ``load`` returns None for any other folder (sentence-transformers loads it).
+    """A mean-pooled sentence-transformers folder (``mean_pooled_layout``) run without
+    sentence-transformers or transformers: its tokenizer through ``tokenizers``, its transformer on
+    any backend (``qa.backends``), the pooling in numpy. The same vectors, and ``qa ask`` starts
+    without importing PyTorch when the backend is int8.
     """
 
-    def __init__(self, folder: Path, max_length: int, device: str):
-        from transformers import AutoModel, AutoTokenizer
+    def __init__(self, folder: Path, max_length: int, backend: str, device: str = "cpu", name: str = ""):
+        from qa.backends import decide
+        from qa.backends.choice import probe_feed
+        from qa.tokenization import ModelTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        student = (folder / STUDENT_CARD).exists()
-        self.model = (load_student(folder) if student else AutoModel.from_pretrained(folder)).to(device).eval()
-        self.max_length, self.device = max_length, device
+        self.folder, self.max_length, self.device = folder, max_length, device
+        self.tokenizer = ModelTokenizer.load(folder)
+        self._dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
+        self._torch_model: Any = None
+        self._offered: dict[str, Any] = {"fp32": lambda: self._torch("fp32"), "bf16": lambda: self._torch("bf16")}
+        if device == "cpu":
+            self._offered["int8"] = self._onnx
+        self.choice, self._runners = decide("embedder", name or str(folder), backend, self._offered,
+                                            probe_feed(32, 32), cache_home())
+        self._runners = {k: v for k, v in self._runners.items() if k in (self.choice.backend, "int8")}
+        self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: str, device: str) -> MeanPooledEncoder | None:
+    def load(cls, folder: str, device: str, backend: str = DEFAULT_BACKEND, name: str = "") -> MeanPooledEncoder | None:
         path = Path(folder)
-        try:
-            modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((path / "modules.json").read_text())]
-            pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
-            max_length = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v}
-        if modules != ["Transformer", "Pooling", "Normalize"] or modes != {"pooling_mode_mean_tokens"}:
-            return None
-        return cls(path, max_length, device)
+        max_length = mean_pooled_layout(path)
+        return None if max_length is None else cls(path, max_length, backend, device, name)
+
+    def runner(self, texts: int) -> Any:
+        """The runner for a call of ``texts`` texts: the chosen backend's for bulk embedding; for a
+        handful of texts (a question), int8 where it is available, whatever the choice (its vectors
+        agree within ``VECTOR_TOLERANCE``; it answers in a millisecond or two, and a process that
+        only asks questions then never imports PyTorch)."""
+        backend = self.choice.backend
+        if texts <= QUERY_TEXTS and "int8" in self._offered and self.choice.reason != ASKED:
+            backend = "int8"
+        runner = self._runners.get(backend)
+        if runner is None:
+            with self._lock:
+                runner = self._runners.get(backend)
+                if runner is None:
+                    runner = self._runners[backend] = self._offered[backend]()
+        return runner
+
+    def _fp32_model(self) -> Any:
+        from transformers import AutoModel
+
+        student = (self.folder / STUDENT_CARD).exists()
+        return load_student(self.folder) if student else AutoModel.from_pretrained(self.folder)
+
+    def _torch(self, backend: str) -> Any:
+        from qa.backends.pytorch import TorchRunner
+
+        if self._torch_model is None:
+            self._torch_model = self._fp32_model().to(self.device).eval()
+        return TorchRunner(self._torch_model, backend, ("last_hidden_state",))
+
+    def _onnx(self) -> Any:
+        from qa.backends.onnx import OnnxRunner, exported
+
+        sources = [p for p in self.folder.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")]
+        if (self.folder / STUDENT_CARD).exists():
+            sources.append(packaged_minilm_path() / "model.safetensors")  # the word embeddings it borrows
+        name = f"embedder-{self.folder.name}"
+        return OnnxRunner(exported(sources, cache_home(), name, self._fp32_model, ("last_hidden_state",)))
 
     def get_embedding_dimension(self) -> int:
-        return int(self.model.config.hidden_size)
+        return self._dimension
 
     def encode(self, texts: list[str], batch_size: int, **_: Any) -> np.ndarray:
-        import torch
-
         vectors = []
         for begin in range(0, len(texts), batch_size):
-            batch = self.tokenizer(texts[begin : begin + batch_size], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt").to(self.device)
-            with torch.inference_mode():
-                vectors.append(mean_pooled(self.model, batch).cpu().numpy())
+            feed = self.tokenizer.padded(self.tokenizer.encode(texts[begin : begin + batch_size], self.max_length))
+            hidden = self.runner(len(texts)).run(feed)[0]
+            mask = feed["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+            vectors.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
         return np.concatenate(vectors).astype(np.float32)
 
 
+
+
 class SentenceEmbedder:
-    """Unit-length sentence vectors; the model loads on first use.
+    """Unit-length sentence vectors; the model loads on first use, on the backend chosen for this machine.
 
         SentenceEmbedder().encode(["Macron offered cooperation."]).shape  # (1, 384)
+
+    ``name`` is the model alone: vectors of its fp32, bf16 and int8 runs agree to cosine >
+    ``tolerance``, so an index built on one backend serves the others (``qa.index`` checks).
     """
+
+    tolerance = VECTOR_TOLERANCE
 
     def __init__(self, model: str = DEFAULT_EMBEDDER, batch_size: int = 64, device: str | None = None,
                  backend: str = DEFAULT_BACKEND):
         self.model = model
-        self.backend = check_backend(backend)
-        # what the index manifest records: vectors of another backend are other vectors
-        self.name = model if self.backend == "fp32" else f"{model}@{self.backend}"
+        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16 or int8 (qa.backends)
+        self.name = model  # what the index manifest records
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None
+        self._warm = threading.Lock()
+        self.choice: Any = None  # the qa.backends.Choice made at warm-up
 
     def warm_up(self) -> None:
         if self._model is not None:
             return
-        location = resolve_embedder(self.model)
-        if location != self.model:  # packaged weights: never reach for the hub
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        try:
-            self._model = MeanPooledEncoder.load(location, self.device or "cpu")
-            if self._model is None:
-                from sentence_transformers import SentenceTransformer
+        with self._warm:
+            if self._model is not None:
+                return
+            location = resolve_embedder(self.model)
+            if location != self.model:  # packaged weights: never reach for the hub
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                model = MeanPooledEncoder.load(location, self.device or "cpu", self.backend, self.model)
+                if model is None:
+                    model = self._sentence_transformer(location)
+                else:
+                    self.choice = model.choice
+            except ModelError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+                raise ModelError(f"cannot load embedder {self.model!r}: {exc}") from exc
+            self._model = model
 
-                self._model = SentenceTransformer(location, device=self.device or "cpu")
-        except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
-            raise ModelError(f"cannot load embedder {self.model!r}: {exc}") from exc
+    def _sentence_transformer(self, location: str) -> Any:
+        """Any other sentence-transformers model: PyTorch, bf16 where the CPU has it natively."""
+        from sentence_transformers import SentenceTransformer
+
+        from qa.backends import Choice
+        from qa.backends.cpu import detect
+
+        if self.backend == "int8":
+            raise ModelError(f"the int8 backend needs a mean-pooled embedder folder; {self.model!r} is not one: "
+                             "use --backend fp32 or bf16")
+        cpu = detect()
+        backend = self.backend if self.backend != "auto" else ("bf16" if cpu.native_bf16 else "fp32")
+        self.choice = Choice(backend, "sentence-transformers model: PyTorch, bf16 where native", {}, cpu.describe())
+        return SentenceTransformer(location, device=self.device or "cpu")
+
+    @property
+    def runs_on(self) -> str:
+        """The backend the forward passes run on (``backend`` resolved for this machine)."""
+        self.warm_up()
+        return str(self.choice.backend)
 
     @property
     def dimension(self) -> int:
@@ -191,8 +282,8 @@ class SentenceEmbedder:
         chunk = self.batch_size * 16
         from tqdm.auto import tqdm
 
-        with inference(self.backend), tqdm(total=len(texts), unit=" sentences", disable=not progress,
-                                           desc="Embedding") as bar:
+        with self._precision(), tqdm(total=len(texts), unit=" sentences", disable=not progress,
+                                     desc="Embedding") as bar:
             for begin in range(0, len(order), chunk):
                 rows = order[begin : begin + chunk]
                 vectors[rows] = self._model.encode(
@@ -201,3 +292,13 @@ class SentenceEmbedder:
                 )
                 bar.update(len(rows))
         return vectors
+
+    def _precision(self) -> Any:
+        """bf16 autocast around a sentence-transformers model (the mean-pooled encoder's runner sets its own)."""
+        import contextlib
+
+        if isinstance(self._model, MeanPooledEncoder):
+            return contextlib.nullcontext()
+        from qa.backends.pytorch import inference
+
+        return inference(self.choice.backend)

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.backends import DEFAULT_BACKEND, check_backend, inference
+from qa.backends import DEFAULT_BACKEND, check_backend, select
 from qa.errors import ModelError
 from qa.schema import Passage, Reading, Span
-from qa.settings import DEFAULT_READER
+from qa.settings import DEFAULT_READER, cache_home
 
 PACKAGED_READER_DIR = Path(__file__).parent / "models" / "reader-minilm"
 READER_CONFIG = "qa_reader.json"  # our settings in a model folder, e.g. its calibrated min_score
 FALLBACK_MIN_SCORE = 0.2
+OUTPUTS = ("start_logits", "end_logits")
 
 
 def resolve_reader(name: str) -> str:
@@ -40,8 +42,13 @@ def resolve_reader(name: str) -> str:
     return name
 
 
+def model_files(folder: Path) -> list[Path]:
+    """The files a model folder's weights and shapes come from (what an int8 export is made from)."""
+    return [p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")]
+
+
 class ExtractiveReader:
-    """A transformers extractive QA model; loads on first use."""
+    """A transformers extractive QA model; loads on first use, on the backend chosen for this machine."""
 
     def __init__(
         self, model: str = DEFAULT_READER, max_length: int = 256, stride: int = 64,
@@ -49,35 +56,78 @@ class ExtractiveReader:
         backend: str = DEFAULT_BACKEND,
     ):
         self.name = model
-        self.backend = check_backend(backend)  # precision of the forward passes (qa.backends)
+        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16 or int8 (qa.backends)
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
         self.top_k = top_k
         self.batch_size = batch_size
         self.device = device or "cpu"
-        self._model: Any = None
+        self.choice: Any = None  # the qa.backends.Choice made at warm-up: what runs, and why
+        self._runner: Any = None
         self._tokenizer: Any = None
+        self._torch_model: Any = None
         self._config: dict[str, Any] = {}
+        self._warm = threading.Lock()
 
     def warm_up(self) -> None:
-        if self._model is not None:
+        if self._runner is not None:
             return
-        location = resolve_reader(self.name)
-        if Path(location).exists():
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        with self._warm:
+            if self._runner is not None:
+                return
+            from qa.backends.choice import probe_feed
+            from qa.tokenization import ModelTokenizer
 
-        try:
-            self._tokenizer = AutoTokenizer.from_pretrained(location)
-            model = AutoModelForQuestionAnswering.from_pretrained(location, dtype=torch.float32)
-        except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
-            raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
-        self._model = model.to(self.device).eval()
-        config = Path(location) / READER_CONFIG
-        if config.exists():
-            self._config = json.loads(config.read_text(encoding="utf-8"))
+            location = resolve_reader(self.name)
+            local = Path(location).is_dir()
+            if local:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                config = Path(location) / READER_CONFIG
+                if config.exists():
+                    self._config = json.loads(config.read_text(encoding="utf-8"))
+            try:
+                self._tokenizer = ModelTokenizer.load(location)
+            except ModelError as exc:
+                raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
+            offered = {"fp32": lambda: self._torch(location, "fp32"), "bf16": lambda: self._torch(location, "bf16")}
+            if local and self.device == "cpu":
+                offered["int8"] = lambda: self._onnx(location)
+            self.choice, self._runner = select("reader", self.name, self.backend, offered, probe_feed(1, 192),
+                                               cache_home())
+            if self.choice.backend != "fp32" and self.choice.backend != "bf16":
+                self._torch_model = None  # the timing's PyTorch copy is not kept
+
+    def _torch(self, location: str, backend: str) -> Any:
+        from qa.backends.pytorch import TorchRunner
+
+        if self._torch_model is None:
+            import torch
+            from transformers import AutoModelForQuestionAnswering
+
+            try:
+                model = AutoModelForQuestionAnswering.from_pretrained(location, dtype=torch.float32)
+            except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+                raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
+            self._torch_model = model.to(self.device).eval()
+        return TorchRunner(self._torch_model, backend, OUTPUTS)
+
+    def _onnx(self, location: str) -> Any:
+        from qa.backends.onnx import OnnxRunner, exported
+
+        def load() -> Any:
+            from transformers import AutoModelForQuestionAnswering
+
+            return AutoModelForQuestionAnswering.from_pretrained(location)
+
+        folder = Path(location)
+        return OnnxRunner(exported(model_files(folder), cache_home(), f"reader-{folder.name}", load, OUTPUTS))
+
+    @property
+    def runs_on(self) -> str:
+        """The backend the forward passes run on (``backend`` resolved for this machine)."""
+        self.warm_up()
+        return str(self.choice.backend)
 
     @property
     def min_score(self) -> float:
@@ -117,33 +167,25 @@ class ExtractiveReader:
         no_answer = [[1.0] * len(ps) for _, ps in items]
         if not pairs:
             return [Reading([], []) for _ in items]
-        enc = self._tokenizer(
-            [q.strip() for q, *_ in pairs], [t for *_, t in pairs], truncation="only_second",
-            max_length=self.max_length, stride=self.stride, return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        sample, offsets = enc["overflow_to_sample_mapping"], enc["offset_mapping"]
-        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
-        start_logits = [np.empty(0)] * len(sample)
-        end_logits = [np.empty(0)] * len(sample)
-        with inference(self.backend):
-            for rows in _batches([len(ids) for ids in enc["input_ids"]], self.batch_size):
-                batch = self._tokenizer.pad({k: [enc[k][w] for w in rows] for k in keys}, return_tensors="pt")
-                out = self._model(**{k: v.to(self.device) for k, v in batch.items()})
-                for n, w in enumerate(rows):
-                    start_logits[w] = out.start_logits[n].float().cpu().numpy()
-                    end_logits[w] = out.end_logits[n].float().cpu().numpy()
-        for w, pair_index in enumerate(sample):
-            _, item, passage, _ = pairs[pair_index]
-            context = np.array([s == 1 for s in enc.sequence_ids(w)])
-            context = np.pad(context, (0, len(start_logits[w]) - len(context)))
+        windows, pair_of = self._tokenizer.pair_windows([(q.strip(), t) for q, *_, t in pairs], self.max_length,
+                                                        self.stride)
+        start_logits = [np.empty(0)] * len(windows)
+        end_logits = [np.empty(0)] * len(windows)
+        for rows in _batches([len(w.ids) for w in windows], self.batch_size):
+            starts, ends = self._runner.run(self._tokenizer.padded([windows[w] for w in rows]))
+            for n, w in enumerate(rows):
+                start_logits[w] = starts[n, : len(windows[w].ids)]
+                end_logits[w] = ends[n, : len(windows[w].ids)]
+        for w, window in enumerate(windows):
+            _, item, passage, _ = pairs[pair_of[w]]
+            context = np.array([s == 1 for s in window.sequence_ids])
             allowed = context.copy()
             allowed[0] = True  # [CLS]: no answer
             ls = _log_softmax(np.where(allowed, start_logits[w], -np.inf))
             le = _log_softmax(np.where(allowed, end_logits[w], -np.inf))
             no_answer[item][passage] = min(no_answer[item][passage], float(np.exp(ls[0] + le[0])))
             ls_ctx, le_ctx = np.where(context, ls, -np.inf), np.where(context, le, -np.inf)
-            first_char, last_char = _word_bounds(enc.word_ids(w), offsets[w])
+            first_char, last_char = _word_bounds(window.word_ids, window.offsets)
             best_starts = np.argsort(-ls_ctx)[: self.top_k]
             best_ends = np.argsort(-le_ctx)[: self.top_k]
             for i in best_starts:
@@ -187,7 +229,7 @@ def _batches(lengths: list[int], size: int) -> list[list[int]]:
     return batches + [current] if current else batches
 
 
-def _word_bounds(word_ids: list[int | None], offsets: list[list[int]]) -> tuple[list[int], list[int]]:
+def _word_bounds(word_ids: list[int | None], offsets: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
     """Per token, the first and last character of the word it belongs to."""
     first = [start for start, _ in offsets]
     last = [end for _, end in offsets]

@@ -23,7 +23,7 @@ class Settings:
     index: Path = Path("index")  # where the built index lives
     embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
     reader: str = DEFAULT_READER  # extractive QA model name or path
-    backend: str = DEFAULT_BACKEND  # precision of both models' forward passes: bf16, or fp32 (qa.backends)
+    backend: str = DEFAULT_BACKEND  # both models' backend: auto (chosen per host), fp32, bf16 or int8 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     window: int = 1  # neighbouring sentences added on each side of a hit
@@ -52,6 +52,15 @@ class Settings:
             if key in values:
                 values[key] = Path(values[key])
         return replace(cls(), **values)
+
+
+def cache_home() -> Path:
+    """Where qa keeps what it derives for this user: int8 exports of the models, the backend chosen per
+    host, evaluation corpora. ``QA_CACHE``, else ``$XDG_CACHE_HOME/qa`` (``~/.cache/qa``)."""
+    explicit = os.environ.get("QA_CACHE", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qa"
 
 
 def _parse(name: str, raw: str, default: Any) -> Any:

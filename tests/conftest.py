@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import socket
@@ -17,8 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_6932526c1d07f25d.txt"
 
 
+@pytest.fixture(scope="session")
+def qa_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the whole run: the int8 exports and the backend choice are made once, not per test."""
+    return tmp_path_factory.mktemp("qa-cache")
+
+
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_network(monkeypatch: pytest.MonkeyPatch, qa_cache: Path) -> None:
     """Tests run offline: any attempt to open a non-local connection fails loudly."""
     real_connect = socket.socket.connect
 
@@ -31,8 +38,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    for var in ("QA_CORPUS", "QA_INDEX", "QA_READER", "QA_EMBEDDER", "QA_MIN_SCORE"):
+    for var in [v for v in os.environ if v.startswith("QA_")]:  # a developer's settings never leak into a test
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("QA_CACHE", str(qa_cache))
 
 
 @pytest.fixture

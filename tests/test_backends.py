@@ -1,41 +1,51 @@
-"""Inference backends: selection, validation, the index manifest, and fp32/bf16 agreement."""
+"""Inference backends: names, the CPU as detected, the per-host choice, agreement between backends, and
+an index that serves any backend whose vectors agree with it."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qa.backends import BACKENDS, BLAS_THREADS_ENV, DEFAULT_BACKEND, check_backend, inference
-from qa.embedding import SentenceEmbedder
+from qa.backends import BACKENDS, BLAS_THREADS_ENV, DEFAULT_BACKEND, check_backend, decide, inference, select
+from qa.backends.choice import TIE, Choice, candidates_for, choose, forget, probe_feed, saved_choices
+from qa.backends.cpu import CPU, detect
+from qa.embedding import VECTOR_TOLERANCE, SentenceEmbedder
 from qa.errors import ModelError
 from qa.pipeline import QA
 from qa.reader import ExtractiveReader
 from qa.schema import Passage
 from qa.settings import DEFAULT_EMBEDDER, Settings
+from tests.conftest import FakeEmbedder
+
+AVX2 = frozenset({"sse4_2", "avx", "avx2", "fma"})
+ZEN4 = AVX2 | {"avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"}
 
 
 def test_backends_are_checked() -> None:
-    assert check_backend(" BF16 ") == "bf16" and BACKENDS == ("fp32", "bf16")
-    with pytest.raises(ModelError, match="unknown backend 'int4'.*fp32, bf16"):
+    assert check_backend(" INT8 ") == "int8" and BACKENDS == ("auto", "fp32", "bf16", "int8")
+    with pytest.raises(ModelError, match="unknown backend 'int4'.*auto, fp32, bf16, int8"):
         check_backend("int4")
     with pytest.raises(ModelError, match="unknown backend"):
         ExtractiveReader(backend="fp64")
 
 
 def test_settings_and_environment_choose_the_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings.load().backend == "bf16" == DEFAULT_BACKEND
-    assert QA().reader.backend == "bf16" and SentenceEmbedder().backend == "bf16"
-    monkeypatch.setenv("QA_BACKEND", "fp32")
+    assert Settings.load().backend == "auto" == DEFAULT_BACKEND
+    assert QA().reader.backend == "auto" and SentenceEmbedder().backend == "auto"
+    monkeypatch.setenv("QA_BACKEND", "int8")
     qa = QA()
-    assert qa.settings.backend == "fp32" and qa.reader.backend == "fp32" and qa.embedder.backend == "fp32"
-    assert QA(backend="bf16").reader.backend == "bf16"  # an argument beats the environment
+    assert qa.settings.backend == "int8" and qa.reader.backend == "int8" and qa.embedder.backend == "int8"
+    assert QA(backend="fp32").reader.backend == "fp32"  # an argument beats the environment
 
 
-def test_the_embedder_backend_is_part_of_the_vectors_identity() -> None:
-    assert SentenceEmbedder("all-MiniLM-L6-v2", backend="fp32").name == "all-MiniLM-L6-v2"
-    assert SentenceEmbedder("all-MiniLM-L6-v2", backend="bf16").name == "all-MiniLM-L6-v2@bf16"
+def test_the_embedders_identity_is_the_model_not_the_arithmetic() -> None:
+    for backend in ("fp32", "bf16", "int8", "auto"):
+        assert SentenceEmbedder("all-MiniLM-L6-v2", backend=backend).name == "all-MiniLM-L6-v2"
+    assert SentenceEmbedder().tolerance == VECTOR_TOLERANCE == 0.999
 
 
 def test_bf16_autocast_runs_matrix_products_in_bf16() -> None:
@@ -48,26 +58,179 @@ def test_bf16_autocast_runs_matrix_products_in_bf16() -> None:
         assert (a @ a.T).dtype == torch.float32 and not torch.is_grad_enabled()
 
 
+def test_the_cpu_is_read_with_the_limits_set_on_it() -> None:
+    laptop, zen4 = CPU("laptop", 4, AVX2), CPU("zen4", 2, ZEN4)
+    assert (laptop.isa, laptop.native_bf16, laptop.vnni, laptop.avx2) == ("AVX2", False, False, True)
+    assert (zen4.isa, zen4.native_bf16, zen4.vnni) == ("AVX512_BF16", True, True)
+    # the settings that make PyTorch and oneDNN act as on an older CPU make bf16 emulated
+    for limits in ({"ATEN_CPU_CAPABILITY": "avx2"}, {"ONEDNN_MAX_CPU_ISA": "AVX2"},
+                   {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"}, {"MKL_ENABLE_INSTRUCTIONS": "AVX2"}):
+        capped = CPU("zen4", 2, ZEN4, limits)
+        assert not capped.native_bf16 and capped.key != zen4.key and "limited by" in capped.describe()
+    assert CPU("zen4", 2, ZEN4, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}).native_bf16
+    assert not CPU("zen4", 2, ZEN4, {"ATEN_CPU_CAPABILITY": "avx2"}).avx512
+    here = detect()
+    assert here.cores >= 1 and here.isa and len(here.key) == 16
+
+
+def test_detection_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx2")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not detect().native_bf16 and detect().limits == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+class SlowRunner:
+    """Stands in for a model: each forward pass takes ``ms`` milliseconds."""
+
+    def __init__(self, backend: str, ms: float):
+        self.backend, self.ms, self.runs = backend, ms, 0
+
+    def run(self, feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self.runs += 1
+        time.sleep(self.ms / 1000)
+        return [feed["input_ids"].astype(np.float32)]
+
+
+def offered(ms: dict[str, float], built: list[str]) -> dict:
+    def factory(name: str):
+        def make() -> SlowRunner:
+            built.append(name)
+            return SlowRunner(name, ms[name])
+        return make
+    return {name: factory(name) for name in ms}
+
+
+def test_capability_decides_first_bf16_only_where_native() -> None:
+    names, notes = candidates_for(CPU("laptop", 4, AVX2), ["fp32", "bf16", "int8"])
+    assert names == ["fp32", "int8"] and "bf16 is emulated on this CPU (AVX2)" in notes[0]
+    assert candidates_for(CPU("zen4", 2, ZEN4), ["fp32", "bf16", "int8"])[0] == ["fp32", "bf16", "int8"]
+
+
+def test_timing_decides_the_rest_and_the_choice_is_kept_per_host(tmp_path: Path) -> None:
+    laptop, zen4 = CPU("laptop", 4, AVX2), CPU("zen4", 2, ZEN4)
+    built: list[str] = []
+    choice, runners = choose("reader", "m", offered({"fp32": 12, "bf16": 1, "int8": 4}, built), probe_feed(1, 8),
+                             laptop, tmp_path)
+    assert choice.backend == "int8" and sorted(runners) == ["fp32", "int8"] and "bf16" not in built
+    assert "bf16 is emulated" in choice.reason and "int8 is fastest" in choice.reason
+    assert choice.timings["int8"] < choice.timings["fp32"]
+    # bf16 is a candidate where it is native, and wins when clearly fastest
+    choice, _ = choose("reader", "m", offered({"fp32": 12, "bf16": 2, "int8": 6}, built), probe_feed(1, 8),
+                       zen4, tmp_path)
+    assert choice.backend == "bf16" and "bf16 is fastest" in choice.reason
+    # kept per host and model: asked again, nothing is loaded or timed
+    built.clear()
+    again, runners = choose("reader", "m", offered({"fp32": 1, "bf16": 9, "int8": 9}, built), probe_feed(1, 8),
+                            zen4, tmp_path)
+    assert again == choice and runners == {} and built == []
+    assert saved_choices(tmp_path, laptop)["reader:m"].backend == "int8"
+    assert json.loads((tmp_path / "backends.json").read_text())[zen4.key]["choices"]["reader:m"]["backend"] == "bf16"
+    assert forget(tmp_path, zen4) and not forget(tmp_path, zen4) and saved_choices(tmp_path, zen4) == {}
+
+
+def test_int8_wins_a_near_tie(tmp_path: Path) -> None:
+    within = 1 + TIE / 3
+    choice, _ = choose("embedder", "m", offered({"fp32": 30, "bf16": 20, "int8": 20 * within}, []),
+                       probe_feed(1, 8), CPU("zen4", 2, ZEN4), None)
+    assert choice.backend == "int8" and "within 25% of the fastest" in choice.reason
+
+
+def test_a_backend_that_fails_to_load_is_passed_over(tmp_path: Path) -> None:
+    def broken() -> SlowRunner:
+        raise ModelError("no onnxruntime")
+
+    choice, _ = choose("reader", "m", {"fp32": lambda: SlowRunner("fp32", 1), "int8": broken}, probe_feed(1, 8),
+                       CPU("laptop", 4, AVX2), tmp_path)
+    assert choice.backend == "fp32" and "int8 unavailable: no onnxruntime" in choice.reason
+    with pytest.raises(ModelError, match="no backend can run m"):
+        choose("reader", "m", {"int8": broken}, probe_feed(1, 8), CPU("laptop", 4, AVX2), tmp_path / "x")
+
+
+def test_a_backend_asked_for_is_used_without_timing(tmp_path: Path) -> None:
+    built: list[str] = []
+    choice, runner = select("reader", "m", "fp32", offered({"fp32": 1, "int8": 1}, built), probe_feed(1, 8), tmp_path)
+    assert (choice.backend, runner.backend, built) == ("fp32", "fp32", ["fp32"]) and "asked for" in choice.reason
+    with pytest.raises(ModelError, match="cannot run on the bf16 backend"):
+        decide("reader", "m", "bf16", offered({"fp32": 1}, built), probe_feed(1, 8), tmp_path)
+    assert not (tmp_path / "backends.json").exists()  # a forced backend is not a host's choice
+
+
+class DriftingEmbedder(FakeEmbedder):
+    """A fake embedder on another "backend": its vectors are the fake's, nudged by ``noise``."""
+
+    tolerance = VECTOR_TOLERANCE
+
+    def __init__(self, noise: float):
+        super().__init__()
+        self.noise = noise
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        exact = super().encode(texts)
+        nudged = exact + self.noise * np.random.default_rng(len(texts)).standard_normal(exact.shape)
+        return (nudged / np.linalg.norm(nudged, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_an_index_serves_any_backend_whose_vectors_agree(two_articles: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    built = QA(corpus=two_articles, index=folder, embedder=DriftingEmbedder(0.0)).index()
+    assert built.manifest["tolerance"] == VECTOR_TOLERANCE and built.manifest["embedder"] == "fake-embedder"
+    # arithmetic a little different (cosine ~0.9999): the same generation serves, nothing is re-embedded
+    close = DriftingEmbedder(0.001)
+    served = QA(corpus=two_articles, index=folder, embedder=close).index()
+    assert served.manifest["built"] == built.manifest["built"] and close.encoded <= 8
+    assert 0.999 < served.agreement(close) < 1.0
+    # arithmetic that drifts beyond the tolerance: the index is rebuilt with it
+    far = DriftingEmbedder(0.05)
+    rebuilt = QA(corpus=two_articles, index=folder, embedder=far).index()
+    assert rebuilt.manifest["segments"] != built.manifest["segments"] and far.encoded > 8
+
+
+def test_indexes_that_named_a_backend_with_the_model_still_serve(two_articles: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    built = QA(corpus=two_articles, index=folder, embedder=FakeEmbedder()).index()
+    toc = folder / (folder / "CURRENT").read_text().strip()
+    manifest = json.loads(toc.read_text())
+    toc.write_text(json.dumps({**manifest, "embedder": "fake-embedder@bf16", "backend": "bf16"}))
+    again = FakeEmbedder()
+    served = QA(corpus=two_articles, index=folder, embedder=again).index()
+    assert served.embedder == "fake-embedder" and again.encoded == 0 and served.manifest["segments"] == \
+        built.manifest["segments"]
+
+
 @pytest.mark.real_model
-def test_bf16_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_path: Path) -> None:
+def test_every_backend_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path, tmp_path: Path) -> None:
     text = (seed_corpus / next(p.name for p in seed_corpus.iterdir())).read_text(encoding="utf-8")
     passages = [Passage("seed", "seed", 0, 0, 0, text[:1200])]
     questions = ["Who offered Russia cooperation?", "Which broadcaster carried the remarks?",
                  "How many Russians were killed?"]
-    fp32, bf16 = ExtractiveReader(backend="fp32"), ExtractiveReader(backend="bf16")
+    readers = {b: ExtractiveReader(backend=b) for b in ("fp32", "bf16", "int8")}
+    assert {b: r.runs_on for b, r in readers.items()} == {"fp32": "fp32", "bf16": "bf16", "int8": "int8"}
     for q in questions:
-        a, b = fp32.read(q, passages), bf16.read(q, passages)
-        assert a.spans[0].text == b.spans[0].text
-        assert abs(a.spans[0].score - b.spans[0].score) < 0.05
-    sentences = [line for line in text.splitlines() if line.strip()][:8]
-    v32 = SentenceEmbedder(backend="fp32").encode(sentences)
-    v16 = SentenceEmbedder(backend="bf16").encode(sentences)
-    assert np.min(np.sum(v32 * v16, axis=1)) > 0.99
-    # the index notices: vectors of another backend are rebuilt, not mixed
+        reference = readers["fp32"].read(q, passages).spans[0]
+        for backend in ("bf16", "int8"):
+            found = readers[backend].read(q, passages).spans[0]
+            assert found.text == reference.text and abs(found.score - reference.score) < 0.05, (backend, q)
+    sentences = [line for line in text.splitlines() if line.strip()][:12]
+    reference = SentenceEmbedder(backend="fp32").encode(sentences)
+    for backend in ("bf16", "int8"):
+        vectors = SentenceEmbedder(backend=backend).encode(sentences)
+        assert np.min(np.sum(reference * vectors, axis=1)) > VECTOR_TOLERANCE, backend
+    # an index built on one backend serves the others: no re-embedding
     first = QA(corpus=seed_corpus, index=tmp_path / "index", backend="fp32").index()
     assert first.manifest["embedder"] == DEFAULT_EMBEDDER and first.manifest["backend"] == "fp32"
-    rebuilt = QA(corpus=seed_corpus, index=tmp_path / "index", backend="bf16").index()
-    assert rebuilt.manifest["embedder"] == f"{DEFAULT_EMBEDDER}@bf16" and rebuilt.manifest["backend"] == "bf16"
+    for backend in ("bf16", "int8", "auto"):
+        served = QA(corpus=seed_corpus, index=tmp_path / "index", backend=backend).index()
+        assert served.manifest["built"] == first.manifest["built"], backend
+
+
+@pytest.mark.real_model
+def test_auto_picks_a_backend_for_this_host_and_keeps_it(qa_cache: Path) -> None:
+    reader = ExtractiveReader()
+    assert reader.runs_on in ("fp32", "bf16", "int8") and reader.choice.reason
+    if not detect().native_bf16:
+        assert reader.runs_on != "bf16"
+    kept = saved_choices(qa_cache, detect())
+    assert kept["reader:qa-reader-minilm"] == reader.choice and isinstance(reader.choice, Choice)
 
 
 BLAS_PROBE = """

@@ -39,7 +39,7 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 @pytest.fixture(autouse=True)
 def cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("QA_CACHE", str(cache))
     return cache
 
 

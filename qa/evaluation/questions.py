@@ -553,9 +553,10 @@ def _hide_half(questions: list[EvalQuestion]) -> list[EvalQuestion]:
 
 
 def cache_dir() -> Path:
-    """Where evaluation corpora and indexes are kept: ``$XDG_CACHE_HOME/qa/eval`` (``~/.cache``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "qa" / "eval"
+    """Where evaluation corpora and indexes are kept: ``eval/`` in ``qa.settings.cache_home()``."""
+    from qa.settings import cache_home
+
+    return cache_home() / "eval"
 
 
 def squad_corpus(path: str | Path, questions: list[EvalQuestion], index: str | Path | None,

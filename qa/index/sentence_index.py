@@ -44,6 +44,7 @@ class SentenceIndex:
         self._deleted: list[np.ndarray | None] = []  # per segment: rows of deleted articles
         self._excluded: dict[Filters, list[np.ndarray | None]] = {}  # recent filters' masks
         self._recent: dict[str, list[Any]] = {}  # recent texts' BM25 scores per segment (_bm25)
+        self._agreement: dict[int, float] = {}  # embedder -> lowest cosine of the probe (agreement)
         self._lock = threading.Lock()
         entries = {e["name"]: e for e in manifest.get("segments", [])}
         for s, segment in enumerate(segments):
@@ -97,8 +98,36 @@ class SentenceIndex:
 
     def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
         """Whether this generation indexes exactly these corpus files with this embedder and splitter."""
-        return (self.manifest.get("embedder") == embedder and self.manifest.get("files") == files
-                and self.splitter == SPLITTER)
+        return self.embedder == embedder and self.manifest.get("files") == files and self.splitter == SPLITTER
+
+    @property
+    def embedder(self) -> str:
+        """The embedding model the vectors are from; indexes that named a backend with it
+        (``all-MiniLM-L6-v2@bf16``) were made by that model too."""
+        return str(self.manifest.get("embedder", "")).split("@", 1)[0]
+
+    def agreement(self, embedder: Any, probes: int = 8) -> float:
+        """The lowest cosine between stored vectors of ``probes`` sentences spread over the index and the
+        vectors ``embedder`` gives them now: how far its backend's arithmetic is from the index's
+        (1.0 for an empty index). Computed once per embedder and index."""
+        key = id(embedder)
+        with self._lock:
+            if key in self._agreement:
+                return self._agreement[key]
+        total = self._offsets[-1]
+        if total == 0:
+            return 1.0
+        positions = sorted({int(p) for p in np.linspace(0, total - 1, min(probes, total))})
+        stored = np.stack([self._vector(p) for p in positions]).astype(np.float32)
+        fresh = np.asarray(embedder.encode([self.sentence(p).text for p in positions]), dtype=np.float32)
+        lowest = float(np.min(np.sum(stored * fresh, axis=1)))
+        with self._lock:
+            self._agreement[key] = lowest
+        return lowest
+
+    def _vector(self, position: int) -> np.ndarray:
+        s, row = self._locate(position)
+        return np.asarray(self.segments[s].vectors[row])
 
     @property
     def splitter(self) -> str:

@@ -17,35 +17,18 @@ contents. Files no recent generation names are removed afterwards (``collect_gar
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from qa.errors import CorruptIndexError
+from qa.files import fsync_path, write_atomic
 
 FORMAT_VERSION = 3  # 3: segments' article tables carry date and site, for filters
 CURRENT = "CURRENT"
 KEEP_GENERATIONS = 2  # a reader that just read the previous pointer still finds every file it names
 _TOC = re.compile(r"toc-(\d+)\.json$")
-
-
-def fsync_path(path: Path) -> None:
-    """Flush a file (or a folder's entries) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: readers see old or new, whole."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    fsync_path(tmp)
-    os.replace(tmp, path)
 
 
 def index_exists(folder: str | Path) -> bool:

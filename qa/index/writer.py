@@ -85,17 +85,21 @@ def open_index(
     corpus_root, folder = Path(corpus_root), Path(folder)
     signatures = file_signatures(corpus_root)
     if not rebuild and not optimize:
-        if loaded is not None and loaded.is_current(embedder.name, signatures):
+        if loaded is not None and loaded.is_current(embedder.name, signatures) and serves(loaded, embedder):
             return loaded
         current = _load(folder, warn=False)
-        if current is not None and current.is_current(embedder.name, signatures):
+        if current is not None and current.is_current(embedder.name, signatures) and serves(current, embedder):
             return current
     with write_lock(folder):
         previous = None if rebuild else _load(folder, warn=True)
         signatures = file_signatures(corpus_root)  # again: the corpus may have changed while we waited
-        if previous is not None and previous.manifest.get("embedder") != embedder.name:
+        if previous is not None and previous.embedder != embedder.name:
             log.info("index at %s was built with %s; re-embedding with %s", folder,
-                     previous.manifest.get("embedder"), embedder.name)
+                     previous.embedder, embedder.name)
+            previous = None
+        elif previous is not None and not serves(previous, embedder):
+            log.warning("index at %s: vectors of %s on this backend drift from the index's beyond cosine %s; "
+                        "re-embedding", folder, embedder.name, tolerance(previous, embedder))
             previous = None
         elif previous is not None and previous.splitter != SPLITTER:
             log.info("index at %s was split into sentences by %s; rebuilding it with %s", folder,
@@ -109,6 +113,24 @@ def open_index(
             previous = _merge(folder, previous, names, embedder.name, ann_min_rows)
         collect_garbage(folder)
         return previous
+
+
+def tolerance(index: SentenceIndex, embedder: Embedder) -> float | None:
+    """The lowest cosine at which ``embedder``'s vectors may serve ``index``: the one recorded when it was
+    built, else the embedder's own; None for embedders that declare none (their vectors are exact)."""
+    recorded = index.manifest.get("tolerance")
+    own = getattr(embedder, "tolerance", None)
+    if own is None:
+        return None
+    return float(recorded) if isinstance(recorded, (int, float)) else float(own)
+
+
+def serves(index: SentenceIndex, embedder: Embedder) -> bool:
+    """Whether ``embedder``, on whatever backend it runs here, may answer from ``index``: its vectors of
+    a few of the index's sentences agree with the stored ones to the tolerance. An index built on
+    another backend (or host) is served as it is; only arithmetic that drifts further rebuilds it."""
+    limit = tolerance(index, embedder)
+    return limit is None or index.agreement(embedder) >= limit
 
 
 def _load(folder: Path, warn: bool) -> SentenceIndex | None:
@@ -209,8 +231,9 @@ def _toc(corpus_root: Path, embedder: Embedder, dimension: int | None, segments:
          skipped: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
-        "embedder": embedder.name,  # with its backend when that changes the vectors: all-MiniLM-L6-v2@bf16
-        "backend": getattr(embedder, "backend", None),
+        "embedder": embedder.name,  # the model: any backend whose vectors agree to "tolerance" serves the index
+        "tolerance": getattr(embedder, "tolerance", None),  # lowest cosine to the stored vectors (qa.embedding)
+        "backend": getattr(getattr(embedder, "choice", None), "backend", None),  # what built it, for the record
         "splitter": SPLITTER,  # other sentence boundaries are another index
         "dimension": dimension,
         "corpus": str(corpus_root),
