@@ -217,6 +217,14 @@ class SentenceEmbedder:
         self._warm = threading.Lock()
         self.choice: Any = None  # the qa.backends.Choice made at warm-up
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy sent to another process carries: the settings, never the loaded model."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_model", "_warm")} | {"_model": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._warm = threading.Lock()
+
     def warm_up(self) -> None:
         if self._model is not None:
             return

@@ -94,11 +94,21 @@ class CPU:
 
 
 def usable_cores() -> int:
-    """CPUs this process may run on (its affinity), not all the machine has."""
+    """Physical cores this process may run on: its affinity, with a core's hyperthreads counted once
+    (two threads of one core share its vector units, so a third model thread there only waits)."""
     try:
-        return len(os.sched_getaffinity(0))
+        allowed = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+    cores = set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add((topology / "physical_package_id").read_text().strip() + ":" +
+                      (topology / "core_id").read_text().strip())
+        except OSError:
+            cores.add(f"cpu{cpu}")
+    return max(1, len(cores))
 
 
 @lru_cache(maxsize=1)

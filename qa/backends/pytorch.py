@@ -34,6 +34,14 @@ class TorchRunner:
     """A transformers model run by PyTorch: numpy inputs in, the named outputs as float32 numpy arrays out."""
 
     def __init__(self, model: Any, backend: str, outputs: tuple[str, ...]):
+        import os
+
+        import torch
+
+        from qa.backends.threads import model_threads
+
+        if os.environ.get("QA_THREADS"):  # otherwise PyTorch's own default: one thread per physical core
+            torch.set_num_threads(model_threads())
         self.model, self.backend, self.outputs = model.eval(), backend, outputs
         self.inputs = set(inspect.signature(model.forward).parameters)
 

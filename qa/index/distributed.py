@@ -11,6 +11,7 @@ floating-point tolerance.
 from __future__ import annotations
 
 import copy
+import os
 import socket
 from collections.abc import Sequence
 from typing import Any
@@ -53,9 +54,7 @@ class _Embed:
     """Ray Data actor: holds one embedder (loaded on the first batch) for all the batches it is given."""
 
     def __init__(self, embedder: Embedder, threads: int):
-        import torch
-
-        torch.set_num_threads(max(1, threads))
+        os.environ["QA_THREADS"] = str(max(1, threads))  # the actor's share of the node (qa.backends.threads)
         self.embedder = embedder
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -91,9 +90,7 @@ def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None
                               "(start one with `ray start --head`, or pass its address)") from exc
         ray.data.DataContext.get_current().enable_progress_bars = progress
         pool = actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_actor)
-        shipped = copy.copy(embedder)
-        if hasattr(shipped, "_model"):
-            shipped._model = None  # each actor loads its own model, never this process's copy
+        shipped = copy.deepcopy(embedder)  # each actor loads its own model, never this process's copy
         items = [{"row": i, "text": a.text} for i, a in enumerate(articles)]
         sentences = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), 4 * pool)))
         sentences = sentences.map_batches(_split, batch_size=4)
