@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -40,7 +41,8 @@ AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE
 CHILD = r"""
 import json, os, shutil, statistics, sys, time
 from pathlib import Path
-mode, corpus, index, extra = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4])
+mode, corpus, index = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+extra = json.loads(Path(sys.argv[4]).read_text(encoding="utf-8"))
 from qa.pipeline import QA
 
 def ms(samples):
@@ -99,11 +101,13 @@ def check_avx2_takes_effect() -> str:
 def child(checkout: Path, backend: str, kind: str, mode: str, corpus: Path, index: Path, extra: dict,
           busy: bool = False) -> dict:
     env = {**host_env(kind), "PYTHONPATH": str(checkout), "QA_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
+    given = index.with_name(index.name + ".json")
+    given.write_text(json.dumps(extra), encoding="utf-8")
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
         if neighbour:
             time.sleep(0.5)
-        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(corpus), str(index), json.dumps(extra)],
+        done = subprocess.run([sys.executable, "-c", CHILD, mode, str(corpus), str(index), str(given)],
                               env=env, cwd=checkout, capture_output=True, text=True, timeout=3600)
     finally:
         if neighbour:
@@ -136,7 +140,7 @@ def squad_sample(path: Path, articles: int, folder: Path) -> tuple[Path, list]:
     (corpus / "articles.json").write_text(json.dumps(squad_articles(data), ensure_ascii=False), encoding="utf-8")
     questions = [(q["question"], [x["text"] for x in q["answers"]])
                  for a in data for p in a["paragraphs"] for q in p["qas"] if q.get("answers")]
-    return corpus, questions
+    return corpus, random.Random(11).sample(questions, min(1000, len(questions)))
 
 
 def main() -> None:

@@ -23,7 +23,8 @@ def describe(qa: Any) -> dict[str, Any]:
         "cache": str(cache_home()),
     }
     for kind, model in (("reader", qa.reader), ("embedder", qa.embedder)):
-        model.warm_up()
+        if hasattr(model, "warm_up"):
+            model.warm_up()
         choice = getattr(model, "choice", None)
         found[kind] = {"model": getattr(model, "name", type(model).__name__),
                        "asked": getattr(model, "backend", None),

@@ -100,7 +100,8 @@ class QA:
         names = {k: v for k, v in (("reader", reader), ("embedder", embedder)) if isinstance(v, str)}
         self.settings = settings or Settings.load(corpus=corpus, index=index, **names, **overrides)
         self.reader: Reader = reader if reader is not None and not isinstance(reader, str) else \
-            ExtractiveReader(self.settings.reader, max_answer_tokens=self.settings.max_answer_tokens,
+            ExtractiveReader(self.settings.reader, max_length=self.settings.reader_tokens,
+                             stride=self.settings.reader_stride, max_answer_tokens=self.settings.max_answer_tokens,
                              backend=self.settings.backend)
         self.embedder = embedder if embedder is not None and not isinstance(embedder, str) else \
             SentenceEmbedder(self.settings.embedder, backend=self.settings.backend)

@@ -51,7 +51,7 @@ class ExtractiveReader:
     """A transformers extractive QA model; loads on first use, on the backend chosen for this machine."""
 
     def __init__(
-        self, model: str = DEFAULT_READER, max_length: int = 256, stride: int = 64,
+        self, model: str = DEFAULT_READER, max_length: int = 384, stride: int = 128,
         max_answer_tokens: int = 30, top_k: int = 10, batch_size: int = 16, device: str | None = None,
         backend: str = DEFAULT_BACKEND,
     ):

@@ -32,6 +32,8 @@ class Settings:
     early_exit: float = 0.4  # a retrieved question's other passages go unread when its top one's answer scores this
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
+    reader_tokens: int = 384  # tokens per reader window (question + passage); longer passages are read in windows
+    reader_stride: int = 128  # tokens shared by consecutive windows of one passage
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with
     follow_up: str = "all"  # what follow-ups take from the history: all, none, or some of complete,context,focus
     ann_min_rows: int = 200_000  # index segments of at least this many sentences get HNSW instead of exact search

@@ -137,3 +137,20 @@ def test_chat_through_the_installed_entry_point(seed_corpus: Path, tmp_path: Pat
     done = subprocess.run([exe, "chat", "--corpus", str(tmp_path / "empty")], input="/help\n",
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "/reset" in done.stdout
+
+
+def test_info_names_the_cpu_the_models_and_the_index(runner: CliRunner) -> None:
+    assert runner.invoke(qa.cli.cli, ["index"]).exit_code == 0
+    result = runner.invoke(qa.cli.cli, ["info"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("CPU ") and "cores for this process" in lines[0] and "bf16" in lines[0]
+    assert any(line.startswith("reader ") for line in lines) and any(line.startswith("embedder ") for line in lines)
+    assert "1 articles" in result.output and "fake-embedder" in result.output
+    found = json.loads(runner.invoke(qa.cli.cli, ["info", "--json"]).stdout)
+    assert found["index"]["articles"] == 1 and found["cpu"]["cores"] >= 1 and found["cache"]
+
+
+def test_info_without_an_index_says_how_to_build_it(runner: CliRunner) -> None:
+    result = runner.invoke(qa.cli.cli, ["info"])
+    assert result.exit_code == 0 and "not built: run `qa index`" in result.output
