@@ -7,8 +7,8 @@ How qa chose its backend (qa.backends): every candidate runs the packaged weight
 Embedder: sentences/s over the file's first ``--sentences`` sentences (shortest first, batches of 64) and cosine
 to sentence-transformers fp32. Reader: one question over 5 passages (p50), and SQuAD F1 always
 answering on a seeded sample of ``--questions`` questions with their gold paragraph, through qa's
-own reader code (only the forward pass is swapped). Candidates: PyTorch fp32 and bf16 autocast
-(qa's backends), ONNX Runtime fp32 and dynamic int8 (per-channel weights, AVX-512 VNNI kernels),
+own reader code (only the forward pass is swapped). Candidates: PyTorch fp32 and bf16 autocast and
+qa's int8 (its backends), ONNX Runtime fp32 and per-tensor dynamic int8 (per-channel weights, AVX-512 VNNI kernels),
 OpenVINO with bf16 inference precision. The ONNX files are exported from the packaged weights into
 a temporary folder on each run.
 """
@@ -101,6 +101,7 @@ def embedder_rows(sentences: list[str], folder: Path) -> None:
     onnx_path = folder / "embedder.onnx"
     export(AutoModel.from_pretrained(path).eval(), onnx_path, ["last_hidden_state"])
     candidates = {f"pytorch {b}": SentenceEmbedder(backend=b).encode for b in ("fp32", "bf16")}
+    candidates["qa int8 (shipped)"] = SentenceEmbedder(backend="int8").encode
     candidates.update({name: pooled(run) for name, run in runners(onnx_path, folder).items()})
     print(f"\nembedder, {len(sentences):,} sentences:")
     for name, encode in candidates.items():
@@ -108,19 +109,6 @@ def embedder_rows(sentences: list[str], folder: Path) -> None:
         cosine = np.sum(vectors * reference, axis=1)
         print(f"  {name:<18} {speed:6.0f} sentences/s   cosine to fp32 mean {cosine.mean():.5f} "
               f"lowest {cosine.min():.5f}", flush=True)
-
-
-class OutsideModel:
-    """Stands in for the transformers model inside ``ExtractiveReader``: same inputs, same logits."""
-
-    def __init__(self, run: Any):
-        self.run = run
-
-    def __call__(self, **batch: Any) -> Any:
-        import torch
-
-        start, end = self.run({k: batch[k].numpy().astype(np.int64) for k in INPUTS})
-        return SimpleNamespace(start_logits=torch.from_numpy(start), end_logits=torch.from_numpy(end))
 
 
 def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], folder: Path,
@@ -132,12 +120,13 @@ def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], fo
     fp32 = ExtractiveReader(backend="fp32")
     fp32.warm_up()
     onnx_path = folder / "reader.onnx"
-    export(fp32._model, onnx_path, ["start_logits", "end_logits"])
-    candidates: dict[str, ExtractiveReader] = {"pytorch fp32": fp32, "pytorch bf16": ExtractiveReader(backend="bf16")}
+    export(fp32._torch_model, onnx_path, ["start_logits", "end_logits"])
+    candidates: dict[str, ExtractiveReader] = {"pytorch fp32": fp32, "pytorch bf16": ExtractiveReader(backend="bf16"),
+                                               "qa int8 (shipped)": ExtractiveReader(backend="int8")}
     for name, run in runners(onnx_path, folder).items():
         reader = ExtractiveReader(backend="fp32")
         reader.warm_up()
-        reader._model = OutsideModel(run)
+        reader._runner = SimpleNamespace(run=run)  # only the forward pass is swapped
         candidates[name] = reader
     print(f"\nreader, 5 passages ({sum(len(p.text.split()) for p in passages)} words) and F1 on {len(items)} "
           "questions with their paragraph, always answering:")

@@ -171,9 +171,9 @@ class MeanPooledEncoder:
         return TorchRunner(self._torch_model, backend, ("last_hidden_state",))
 
     def _onnx(self) -> Any:
-        from qa.backends.onnx import OnnxRunner, exported
+        from qa.backends.onnx import OnnxRunner, exported, weight_files
 
-        sources = [p for p in self.folder.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")]
+        sources = weight_files(self.folder)
         if (self.folder / STUDENT_CARD).exists():
             sources.append(packaged_minilm_path() / "model.safetensors")  # the word embeddings it borrows
         name = f"embedder-{self.folder.name}"

@@ -42,11 +42,6 @@ def resolve_reader(name: str) -> str:
     return name
 
 
-def model_files(folder: Path) -> list[Path]:
-    """The files a model folder's weights and shapes come from (what an int8 export is made from)."""
-    return [p for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".safetensors", ".bin")]
-
-
 class ExtractiveReader:
     """A transformers extractive QA model; loads on first use, on the backend chosen for this machine."""
 
@@ -113,7 +108,7 @@ class ExtractiveReader:
         return TorchRunner(self._torch_model, backend, OUTPUTS)
 
     def _onnx(self, location: str) -> Any:
-        from qa.backends.onnx import OnnxRunner, exported
+        from qa.backends.onnx import OnnxRunner, exported, weight_files
 
         def load() -> Any:
             from transformers import AutoModelForQuestionAnswering
@@ -121,7 +116,7 @@ class ExtractiveReader:
             return AutoModelForQuestionAnswering.from_pretrained(location)
 
         folder = Path(location)
-        return OnnxRunner(exported(model_files(folder), cache_home(), f"reader-{folder.name}", load, OUTPUTS))
+        return OnnxRunner(exported(weight_files(folder), cache_home(), f"reader-{folder.name}", load, OUTPUTS))
 
     @property
     def runs_on(self) -> str:

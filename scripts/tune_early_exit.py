@@ -51,7 +51,7 @@ def main() -> None:
         top = Reading([s for s in reading.spans if s.passage == 0], reading.no_answer[:1])
         first = qa._compose(FollowUp(q.question, q.question), passages, top, threshold, 0.0)
         full = qa._compose(FollowUp(q.question, q.question), passages, reading, threshold, 0.0)
-        tokens = [len(tokenizer(q.question, p.text)["input_ids"]) for p in passages]
+        tokens = [len(tokenizer.inner.encode(q.question, p.text).ids) for p in passages]
         rows.append((first, full, tokens, q.answers))
     total = sum(sum(t) for _, _, t, _ in rows)
     print(f"{len(rows)} questions of the {args.articles} articles; answer threshold {threshold}")

@@ -280,3 +280,47 @@ def test_omp_num_threads_is_not_a_blas_setting(seed_corpus: Path, tmp_path: Path
     # OMP_NUM_THREADS also sets PyTorch's threads: people set it for torch, and numpy's OpenBLAS would still spin
     found = _blas_threads(tmp_path, seed_corpus, OMP_NUM_THREADS="2")
     assert found["after"] == [1] and found["again"] is True
+
+
+def test_int8_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> None:
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    from qa.backends.onnx import CARD, OnnxRunner, exported, weight_files
+    from qa.backends.pytorch import TorchRunner
+
+    folder = tmp_path / "tiny"
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=1200, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=256, max_position_embeddings=128)
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    loads: list[int] = []
+
+    def load() -> BertForQuestionAnswering:
+        loads.append(1)
+        return BertForQuestionAnswering.from_pretrained(folder)
+
+    outputs = ("start_logits", "end_logits")
+    path = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs)
+    card = json.loads((path.parent / CARD).read_text())
+    assert "MatMulNBits 8-bit symmetric, block 128" in card["recipe"] and card["inputs"] == [
+        "input_ids", "attention_mask", "token_type_ids"]
+    assert exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs) == path and loads == [1]
+    feed = probe_feed(2, 24, vocab=100)
+    feed["attention_mask"][1, 20:] = 0
+    int8 = OnnxRunner(path, threads=1).run(feed)
+    fp32 = TorchRunner(load(), "fp32", outputs).run(feed)
+    for a, b in zip(int8, fp32):
+        assert a.shape == b.shape and np.corrcoef(a[:, :20].ravel(), b[:, :20].ravel())[0, 1] > 0.99
+    # other weights are another export
+    (folder / "model.safetensors").touch()
+    assert exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs) != path
+
+
+def test_a_damaged_export_says_how_to_fix_it(tmp_path: Path) -> None:
+    from qa.backends.onnx import OnnxRunner
+
+    broken = tmp_path / "model.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="delete .* and it is exported again"):
+        OnnxRunner(broken)

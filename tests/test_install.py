@@ -43,8 +43,9 @@ def test_a_bare_install_adds_a_page_and_answers(tmp_path: Path) -> None:
     # the CPU build of the torch already here (an unpinned torch would pull the CUDA build), then qa alone
     subprocess.run([*pip, f"torch=={torch.__version__.split('+')[0]}"], check=True, timeout=900)
     source = tmp_path / "source"  # a copy without the developer's venv, index or build leftovers
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv*", ".git", "index", "build", "*.egg-info",
-                                                                "__pycache__", ".pytest_cache", "runs"))
+    leftovers = shutil.ignore_patterns(".venv*", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache")
+    shutil.copytree(ROOT, source, ignore=lambda folder, names: [
+        *leftovers(folder, names), *(n for n in ("index", "runs") if Path(folder) == ROOT and n in names)])
     subprocess.run([*pip, str(source)], check=True, timeout=1800)
     site = tmp_path / "site"
     site.mkdir()

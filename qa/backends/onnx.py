@@ -68,6 +68,13 @@ def fingerprint(files: Iterable[Path]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def weight_files(folder: Path) -> list[Path]:
+    """The files of a model folder an export is made from: its config and weights (not its tokenizer
+    or qa's settings beside them, which do not change the graph)."""
+    return [p for p in Path(folder).iterdir() if p.is_file() and (p.name == "config.json" or
+                                                                  p.suffix in (".safetensors", ".bin"))]
+
+
 def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[], Any],
              outputs: tuple[str, ...]) -> Path:
     """The int8 ONNX file of a model, exported into ``cache/onnx/`` by ``export`` the first time.
