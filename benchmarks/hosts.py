@@ -17,6 +17,8 @@ Measured per run, in this order, the runs taking turns within each measure:
 - seed: ``qa.answer()`` on the seed article, the first ``--questions`` questions of
   eval/seed_questions.jsonl asked ``--repeat`` times after one warm-up; p50/p95. With ``--busy``, the
   same again beside one busy single-threaded process (``while True: pass``).
+- beside ``qa index`` (``--beside-index``, with ``--squad``): the seed again while a second process of
+  the same version rebuilds the index of the SQuAD articles below, over and over.
 - indexing (``--squad``): the first ``--articles`` articles of a SQuAD file indexed from scratch in a
   running QA (models loaded and warmed up): sentences/s; and retrieval recall@5 of their questions.
 - cold (``--cold N``): ``qa ask`` in a new process on the existing seed index, to the printed answer.
@@ -99,19 +101,30 @@ def check_avx2_takes_effect() -> str:
 
 
 def child(checkout: Path, backend: str, kind: str, mode: str, corpus: Path, index: Path, extra: dict,
-          busy: bool = False) -> dict:
+          busy: bool = False, indexing: Path | None = None) -> dict:
+    """One measure in a fresh process; ``busy``: beside a busy single-threaded process; ``indexing``: beside
+    ``qa index --rebuild`` of that corpus, again and again, in a second process of the same version."""
     env = {**host_env(kind), "PYTHONPATH": str(checkout), "QA_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
     given = index.with_name(index.name + ".json")
     given.write_text(json.dumps(extra), encoding="utf-8")
-    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    neighbour = None
+    if busy:
+        neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    elif indexing:
+        loop = (f"while true; do {sys.executable} -c 'from qa.cli import main; main()' index --rebuild "
+                f"--corpus {indexing} --index {index}-neighbour >/dev/null 2>&1; done")
+        neighbour = subprocess.Popen(["bash", "-c", loop], env=env, cwd=checkout, start_new_session=True)
     try:
         if neighbour:
-            time.sleep(0.5)
+            time.sleep(0.5 if busy else 6)  # the indexer past its start-up, embedding
         done = subprocess.run([sys.executable, "-c", CHILD, mode, str(corpus), str(index), str(given)],
                               env=env, cwd=checkout, capture_output=True, text=True, timeout=3600)
     finally:
         if neighbour:
-            neighbour.kill()
+            if indexing:
+                os.killpg(neighbour.pid, 9)  # the loop and the qa index it runs
+            else:
+                neighbour.kill()
             neighbour.wait()
     if done.returncode != 0:
         sys.exit(f"{checkout} ({backend}, {kind}, {mode}) failed:\n{done.stderr[-3000:]}")
@@ -150,6 +163,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=24)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--busy", action="store_true", help="also measure the seed beside a busy process")
+    parser.add_argument("--beside-index", action="store_true",
+                        help="also measure the seed beside `qa index --rebuild` of the --squad articles, looping")
     parser.add_argument("--squad", type=Path, help="SQuAD file: also measure indexing and recall@5")
     parser.add_argument("--articles", type=int, default=12)
     parser.add_argument("--cold", type=int, default=0, metavar="N")
@@ -186,6 +201,12 @@ def main() -> None:
                         row.setdefault("busy", []).append(busy)
                         print(f"{label:>12} {kind:>6} round {r}: beside a busy process p50 {busy['p50']} ms "
                               f"({busy['p50'] / seed['p50']:.2f}x)", flush=True)
+                    if args.beside_index and squad:
+                        near = child(checkout, backend, kind, "seed", ROOT / "seeds", index,
+                                     {"questions": questions, "repeat": args.repeat}, indexing=squad[0])
+                        row.setdefault("beside_index", []).append(near)
+                        print(f"{label:>12} {kind:>6} round {r}: beside `qa index` p50 {near['p50']} ms "
+                              f"({near['p50'] / seed['p50']:.2f}x)", flush=True)
                     if squad:
                         built = child(checkout, backend, kind, "index", squad[0], work / f"{label}-{kind}-squad",
                                       {"questions": squad[1]})
@@ -202,6 +223,9 @@ def main() -> None:
         if "busy" in row:
             busy = statistics.median(s["p50"] for s in row["busy"])
             line += f"  busy {busy:6.1f} ms ({busy / seed:.2f}x)"
+        if "beside_index" in row:
+            near = statistics.median(s["p50"] for s in row["beside_index"])
+            line += f"  beside qa index {near:6.1f} ms ({near / seed:.2f}x)"
         if "indexing" in row:
             line += f"  indexing {statistics.median(s['per_second'] for s in row['indexing']):6.1f}/s" \
                     f" recall@5 {row['indexing'][0]['recall_at_5']}%"
