@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,7 @@ def squad_sample(path: Path, articles: int, folder: Path) -> tuple[Path, list]:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that a stopped run still stops its neighbours
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", required=True, metavar="LABEL=CHECKOUT:BACKEND")
     parser.add_argument("--hosts", default="native", help="native, avx2 or both (comma-separated)")
