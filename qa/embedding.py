@@ -120,7 +120,7 @@ class MeanPooledEncoder:
 
     def __init__(self, folder: Path, max_length: int, backend: str, device: str = "cpu", name: str = ""):
         from qa.backends import decide
-        from qa.backends.choice import probe_feed
+        from qa.backends.choice import BULK_TIE, probe_feed
         from qa.tokenization import ModelTokenizer
 
         self.folder, self.max_length, self.device = folder, max_length, device
@@ -131,7 +131,7 @@ class MeanPooledEncoder:
         if device == "cpu":
             self._offered["int8"] = self._onnx
         self.choice, self._runners = decide("embedder", name or str(folder), backend, self._offered,
-                                            probe_feed(32, 32), cache_home())
+                                            probe_feed(32, 32), cache_home(), tie=BULK_TIE)
         self._runners = {k: v for k, v in self._runners.items() if k in (self.choice.backend, "int8")}
         self._lock = threading.Lock()
 

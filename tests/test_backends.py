@@ -324,3 +324,12 @@ def test_a_damaged_export_says_how_to_fix_it(tmp_path: Path) -> None:
     broken.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="delete .* and it is exported again"):
         OnnxRunner(broken)
+
+
+def test_bulk_embedding_gives_int8_a_wider_tie(tmp_path: Path) -> None:
+    from qa.backends.choice import BULK_TIE
+
+    ms = {"fp32": 40, "bf16": 20, "int8": 20 * (1 + (TIE + BULK_TIE) / 2)}  # between the two ties
+    reader, _ = choose("reader", "m", offered(ms, []), probe_feed(1, 8), CPU("zen4", 2, ZEN4), None)
+    bulk, _ = choose("embedder", "m", offered(ms, []), probe_feed(1, 8), CPU("zen4", 2, ZEN4), None, tie=BULK_TIE)
+    assert (reader.backend, bulk.backend) == ("bf16", "int8") and "within 50% of the fastest" in bulk.reason

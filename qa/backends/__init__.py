@@ -43,10 +43,12 @@ def check_backend(backend: str) -> str:
 
 
 def decide(kind: str, model: str, requested: str, offered: dict[str, Callable[[], Runner]],
-           feed: np.ndarray | dict[str, np.ndarray], cache: Path | None = None) -> tuple[Choice, dict[str, Runner]]:
+           feed: dict[str, np.ndarray], cache: Path | None = None, tie: float | None = None,
+           ) -> tuple[Choice, dict[str, Runner]]:
     """The backend for ``model``: ``requested`` itself, or for ``auto`` the one chosen for this host
     (``qa.backends.choice``); with any runners already built on the way (by a timing).
-    ``offered``: backend name -> runner factory."""
+    ``offered``: backend name -> runner factory; ``tie``: how much slower int8 may time and still
+    be chosen (default ``choice.TIE``)."""
     from qa.backends.choice import Choice
     from qa.backends.cpu import detect
 
@@ -57,9 +59,9 @@ def decide(kind: str, model: str, requested: str, offered: dict[str, Callable[[]
             raise ModelError(f"{model} cannot run on the {requested} backend here: use one of "
                              f"{', '.join(['auto', *offered])}")
         return Choice(requested, ASKED, {}, cpu.describe()), {}
-    from qa.backends.choice import choose
+    from qa.backends.choice import TIE, choose
 
-    return choose(kind, model, offered, feed, cpu, cache)
+    return choose(kind, model, offered, feed, cpu, cache, TIE if tie is None else tie)
 
 
 def select(kind: str, model: str, requested: str, offered: dict[str, Callable[[], Runner]],

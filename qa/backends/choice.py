@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +36,9 @@ CHOICES_FILE = "backends.json"
 # hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the reader, README
 # "Thread hygiene"), and it starts without importing PyTorch
 TIE = 0.25
+# for bulk embedding, 50%: it runs beside answering (qa serve's background indexer, a cron `qa index`), where
+# a PyTorch embedder's threads cost the answers 22.6x against int8's 1.96x (README, "Speed")
+BULK_TIE = 0.50
 ROUNDS = 7
 PAUSE = 0.03  # seconds between timed passes: the previous runner's idle threads stop spinning first
 _lock = threading.Lock()
@@ -73,8 +75,9 @@ def probe_feed(batch: int, tokens: int, vocab: int = 1000) -> dict[str, np.ndarr
 
 
 def time_runners(runners: dict[str, Runner], feed: dict[str, np.ndarray], rounds: int = ROUNDS) -> dict[str, float]:
-    """Median milliseconds of one forward pass of ``feed`` per runner, the runners taking turns
-    (so that a machine whose speed drifts treats them alike)."""
+    """Milliseconds of one forward pass of ``feed`` per runner, the fastest of ``rounds``, the runners
+    taking turns (so that a machine whose speed drifts treats them alike). The fastest pass, not the
+    median: another process's burst only ever slows a pass, so the minimum is the runner's own speed."""
     for runner in runners.values():
         runner.run(feed)
         runner.run(feed)
@@ -85,7 +88,7 @@ def time_runners(runners: dict[str, Runner], feed: dict[str, np.ndarray], rounds
             began = time.perf_counter()
             runner.run(feed)
             times[name].append(1000 * (time.perf_counter() - began))
-    return {name: round(statistics.median(t), 2) for name, t in times.items()}
+    return {name: round(min(t), 2) for name, t in times.items()}
 
 
 def candidates_for(cpu: CPU, offered: list[str]) -> tuple[list[str], list[str]]:
@@ -100,7 +103,7 @@ def candidates_for(cpu: CPU, offered: list[str]) -> tuple[list[str], list[str]]:
 
 
 def choose(kind: str, model: str, offered: dict[str, Callable[[], Runner]], feed: dict[str, np.ndarray],
-           cpu: CPU, cache: Path | None) -> tuple[Choice, dict[str, Runner]]:
+           cpu: CPU, cache: Path | None, tie: float = TIE) -> tuple[Choice, dict[str, Runner]]:
     """The backend for ``model`` (a ``kind``: reader or embedder) on this host, from the cache or by
     timing ``feed`` on each candidate ``offered`` (name -> runner factory); with the runners the
     timing built (none when the choice came from the cache)."""
@@ -124,12 +127,12 @@ def choose(kind: str, model: str, offered: dict[str, Callable[[], Runner]], feed
         timings = time_runners(runners, feed)
         fastest = min(timings, key=timings.__getitem__)
         name = fastest
-        if "int8" in timings and timings["int8"] <= timings[fastest] * (1 + TIE):
+        if "int8" in timings and timings["int8"] <= timings[fastest] * (1 + tie):
             name = "int8"
         shape = "x".join(str(n) for n in feed["input_ids"].shape)
         measured = ", ".join(f"{n} {ms:.1f} ms" for n, ms in sorted(timings.items(), key=lambda x: x[1]))
         why = "fastest" if name == fastest else \
-            f"within {TIE:.0%} of the fastest (int8 holds up better beside other work and starts without PyTorch)"
+            f"within {tie:.0%} of the fastest (int8 holds up better beside other work and starts without PyTorch)"
         reason = "; ".join([*notes, f"one forward pass of {shape} tokens timed: {measured}; {name} is {why}"])
         choice = Choice(name, reason, timings, cpu.describe())
     _save(cache, cpu, key, choice)
