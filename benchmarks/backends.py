@@ -120,7 +120,7 @@ def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], fo
     fp32 = ExtractiveReader(backend="fp32")
     fp32.warm_up()
     onnx_path = folder / "reader.onnx"
-    export(fp32._torch_model, onnx_path, ["start_logits", "end_logits"])
+    export(fp32._offer.torch_model, onnx_path, ["start_logits", "end_logits"])
     candidates: dict[str, ExtractiveReader] = {"pytorch fp32": fp32, "pytorch bf16": ExtractiveReader(backend="bf16"),
                                                "qa int8 (shipped)": ExtractiveReader(backend="int8")}
     for name, run in runners(onnx_path, folder).items():

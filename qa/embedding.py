@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.backends import ASKED, DEFAULT_BACKEND, check_backend
+from qa.backends import DEFAULT_BACKEND, check_backend
 from qa.errors import ModelError
 from qa.settings import DEFAULT_EMBEDDER, cache_home
 
@@ -88,7 +88,8 @@ def save_complete(folder: str | Path, out: str | Path) -> Path:
 
 def mean_pooled(model: Any, batch: Any) -> Any:
     """Unit-length mean of ``model``'s last hidden states over the real tokens of a tokenized
-    ``batch``: all-MiniLM-L6-v2's pooling, for the encoder here and for distilling it."""
+    ``batch``: all-MiniLM-L6-v2's pooling, in PyTorch, for distilling it (``MeanPooledEncoder.encode``
+    pools the same way in numpy, on whichever backend's hidden states)."""
     import torch
 
     hidden = model(**batch).last_hidden_state.float()
@@ -119,20 +120,25 @@ class MeanPooledEncoder:
     """
 
     def __init__(self, folder: Path, max_length: int, backend: str, device: str = "cpu", name: str = ""):
-        from qa.backends import decide
+        from qa.backends import Offer, decide
         from qa.backends.choice import BULK_TIE, probe_feed
+        from qa.backends.onnx import weight_files
         from qa.tokenization import ModelTokenizer
 
         self.folder, self.max_length, self.device = folder, max_length, device
         self.tokenizer = ModelTokenizer.load(folder)
         self._dimension = int(json.loads((folder / "config.json").read_text())["hidden_size"])
-        self._torch_model: Any = None
-        self._offered: dict[str, Any] = {"fp32": lambda: self._torch("fp32"), "bf16": lambda: self._torch("bf16")}
-        if device == "cpu":
-            self._offered["int8"] = self._onnx
+        sources = weight_files(folder)
+        if (folder / STUDENT_CARD).exists():
+            sources.append(packaged_minilm_path() / "model.safetensors")  # the word embeddings it borrows
+        self.offer = Offer(self._fp32_model, ("last_hidden_state",), cache_home(), f"embedder-{folder.name}",
+                           sources, device)
+        self._offered = self.offer.factories()
         self.choice, self._runners = decide("embedder", name or str(folder), backend, self._offered,
                                             probe_feed(32, 32), cache_home(), tie=BULK_TIE)
+        self.offer.keep(self.choice.backend)
         self._runners = {k: v for k, v in self._runners.items() if k in (self.choice.backend, "int8")}
+        self._asked = backend != "auto"  # a backend the user asked for is used for questions too
         self._lock = threading.Lock()
 
     @classmethod
@@ -147,7 +153,7 @@ class MeanPooledEncoder:
         agree within ``VECTOR_TOLERANCE``; it answers in a millisecond or two, and a process that
         only asks questions then never imports PyTorch)."""
         backend = self.choice.backend
-        if texts <= QUERY_TEXTS and "int8" in self._offered and self.choice.reason != ASKED:
+        if texts <= QUERY_TEXTS and "int8" in self._offered and not self._asked:
             backend = "int8"
         runner = self._runners.get(backend)
         if runner is None:
@@ -162,22 +168,6 @@ class MeanPooledEncoder:
 
         student = (self.folder / STUDENT_CARD).exists()
         return load_student(self.folder) if student else AutoModel.from_pretrained(self.folder)
-
-    def _torch(self, backend: str) -> Any:
-        from qa.backends.pytorch import TorchRunner
-
-        if self._torch_model is None:
-            self._torch_model = self._fp32_model().to(self.device).eval()
-        return TorchRunner(self._torch_model, backend, ("last_hidden_state",))
-
-    def _onnx(self) -> Any:
-        from qa.backends.onnx import OnnxRunner, exported, weight_files
-
-        sources = weight_files(self.folder)
-        if (self.folder / STUDENT_CARD).exists():
-            sources.append(packaged_minilm_path() / "model.safetensors")  # the word embeddings it borrows
-        name = f"embedder-{self.folder.name}"
-        return OnnxRunner(exported(sources, cache_home(), name, self._fp32_model, ("last_hidden_state",)))
 
     def get_embedding_dimension(self) -> int:
         return self._dimension

@@ -37,7 +37,7 @@ def describe(qa: Any) -> dict[str, Any]:
     return found
 
 
-def _index(qa: Any) -> dict[str, Any] | None:
+def _index(qa: Any) -> dict[str, Any]:
     from qa.errors import CorruptIndexError
     from qa.index import SentenceIndex, index_exists
 

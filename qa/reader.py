@@ -71,7 +71,9 @@ class ExtractiveReader:
         with self._warm:
             if self._runner is not None:
                 return
+            from qa.backends import Offer
             from qa.backends.choice import probe_feed
+            from qa.backends.onnx import weight_files
             from qa.tokenization import ModelTokenizer
 
             location = resolve_reader(self.name)
@@ -85,38 +87,23 @@ class ExtractiveReader:
                 self._tokenizer = ModelTokenizer.load(location)
             except ModelError as exc:
                 raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
-            offered = {"fp32": lambda: self._torch(location, "fp32"), "bf16": lambda: self._torch(location, "bf16")}
-            if local and self.device == "cpu":
-                offered["int8"] = lambda: self._onnx(location)
-            self.choice, self._runner = select("reader", self.name, self.backend, offered, probe_feed(1, 192),
-                                               cache_home())
-            if self.choice.backend != "fp32" and self.choice.backend != "bf16":
-                self._torch_model = None  # the timing's PyTorch copy is not kept
+            folder = Path(location)
+            sources = weight_files(folder) if local else None
+            self._offer = Offer(lambda: self._load(location), OUTPUTS, cache_home(), f"reader-{folder.name}",
+                                sources, self.device)
+            self.choice, self._runner = select("reader", self.name, self.backend, self._offer.factories(),
+                                               probe_feed(1, 192), cache_home())
+            self._offer.keep(self.choice.backend)
 
-    def _torch(self, location: str, backend: str) -> Any:
-        from qa.backends.pytorch import TorchRunner
+    def _load(self, location: str) -> Any:
+        """The fp32 transformers model (for PyTorch, and for the int8 export)."""
+        import torch
+        from transformers import AutoModelForQuestionAnswering
 
-        if self._torch_model is None:
-            import torch
-            from transformers import AutoModelForQuestionAnswering
-
-            try:
-                model = AutoModelForQuestionAnswering.from_pretrained(location, dtype=torch.float32)
-            except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
-                raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
-            self._torch_model = model.to(self.device).eval()
-        return TorchRunner(self._torch_model, backend, OUTPUTS)
-
-    def _onnx(self, location: str) -> Any:
-        from qa.backends.onnx import OnnxRunner, exported, weight_files
-
-        def load() -> Any:
-            from transformers import AutoModelForQuestionAnswering
-
-            return AutoModelForQuestionAnswering.from_pretrained(location)
-
-        folder = Path(location)
-        return OnnxRunner(exported(weight_files(folder), cache_home(), f"reader-{folder.name}", load, OUTPUTS))
+        try:
+            return AutoModelForQuestionAnswering.from_pretrained(location, dtype=torch.float32)
+        except Exception as exc:  # noqa: BLE001 - any loading failure is reported the same way
+            raise ModelError(f"cannot load reader {self.name!r}: {exc}") from exc
 
     @property
     def runs_on(self) -> str:

@@ -103,7 +103,7 @@ def test_the_packaged_student_is_a_two_layer_copy_of_the_teacher() -> None:
                  "The Islamic State group claimed responsibility for the attack.",
                  "Shares in the carmaker fell by 4% after the results."]
     vectors = student.encode(sentences)
-    model = student._model._torch_model
+    model = student._model.offer.torch_model
     assert model.config.num_hidden_layers == 2 and student.dimension == 384
     assert torch.equal(model.embeddings.word_embeddings.weight, teacher_words)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

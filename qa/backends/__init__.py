@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 BACKENDS = ("auto", "fp32", "bf16", "int8")
 DEFAULT_BACKEND = "auto"
-ASKED = "asked for (QA_BACKEND or --backend)"  # the reason of a choice the user made
 
 
 def check_backend(backend: str) -> str:
@@ -58,7 +57,7 @@ def decide(kind: str, model: str, requested: str, offered: dict[str, Callable[[]
         if requested not in offered:
             raise ModelError(f"{model} cannot run on the {requested} backend here: use one of "
                              f"{', '.join(['auto', *offered])}")
-        return Choice(requested, ASKED, {}, cpu.describe()), {}
+        return Choice(requested, "asked for (QA_BACKEND or --backend)", {}, cpu.describe()), {}
     from qa.backends.choice import TIE, choose
 
     return choose(kind, model, offered, feed, cpu, cache, TIE if tie is None else tie)
@@ -70,6 +69,49 @@ def select(kind: str, model: str, requested: str, offered: dict[str, Callable[[]
     choice, built = decide(kind, model, requested, offered, feed, cache)
     runner = built.get(choice.backend) or offered[choice.backend]()
     return choice, runner
+
+
+class Offer:
+    """The runners a transformers model can be given: fp32 and bf16 sharing one PyTorch copy of it,
+    loaded on first need, and int8 where an export can be made (``sources``: the model folder's
+    files, ``qa.backends.onnx.weight_files``; on the CPU only).
+
+        offer = Offer(load_model, ("start_logits", "end_logits"), cache, "reader-x", weight_files(folder))
+        choice, runner = select("reader", "x", "auto", offer.factories(), feed, cache)
+        offer.keep(choice.backend)    # int8 chosen: the timing's PyTorch copy is let go
+    """
+
+    def __init__(self, load: Callable[[], Any], outputs: tuple[str, ...], cache: Path, name: str,
+                 sources: list[Path] | None = None, device: str = "cpu"):
+        self.load, self.outputs, self.cache, self.name = load, outputs, cache, name
+        self.sources, self.device = sources, device
+        self.torch_model: Any = None
+
+    def factories(self) -> dict[str, Callable[[], Runner]]:
+        """Backend name -> runner factory, for ``select`` or ``decide``."""
+        found: dict[str, Callable[[], Runner]] = {"fp32": lambda: self._torch("fp32"),
+                                                   "bf16": lambda: self._torch("bf16")}
+        if self.sources is not None and self.device == "cpu":
+            found["int8"] = self._int8
+        return found
+
+    def keep(self, backend: str) -> None:
+        """Let the PyTorch copy go unless ``backend`` runs on it."""
+        if backend not in ("fp32", "bf16"):
+            self.torch_model = None
+
+    def _torch(self, backend: str) -> Runner:
+        from qa.backends.pytorch import TorchRunner
+
+        if self.torch_model is None:
+            self.torch_model = self.load().to(self.device).eval()
+        return TorchRunner(self.torch_model, backend, self.outputs)
+
+    def _int8(self) -> Runner:
+        from qa.backends.onnx import OnnxRunner, exported
+
+        assert self.sources is not None
+        return OnnxRunner(exported(self.sources, self.cache, self.name, self.load, self.outputs))
 
 
 def __getattr__(name: str) -> Any:  # keeps ``import qa.backends`` free of numpy and torch
@@ -84,5 +126,5 @@ def __getattr__(name: str) -> Any:  # keeps ``import qa.backends`` free of numpy
     raise AttributeError(f"module 'qa.backends' has no attribute {name!r}")
 
 
-__all__ = ["ASKED", "BACKENDS", "BLAS_THREADS_ENV", "DEFAULT_BACKEND", "Choice", "Runner", "check_backend", "decide",
+__all__ = ["BACKENDS", "BLAS_THREADS_ENV", "DEFAULT_BACKEND", "Choice", "Offer", "Runner", "check_backend", "decide",
            "inference", "select", "serial_blas"]

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CHOICES_FILE = "backends.json"
 # int8 within 25% of the fastest counts as fastest: beside a busy process it slows far less (ONNX Runtime
-# hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the reader, README
+# hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the reader, docs/backends.md
 # "Thread hygiene"), and it starts without importing PyTorch
 TIE = 0.25
 # for bulk embedding, 50%: it runs beside answering (qa serve's background indexer, a cron `qa index`), where

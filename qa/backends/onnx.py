@@ -3,8 +3,8 @@
     path = exported(source_files, cache, "reader", load_model, outputs)   # once, then cached
     OnnxRunner(path).run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
 
-Export is an explicit, reproducible step (``export``), done from the shipped weights on first use (or
-by ``qa info --export``) into the user's cache, never a side effect hidden in the index:
+Export is an explicit, reproducible step (``export``), done from the shipped weights on first use (``qa
+info`` on a new machine does it too) into the user's cache, never a side effect hidden in the index:
 
 1. the transformers model, fp32, with eager attention, goes through ``torch.onnx.export``;
 2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU;
@@ -45,15 +45,6 @@ EXPORT_FORMAT = 1  # bump when the recipe changes: older exports are redone
 BLOCK = 128
 MODEL_FILE = "model.onnx"
 CARD = "export.json"
-
-
-def available() -> bool:
-    """Whether ONNX Runtime can be imported here."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def fingerprint(files: Iterable[Path]) -> str:
@@ -133,7 +124,7 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "") ->
     example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in inputs)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*inputs, *outputs)}
     plain = out / "fp32.onnx"
-    with warnings.catch_warnings(), _quiet("torch.onnx", "onnxruntime", "onnx_ir"):
+    with warnings.catch_warnings(), _quiet():
         warnings.simplefilter("ignore")
         torch.onnx.export(Wrapped(model), example, str(plain), input_names=list(inputs), output_names=list(outputs),
                           dynamic_axes=axes, opset_version=17, dynamo=False)
@@ -177,8 +168,17 @@ def _fuse(plain: Path, config: Any) -> Path | None:
 
 
 @contextlib.contextmanager
-def _quiet(*loggers: str) -> Any:
-    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+def _quiet() -> Any:
+    """The exporters' and quantizers' INFO logs held back: torch.onnx, onnx_ir, onnxruntime, and ONNX
+    Runtime's transformer optimizer, whose modules log under their bare names (``fusion_attention``)."""
+    import sys
+
+    import onnxruntime.transformers.optimizer  # noqa: F401 - so that its modules' loggers exist
+
+    names = {"torch.onnx", "onnx_ir", "onnxruntime"}
+    names |= {n for n, m in list(sys.modules.items())
+              if "onnxruntime" in str(getattr(m, "__file__", "") or "") and "transformers" in str(m.__file__)}
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in names]
     for logger, _ in saved:
         logger.setLevel(logging.ERROR)
     try:
@@ -198,10 +198,10 @@ def _version(package: str) -> str:
 class OnnxRunner:
     """An exported model run by ONNX Runtime: numpy inputs in, its outputs as float32 numpy arrays out.
 
-    ``threads``: its intra-op pool (default: the cores this process may use). Idle pool threads do not
+    ``threads``: its intra-op pool (default: ``qa.backends.threads.model_threads``). Idle pool threads do not
     spin (``allow_spinning`` 0): spinning wins a little on an idle machine, but beside a busy
     process it burns the cores the work needs, and between requests it burns the cores other
-    requests need (README, "Thread hygiene").
+    requests need (docs/backends.md, "Thread hygiene").
     """
 
     backend = "int8"

@@ -1,8 +1,8 @@
 """How many threads the models' forward passes use, and whether idle ones spin.
 
-``QA_THREADS`` sets the intra-op threads of every model (default: the cores this process may use).
+``QA_THREADS`` sets the intra-op threads of every model (default: the physical cores this process may use).
 Idle threads do not spin by default: beside a busy process, spinning threads take turns on a
-core with it and the whole forward pass waits for the slowest (README, "Thread hygiene").
+core with it and the whole forward pass waits for the slowest (docs/backends.md, "Thread hygiene").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from qa.backends.cpu import usable_cores
 
 
 def model_threads() -> int:
-    """Intra-op threads for a model: ``QA_THREADS``, else every core this process may use."""
+    """Intra-op threads for a model: ``QA_THREADS``, else the physical cores this process may use."""
     raw = os.environ.get("QA_THREADS", "").strip()
     if raw:
         try:
