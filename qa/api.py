@@ -2,6 +2,7 @@
 
     POST /api/answer    {"question": "...", "since": "2024-03-01", "until": ..., "source": ...}
     POST /api/chat      {"question": "...", "conversation": "<any id the client picks>"}  (follow-ups)
+    GET  /api/chat/{conversation}                      its remembered turns (kept across restarts)
     DELETE /api/chat/{conversation}
     GET  /api/articles  ?offset=0&limit=100           the corpus: title, date, site, sentence count
     GET  /api/articles/{id}                            one article, its text and sentence spans
@@ -17,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -25,15 +25,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from qa.conversation_store import ConversationStore
 from qa.errors import QAError, QuestionError, SourceError
 from qa.filters import Filters
 
 if TYPE_CHECKING:
-    from qa.conversation import Conversation
     from qa.pipeline import QA
 
 log = logging.getLogger(__name__)
-MAX_CONVERSATIONS = 10_000  # the least recently used are forgotten beyond this
 
 
 class Ask(BaseModel):
@@ -46,8 +45,9 @@ class Ask(BaseModel):
 
 
 class Chat(Ask):
-    conversation: str = Field(min_length=1, max_length=200, description="Any id the client chooses; the same id "
-                                                                        "continues the same conversation.")
+    conversation: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+                              description="Any id the client chooses (letters, digits, _ - . :); the same id "
+                                          "continues the same conversation, across restarts of the server.")
 
 
 class AddArticle(BaseModel):
@@ -105,15 +105,15 @@ def article_summary(index: Any, article_id: str) -> dict[str, Any]:
 
 
 def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = False,
-              max_upload_bytes: int | None = None) -> FastAPI:
-    """The API over ``qa`` (``allow_private``: let POST /api/articles fetch from private networks)."""
+              max_upload_bytes: int | None = None, conversations: ConversationStore | None = None) -> FastAPI:
+    """The API over ``qa`` (``allow_private``: let POST /api/articles fetch from private networks;
+    ``conversations``: where /api/chat keeps them, default ``ConversationStore.for_qa(qa)``)."""
     from qa.sources import add_feed, add_urls, save_upload
     from qa.sources.add import MAX_UPLOAD_BYTES
 
     limit_bytes = max_upload_bytes or MAX_UPLOAD_BYTES
     indexer = indexer or Indexer(qa)
-    conversations: OrderedDict[str, Conversation] = OrderedDict()
-    conversations_lock = threading.Lock()
+    store = conversations if conversations is not None else ConversationStore.for_qa(qa)
     app = FastAPI(title="qa", summary="Answers with citations from a folder of news articles",
                   description=__doc__, version="0.1.0")
 
@@ -131,22 +131,16 @@ def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = Fals
 
     @app.post("/api/chat", summary="Answer the next question of a conversation")
     def chat(body: Chat) -> dict[str, Any]:
-        filters = where(body)
-        with conversations_lock:
-            conversation = conversations.get(body.conversation)
-            if conversation is None:
-                conversation = conversations[body.conversation] = qa.chat()
-                while len(conversations) > MAX_CONVERSATIONS:
-                    conversations.popitem(last=False)
-            conversations.move_to_end(body.conversation)
-        result = conversation.ask(body.question, min_score=body.min_score, where=filters)
-        return {**result.to_dict(), "conversation": body.conversation, "turn": len(conversation)}
+        result, conversation = store.ask(body.conversation, body.question, min_score=body.min_score, where=where(body))
+        return {**result.to_dict(), "conversation": conversation.id, "turn": len(conversation)}
+
+    @app.get("/api/chat/{conversation}", summary="A conversation's remembered turns")
+    def turns(conversation: str) -> dict[str, Any]:
+        return store.get(conversation).to_dict()
 
     @app.delete("/api/chat/{conversation}", summary="Forget a conversation")
     def forget(conversation: str) -> dict[str, Any]:
-        with conversations_lock:
-            known = conversations.pop(conversation, None) is not None
-        return {"conversation": conversation, "forgotten": known}
+        return {"conversation": conversation, "forgotten": store.forget(conversation)}
 
     @app.get("/api/articles", summary="The articles of the corpus")
     def articles(offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
@@ -208,4 +202,5 @@ def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = Fals
                                                      if k not in {"articles", "sentences"}}}
 
     app.state.indexer = indexer
+    app.state.conversations = store
     return app

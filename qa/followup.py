@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from qa.schema import Answer
 
@@ -82,6 +82,16 @@ _PLACE_WORDS = {"island", "islands", "city", "county", "state", "river", "lake",
                 "church", "cathedral", "castle", "bridge", "valley", "sea", "ocean", "bay", "coast", "square",
                 "airport", "station", "centre", "center", "museum", "library", "hospital", "province", "region",
                 "district", "empire", "union", "house", "palace", "tower", "road", "avenue", "plain", "forest"}
+_TIME_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday",
+               "week", "month", "months", "year", "years", "day", "days"}
+_NOT_NOUNS = {"first", "last", "now", "most", "best", "same", "only", "next", "still", "just", "very", "least",
+              "more", "less", "again", "ever", "never", "yet", "already", "be", "been", "was", "were"}
+# Nouns of things that happen: "the attack" is what "it" means in "How many died in it?"
+_EVENTS = {"attack", "attacks", "bombing", "shooting", "explosion", "blast", "war", "election", "concert", "festival",
+           "offer", "strike", "crash", "fire", "storm", "flood", "earthquake", "meeting", "summit", "deal", "agreement",
+           "vote", "trial", "protest", "ceremony", "match", "game", "visit", "speech", "interview", "announcement",
+           "opening", "evacuation", "inquiry", "investigation", "raid", "riot", "massacre", "siege", "invasion",
+           "accident", "collapse", "disaster", "campaign", "race", "tournament", "show", "launch", "merger", "sale"}
 _PLACE_PREPOSITIONS = {"in", "at", "to", "from", "into", "near", "across", "inside", "outside"}
 _TIME_QUESTION = re.compile(r"^\s*(when|what (day|date|time|year|month)|on which day|in which year|how long)\b",
                             re.IGNORECASE)
@@ -119,6 +129,7 @@ class Entity:
     gender: str = ""  # "m", "f" or "" when the text does not show it
     turn: int = 0  # how many turns back (0: the last one)
     topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
+    answer: bool = False  # it was (part of) an earlier answer, not named in a question
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,14 @@ class FollowUp:
     articles: dict[str, float] = field(default_factory=dict)  # article id -> focus weight (earlier citations)
     exclude: tuple[str, ...] = ()  # earlier answers that "who else?" asks past
     needs_history: bool = False  # the question leans on earlier turns (pronoun, fragment, "else")
+    # other standalone readings of the question, next most plausible first: the pipeline reads them
+    # beside ``query`` and keeps the best supported one (see ``readings``)
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def readings(self) -> tuple[str, ...]:
+        """Every reading to verify, the simplest (``query``) first."""
+        return (self.query, *self.alternatives)
 
     @property
     def uses_history(self) -> bool:
@@ -160,10 +179,12 @@ def interpret(
     tokens = _tokens(question)
     lowered = [t.lower() for t in tokens]
     wants_else = any(w in _ELSE for w in lowered)
-    query = question
+    query, alternatives = question, ()
     needs = wants_else or _fragment(question) is not None or any(_is_pronoun(lowered, i) for i in range(len(lowered)))
     if "complete" in parts:
-        query = complete(question, recent)
+        found = readings(question, recent)
+        query, alternatives = found[0], tuple(found[1:])
+        needs = needs or len(found) > 1
     new_subject = not needs and _new_subject(question, turns)
     context = ""
     if "context" in parts and not new_subject:
@@ -175,7 +196,8 @@ def interpret(
                 if known_articles is None or c.article_id in known_articles:
                     articles[c.article_id] = max(articles.get(c.article_id, 0.0), 1.0 / (1 + back))
     exclude = tuple(dict.fromkeys(a.text for a in recent if a.text)) if wants_else else ()
-    return FollowUp(question, query, context.strip(), articles, exclude, needs_history=needs)
+    return FollowUp(question, query, context.strip(), articles, exclude, needs_history=needs,
+                    alternatives=alternatives)
 
 
 def _still_known(answer: Answer, known: Collection[str] | None) -> bool:
@@ -186,40 +208,141 @@ def _still_known(answer: Answer, known: Collection[str] | None) -> bool:
 
 # -- completion -------------------------------------------------------------------------------
 
+MAX_READINGS = 4  # readings of one question the pipeline verifies: each costs a retrieval and a read
 
-def complete(question: str, recent: Sequence[Answer]) -> str:
-    """``question`` with its pronouns and "what about X?" fragment filled in from ``recent`` answers
-    (newest first); unchanged when it needs nothing or nothing fits."""
+
+def readings(question: str, recent: Sequence[Answer]) -> list[str]:
+    """The standalone readings of ``question`` given ``recent`` answers (newest first), the simplest
+    and likeliest first, at most ``MAX_READINGS``: each plausible antecedent of its pronouns (people,
+    groups, places standing for their governments, events such as "the attack"), and for an ellipsis
+    ("Which day?", "Of covering up what?", "And injured?") the frame of the question before it.
+
+        readings("Which day?", [answer to "When did the mayor open the bridge?"])
+        # ["Which day did the mayor open the bridge?", ...]
+
+    A question that needs nothing from the history is its own only reading.
+    """
     if not recent:
-        return question
+        return [question]
+    found: list[str] = []
     asked = _bare_question_word(question)
     if asked is not None:
-        return _ask_again(asked, recent[0]) or question
+        found.append(_ask_again(asked, recent[0]) or "")
     fragment = _fragment(question)
     if fragment is not None:
-        filled = _fill_fragment(fragment, recent[0])
-        if filled:
-            return filled
-    entities = entities_of(recent)
+        found.append(_fill_fragment(fragment, recent[0]) or "")
+    found += _pronoun_readings(question, recent)
+    elliptic = _elliptic(question)
+    if elliptic:
+        found += _frame_readings(question, recent[0])
+    found = [r for r in dict.fromkeys(found) if r and r != question]
+    if not found:
+        return [question]
+    if elliptic:
+        found.append(question)  # as asked, searched with the conversation's context and focus
+    return found[:MAX_READINGS]
+
+
+def _pronoun_readings(question: str, recent: Sequence[Answer], per_pronoun: int = 3) -> list[str]:
+    """``question`` with its first referring pronoun filled by each plausible antecedent in turn
+    (the others by their likeliest), best first; [] when it has none or nothing fits."""
     spans = list(_TOKEN.finditer(question))
     lowered = [m.group().lower() for m in spans]
-    out, cursor, used = [], 0, False
-    taken: set[str] = set()  # one entity per question: "When did they claim it?" is not "ISIS claim ISIS"
-    for i, m in enumerate(spans):
-        word = lowered[i]
-        if not _is_pronoun(lowered, i):
-            continue
-        replacement = _resolve(word, lowered, i, [e for e in entities if e.text not in taken])
-        if replacement is None:
-            continue
-        taken.add(re.sub(r"^in |'s?$", "", replacement))
-        out.append(question[cursor : m.start()])
-        out.append(replacement[:1].upper() + replacement[1:] if i == 0 else replacement)
-        cursor, used = m.end(), True
-    if not used:
-        return question
-    out.append(question[cursor:])
-    return "".join(out)
+    entities = entities_of(recent)
+    at = [i for i in range(len(spans)) if _is_pronoun(lowered, i)]
+    if not at:
+        return []
+    options = [_antecedents(lowered[i], lowered, i, entities)[:per_pronoun] for i in at]
+    if not any(options):
+        return []
+    out = []
+    first = next(k for k, o in enumerate(options) if o)
+    for choice in options[first]:
+        pieces, cursor, taken = [], 0, {_bare(choice)}
+        for k, i in enumerate(at):
+            if k == first:
+                replacement: str | None = choice
+            else:
+                replacement = next((o for o in options[k] if _bare(o) not in taken), None)
+            if replacement is None:
+                continue
+            taken.add(_bare(replacement))
+            m = spans[i]
+            pieces.append(question[cursor : m.start()])
+            pieces.append(replacement[:1].upper() + replacement[1:] if i == 0 else replacement)
+            cursor = m.end()
+        pieces.append(question[cursor:])
+        out.append("".join(pieces))
+    return out
+
+
+def _bare(replacement: str) -> str:
+    return re.sub(r"^in |'s?$", "", replacement)
+
+
+_ELLIPTIC = re.compile(
+    r"^\s*(?:(?:and|but|so|ok|okay)[, ]+)?(?:(?:in|on|at|to|by|for|from|with|of|since|until|into|through|over|"
+    r"during|after|before|against|about)\s+)?(?:(?:what|which|whose|how many|how much|how long|how often|how)"
+    r"(?:\s+\w+){0,2}|when|where|who|whom|why)\s*[?.!]*\s*$",
+    re.IGNORECASE)
+_TRAILING_WH = re.compile(r"^\s*(?:(?:and|but)\s+)?(?:\w+\s+){0,4}(?:what|which\s+\w+|whom|who|where|when)\s*\?\s*$",
+                          re.IGNORECASE)
+
+
+def _elliptic(question: str) -> bool:
+    """A question that is only a frame's missing piece: "Which day?", "Since when?", "Of covering up
+    what?", "And injured?", "Through which broadcaster?" (no verb of its own to search by)."""
+    words = _tokens(question)
+    lowered = [w.lower() for w in words]
+    if not words or len(words) > 8 or any(w in _PRONOUNS for w in lowered):
+        return False
+    if lowered[0] in {"and", "but"}:
+        return len(words) > 1 and not any(w in _AUX | _BE for w in lowered[1:3])
+    if len(words) > 5 or not (_ELLIPTIC.match(question) or _TRAILING_WH.match(question)):
+        return False
+    head = _LEADING_WH.match(question)
+    after = lowered[len(_tokens(head.group())):] if head and _ELLIPTIC.match(question) else []
+    return not any(w in _AUX | _BE or w.endswith(("ed", "ing")) for w in after)
+
+
+def _frame_readings(question: str, last: Answer) -> list[str]:
+    """An elliptic ``question`` completed from the frame of the ``last`` question (its standalone
+    query) and its answer: the question's words in place of the last one's question word, then the
+    last question with the fragment added at its end."""
+    previous = (last.query or last.question).strip().rstrip("?.! ")
+    piece = re.sub(r"^\s*(?:(?:and|but|so|ok|okay)[, ]+)", "", question.strip(), flags=re.IGNORECASE)
+    piece = piece.rstrip("?.! ").strip()
+    if not piece or not previous:
+        return []
+    found = []
+    m = _LEADING_WH.match(previous)
+    rest = previous[m.end():].strip() if m else ""
+    answer = (last.text or "").strip()
+    if m and rest:
+        first = rest.split(" ", 1)[0].lower()
+        head = piece[:1].upper() + piece[1:]
+        if first in _AUX or first in _BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
+            found.append(f"{head} {rest}?")
+            if answer and len(_tokens(answer)) <= MAX_ENTITY_WORDS:
+                found.append(f"{head} {rest} {answer}?")
+        elif answer and len(_tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "<answer> opened"
+            found.append(f"{head} {answer} {rest}?")
+        else:
+            found.append(f"{head} {rest}?")
+    if question.strip().lower().startswith(("and ", "but ")) and m:
+        # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?"
+        tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
+        found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
+        found.append(f"What about {piece}?")
+    tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in _FUNCTION else piece
+    found.append(f"{previous} {tail_piece}?")
+    return found
+
+
+def complete(question: str, recent: Sequence[Answer]) -> str:
+    """``question`` read in its likeliest standalone form given ``recent`` answers (newest first): the
+    first of ``readings``; unchanged when it needs nothing or nothing fits."""
+    return readings(question, recent)[0]
 
 
 def _is_pronoun(lowered: Sequence[str], i: int) -> bool:
@@ -237,28 +360,37 @@ def _is_pronoun(lowered: Sequence[str], i: int) -> bool:
     return True
 
 
-def _resolve(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entity]) -> str | None:
+def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entity]) -> list[str]:
+    """What pronoun ``lowered[i]`` may stand for, likeliest first, as it would read in its place
+    ("Macron's" for "his", "in Moscow" for "there")."""
     nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
     possessive = word in _POSSESSIVE or (word == "her" and nxt not in _AFTER_OBJECT)
     if word in _MALE or word in _FEMALE:
         gender = "m" if word in _MALE else "f"
-        found = next((e for e in entities if e.kind == "person" and e.gender in ("", gender)), None)
-    elif word in _PLURAL:
-        found = next((e for e in entities if e.kind == "group"), None)
-    elif word in _NEUTER:  # the topic, else the last turn's thing, else a name from the turns before
-        things = [e for e in entities if e.kind in ("thing", "place", "group")]
-        found = next((e for e in things if e.topic or e.turn == 0), None) or next(
-            (e for e in things if e.text[:1].isupper()), None)
-    else:  # there: a place, else a short named event or thing of the last turn ("in the Bataclan attack")
-        place = next((e for e in entities if e.kind == "place"), None) or next(
-            (e for e in entities if e.kind == "thing" and e.turn == 0 and len(_tokens(e.text)) <= 3
-             and any(w[:1].isupper() for w in e.text.split())), None)
-        return None if place is None else f"in {place.text}"
-    if found is None:
-        return None
+        found = [e for e in entities if e.kind == "person" and e.gender in ("", gender)]
+    elif word in _PLURAL:  # a group, or a place standing for its government ("Kyiv denied ...")
+        found = [e for e in entities if e.kind == "group"] + [
+            e for e in entities if e.kind in ("place", "thing") and e.text[:1].isupper() and len(e.text.split()) <= 2
+        ] + [e for e in entities if e.kind == "person" and not e.gender and len(e.text.split()) == 1
+             and e.text[:1].isupper()]  # "Kyiv" answering "Who denied ...?": a one-word name, no "he" or "she"
+    elif word in _NEUTER:  # the last answer if a thing or a group ("Which group ...?"), the topic and
+        # events, then the last turn's things, then names before: a place answer ("Where was the attack?")
+        # is seldom "it"
+        things = [e for e in entities if e.kind in ("event", "thing", "place", "group")
+                  and not any(ch.isdigit() for ch in e.text) and not _TIME_WORDS & set(_tokens(e.text.lower()))]
+        found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
+                 and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1] + \
+            [e for e in things if e.topic or e.kind == "event"] + [e for e in things if e.turn == 0] + [
+            e for e in things if e.text[:1].isupper()] + things
+    else:  # there: a place, else a named event or thing
+        found = [e for e in entities if e.kind == "place"] + [
+            e for e in entities if e.kind in ("event", "thing") and len(_tokens(e.text)) <= 4]
+        return list(dict.fromkeys(f"in {e.text}" if e.kind == "place" or e.text[:1].isupper()
+                                  else f"in {e.text}" for e in found))
+    texts = list(dict.fromkeys(e.text for e in found))
     if possessive:
-        return found.text + ("'" if found.text.endswith("s") else "'s")
-    return found.text
+        return [t + ("'" if t.endswith("s") else "'s") for t in texts]
+    return texts
 
 
 def _fragment(question: str) -> str | None:
@@ -316,6 +448,9 @@ def _fill_fragment(x: str, last: Answer) -> str | None:
     if not candidates:
         return None
     x_kind = _kind_of(x, "")
+    if x_kind == "thing" and x[:1].islower() and x_tokens[0].lower() not in {"the", "a", "an", "his", "her", "their",
+                                                                            "its"}:
+        return None  # "and injured?" names no subject to swap in
     for phrase, kind in candidates:
         if kind == x_kind or (x_kind == "thing" and kind != "time"):
             return previous.replace(phrase, _strip_article(x) if phrase[:1].isupper() else x, 1)
@@ -339,18 +474,42 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
         question = a.query or a.question
         if a.text and len(_tokens(a.text)) <= MAX_ENTITY_WORDS:
             found.append(_answer_entity(a, question, back))
+        elif a.text and len(_tokens(a.text)) <= 2 * MAX_ENTITY_WORDS and "," not in a.text \
+                and " and " not in a.text:  # not a list ("Dorset, Somerset and Hampshire")
+            # "the 2015 attack on the Bataclan Theatre": what "it" may be, and the names inside it
+            if set(_tokens(a.text.lower())) & _EVENTS:
+                found.append(Entity(a.text, "event", "", back, answer=True))
+            found += [Entity(p, k, _gender(p, a.text), back, answer=True) for p, k in _phrases(a.text)
+                      if k != "time" and p[:1].isupper()]
+        inserted = _inserted(a.question, a.query) if a.query and a.query != a.question else []
+        for phrase in inserted:  # what a pronoun stood for last time: what the conversation is about
+            said = {w.lower() for w in _tokens(a.question)}
+            kind = _kind_of(phrase, question)
+            if said & (_NEUTER | {"there"}) and not said & (_MALE | _FEMALE):
+                kind = "thing" if kind == "person" else kind  # it was "it", not "he"
+            if kind != "time" and phrase[:1].isalnum() and len(_tokens(phrase)) <= 2 * MAX_ENTITY_WORDS:
+                topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
         for phrase, kind in _phrases(question):
             if kind == "time" or any(phrase.lower() == e.text.lower() for e in found):
                 continue
-            entity = Entity(phrase, kind, _gender(phrase, question), back)
-            if a.query and a.query != a.question and phrase not in a.question:
-                # what "it"/"he" stood for last time: a thing if it was "it", a person if "he"/"she"
-                said = {w.lower() for w in _tokens(a.question)}
-                if said & (_NEUTER | {"there"}) and not said & (_MALE | _FEMALE):
-                    entity = replace(entity, kind="thing" if kind == "person" else kind)
-                topics.append(replace(entity, topic=True))
-            found.append(entity)
+            found.append(Entity(phrase, kind, _gender(phrase, question), back))
     return topics + [e for e in found if all(e.text != t.text for t in topics)]
+
+
+def _inserted(question: str, query: str) -> list[str]:
+    """The text ``query`` put in place of ``question``'s pronouns: "the attack" for "it" in "Who claimed
+    it?" -> "Who claimed the attack?" (possessive endings and a leading "in" dropped)."""
+    import difflib
+
+    said, read = question.split(), query.split()
+    found = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=said, b=read, autojunk=False).get_opcodes():
+        if op == "replace" and i2 - i1 == 1:
+            text = " ".join(read[j1:j2]).rstrip("?.!,")
+            text = re.sub(r"^in |['’]s?$", "", text)
+            if text:
+                found.append(text)
+    return found
 
 
 def _answer_entity(a: Answer, question: str, back: int) -> Entity:
@@ -365,7 +524,7 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
         kind = "place"
     else:
         kind = _kind_of(text, question)
-    return Entity(text, kind, _gender(text, context) if kind == "person" else "", back)
+    return Entity(text, kind, _gender(text, context) if kind == "person" else "", back, answer=True)
 
 
 def _phrases(text: str) -> list[tuple[str, str]]:
@@ -413,6 +572,18 @@ def _phrases(text: str) -> list[tuple[str, str]]:
                     break
                 j += 1
             lands = j < len(tokens) and tokens[j].group().lower() in _ROLES | _GROUP_WORDS
+            if not lands:  # "the attack", "the concert hall attack", "the bridge": what "it" may be
+                j = i + 1
+                while j < len(tokens) and j - i <= 3 and tokens[j].group().isalpha() and \
+                        tokens[j].group().lower() not in _FUNCTION | _NOT_NOUNS and tokens[j].group()[:1].islower() \
+                        and not tokens[j].group().lower().endswith(("ed", "ly")):
+                    j += 1
+                if j > i + 1 and lower == "the":
+                    phrase = text[tokens[i].start() : tokens[j - 1].end()]
+                    head = tokens[j - 1].group().lower()
+                    found.append((phrase, "event" if head in _EVENTS else "thing"))
+                    i = j
+                    continue
             i = j + 1 if lands else i + 1
             continue
         i += 1

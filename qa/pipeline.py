@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qa.backends import serial_blas
+from qa.conversation import Conversation
 from qa.dates import resolve_relative
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
@@ -60,6 +61,8 @@ class Retriever(Protocol):
 
 
 _PUNCTUATION = set(string.punctuation)
+# How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
+READING_PRIOR = 0.5
 _clock = time.monotonic  # when the corpus was last checked; tests move it
 
 
@@ -180,18 +183,35 @@ class QA:
         if where is not None and not isinstance(retriever, HybridRetriever):
             raise QuestionError("filters need the index's own retriever, not a custom one")
         follow_ups = [self.interpret(q, history, follow_up) for q in questions]
-        items = [(f.query, self._retrieve(retriever, f, where)) for f in follow_ups]
-        return self._read(items, min_score, True, began, follow_ups)
+        # Readings are verified in rounds, simplest first, all questions of a round in one batch: a
+        # question's next reading is read only while it could still win (READING_PRIOR per step)
+        said = {normalize_answer(a.text) for a in (history or [])[-3:] if a.text}
+        best: dict[int, tuple[float, Answer]] = {}
+        pending, rank = list(range(len(follow_ups))), 0
+        while pending:
+            batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
+            items = [(r.query, self._retrieve(retriever, r, where)) for r in batch]
+            for i, reading, a in zip(pending, batch, self._read(items, min_score, True, began, batch)):
+                merit = a.score - READING_PRIOR * rank
+                text = normalize_answer(a.text or "")
+                echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} "
+                if a.answered and (text in said or echoed):
+                    merit -= 1.0  # an earlier answer again, or the reading's own antecedent: a wrong reading's sign
+                if i not in best or merit > best[i][0]:
+                    best[i] = (merit, a)
+            rank += 1
+            pending = [i for i in pending if rank < len(follow_ups[i].readings)
+                       and best[i][0] < 1.0 - READING_PRIOR * rank]
+        seconds = (time.perf_counter() - began) / max(1, len(questions))
+        return [replace(best[i][1], seconds=seconds) for i in range(len(follow_ups))]
 
-    def chat(self, max_turns: int | None = None) -> Any:
+    def chat(self, max_turns: int | None = None, id: str | None = None, follow_up: str | None = None) -> Conversation:
         """A new ``Conversation`` over this corpus: ``c.ask(question)`` answers with the earlier turns in view.
 
             c = QA(corpus="articles/").chat()
-            c.ask("Who offered Russia cooperation?"); c.ask("What did he propose?").query
+            c.ask("Who offered Russia cooperation?"); c.ask("Which day?").query
         """
-        from qa.conversation import Conversation
-
-        return Conversation(self, max_turns=max_turns)
+        return Conversation(self, max_turns=max_turns, id=id, follow_up=follow_up)
 
     def interpret(self, question: str, history: Sequence[Answer] | None, follow_up: str | None = None) -> FollowUp:
         """``question`` read in the light of ``history`` (see ``qa.followup``); as asked without history."""
@@ -208,11 +228,16 @@ class QA:
         return interpret(question, list(history)[-turns:], known, parse_parts(parts))
 
     def _retrieve(self, retriever: Retriever, follow_up: FollowUp, where: Filters | None = None) -> list[Passage]:
+        """The passages to read for ``follow_up``: a question read with the conversation in view reads only
+        its best ``Settings.follow_up_passages`` (the focus on the conversation's articles has found them;
+        more passages add distractors and time)."""
         limit = self.settings.top_passages
         if (follow_up.context or follow_up.articles or where) and isinstance(retriever, HybridRetriever):
-            return retriever.retrieve(follow_up.query, limit, context=follow_up.context,
-                                      articles=follow_up.articles, where=where)
-        return retriever.retrieve(follow_up.query, limit)
+            found = retriever.retrieve(follow_up.query, limit, context=follow_up.context,
+                                       articles=follow_up.articles, where=where)
+        else:
+            found = retriever.retrieve(follow_up.query, limit)
+        return found[: self.settings.follow_up_passages] if follow_up.uses_history else found
 
     def read(self, question: str, passages: list[Passage], min_score: float | None = None,
              retrieved: bool = False) -> Answer:

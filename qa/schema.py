@@ -7,14 +7,37 @@ refer to ``Article.text``, so for any citation ``c`` of an answer ``a``:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
+
+R = TypeVar("R", bound="_Record")
 
 
 class _Record:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of this record (nested records included)."""
         return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """The record ``to_dict()`` gave (keys it does not know are ignored); ``ValueError`` if malformed."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a {cls.__name__} must be a JSON object, not {type(data).__name__}")
+        nested = _NESTED.get(cls.__name__, {})
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name in nested:
+                if not isinstance(value, list):
+                    raise ValueError(f"{cls.__name__}.{f.name} must be a list")
+                value = [nested[f.name].from_dict(v) for v in value]
+            values[f.name] = value
+        try:
+            return cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"not a {cls.__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -159,3 +182,11 @@ class Answer(_Record):
     @property
     def answered(self) -> bool:
         return self.text is not None
+
+
+# Fields holding lists of records, for ``from_dict``
+_NESTED: dict[str, dict[str, type[_Record]]] = {
+    "Candidate": {"citations": Citation},
+    "Answer": {"citations": Citation, "alternatives": Candidate, "passages": Passage},
+    "Reading": {"spans": Span},
+}

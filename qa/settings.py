@@ -36,6 +36,10 @@ class Settings:
     reader_stride: int = 128  # tokens shared by consecutive windows of one passage
     history_turns: int = 8  # earlier turns a conversation keeps and a follow-up is read with
     follow_up: str = "all"  # what follow-ups take from the history: all, none, or some of complete,context,focus
+    follow_up_passages: int = 2  # passages read for a follow-up read with the history (its focus found them)
+    conversations: str = ""  # where qa serve keeps conversations: a folder, "" for <index>/conversations, "none"
+    max_conversations: int = 1000  # conversations kept; the least recently used go first
+    conversation_days: float = 7.0  # a conversation untouched this long is forgotten
     ann_min_rows: int = 200_000  # index segments of at least this many sentences get HNSW instead of exact search
     rescan_seconds: float = 2.0  # a question re-checks the corpus folder for changes at most this often
     host: str = "127.0.0.1"

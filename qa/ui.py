@@ -4,16 +4,19 @@
     serve(corpus="articles/", port=7860)     # http://127.0.0.1:7860
 
 The handlers are plain functions (``render_answer``, ``converse``, ``corpus_status``)
-so they are tested without a browser. Each browser session holds its own conversation
-(a ``gr.State`` of its earlier answers), so follow-ups ("What did he propose?") are read
-with that session's history and two tabs never share one. Everything that comes from the corpus or the
-user is HTML-escaped here; the only raw markup is our own. The chat renders messages
-as HTML (no Markdown, no LaTeX), so corpus text can't smuggle in links or formatting
+so they are tested without a browser. Each browser tab holds the id of its own conversation
+(in its sessionStorage) and the server keeps the turns (``qa.conversation_store``), so
+follow-ups ("What did he propose?") are read with that tab's history, two tabs never share
+one, and a reload (or a restart of the server) shows the conversation again. Everything
+that comes from the corpus or the user is HTML-escaped here; the only raw markup is our
+own. The chat renders messages as HTML (no Markdown, no LaTeX), so corpus text can't
+smuggle in links or formatting
 either, and Gradio's sanitizer stays on as a second line of defence.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import re
@@ -31,6 +34,8 @@ from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
 
 if TYPE_CHECKING:
+    from qa.conversation import Conversation
+    from qa.conversation_store import ConversationStore
     from qa.pipeline import QA
 
 log = logging.getLogger(__name__)
@@ -242,27 +247,26 @@ def render_error(error: Exception) -> str:
 
 def respond(message: str, history: list[dict[str, Any]] | None, qa: QA) -> list[dict[str, Any]]:
     """The chat history with ``message`` and its answer appended, the question read on its own."""
-    return converse(message, history, None, qa)[0]
+    return converse(message, history, None, qa)
 
 
 def converse(
-    message: str, history: list[dict[str, Any]] | None, turns: list[Answer] | None, qa: QA,
+    message: str, history: list[dict[str, Any]] | None, conversation: Conversation | None, qa: QA,
     since: str | None = None, until: str | None = None, source: str | None = None,
-) -> tuple[list[dict[str, Any]], list[Answer]]:
-    """The chat history with ``message`` and its answer (or the problem that prevented one) appended,
-    and the conversation's answers with this one added (at most ``history_turns`` of them).
+) -> list[dict[str, Any]]:
+    """The chat history with ``message`` and its answer (or the problem that prevented one) appended.
 
-    ``turns`` are this session's earlier answers: a follow-up is read with them in view. A question
-    that could not be answered (empty, too long) leaves them as they were. ``since``/``until``/``source``:
-    the page's filters (``qa.filters``).
+    ``conversation``: this page's conversation; the question is asked in it (a follow-up is read with
+    its earlier turns in view) and becomes its latest turn. A question that could not be answered
+    (empty, too long) leaves it as it was. ``since``/``until``/``source``: the page's filters (``qa.filters``).
     """
     history = list(history or [])
-    turns = list(turns or [])
     if message and message.strip():
         history.append({"role": "user", "content": escape(message.strip())})
     try:
-        answer = qa.answer(message, history=turns, where=Filters.parse(since, until, source))
-        turns = (turns + [answer])[-max(1, qa.settings.history_turns):]
+        where = Filters.parse(since, until, source)
+        answer = conversation.ask(message, where=where) if conversation is not None else \
+            qa.answer(message, where=where)
         reply = render_answer(answer, _articles(qa))
     except QAError as exc:
         reply = render_error(exc)
@@ -270,7 +274,17 @@ def converse(
         log.exception("answering %r failed", message)
         reply = render_error(RuntimeError("something went wrong while answering: see the server log"))
     history.append({"role": "assistant", "content": reply})
-    return history, turns
+    return history
+
+
+def replay(conversation: Conversation, qa: QA) -> list[dict[str, Any]]:
+    """The chat messages of ``conversation``'s remembered turns: what a reloaded page shows again."""
+    articles = _articles(qa)
+    messages = []
+    for answer in conversation.history:
+        messages.append({"role": "user", "content": escape(answer.question)})
+        messages.append({"role": "assistant", "content": render_answer(answer, articles)})
+    return messages
 
 
 def _articles(qa: QA) -> Mapping[str, Article]:
@@ -395,23 +409,56 @@ def render_article(qa: QA, article_id: str | None, turns: list[Answer] | None = 
 # -- the app ----------------------------------------------------------------------------------
 
 
-def build_app(qa: QA, indexer: Any = None, allow_private: bool = False) -> gr.Blocks:
-    """The Gradio app over ``qa``, not yet served (``serve`` mounts it beside the JSON API)."""
+TAB_KEY = "qa-conversation"  # the sessionStorage key holding a tab's conversation id
+
+
+def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
+              conversations: ConversationStore | None = None) -> gr.Blocks:
+    """The Gradio app over ``qa``, not yet served (``serve`` mounts it beside the JSON API).
+
+    Each browser keeps the id of its conversation (local storage); the turns live in ``conversations``
+    (default ``ConversationStore.for_qa(qa)``), so a reload, or a restart of the server, shows them again.
+    """
+    import uuid
+
+    from qa.conversation_store import ConversationStore
+
     if indexer is None:
         from qa.api import Indexer
 
         indexer = Indexer(qa)
+    store = conversations if conversations is not None else ConversationStore.for_qa(qa)
+
+    def conversation_of(cid: str | None) -> Conversation:
+        try:
+            return store.get(cid or "")
+        except QAError:  # no id yet, or one this server would not have made: a new conversation
+            return store.get(uuid.uuid4().hex)
 
     def status() -> str:
         return index_status(qa, indexer)
 
-    def send(message: str, history: list[dict[str, Any]], turns: list[Answer], since: str, until: str,
-             source: str) -> tuple[list[dict[str, Any]], list[Answer], str, str]:
-        history, turns = converse(message, history, turns, qa, since, until, source)
-        return history, turns, "", status()
+    def send(message: str, history: list[dict[str, Any]], cid: str | None, since: str, until: str,
+             source: str) -> tuple[list[dict[str, Any]], str, str, str, str]:
+        conversation = conversation_of(cid)
+        history = converse(message, history, conversation, qa, since, until, source)
+        if len(conversation):
+            store.save(conversation)
+        return history, conversation.id, conversation.id, "", status()
 
-    def forget() -> tuple[list[dict[str, Any]], list[Answer]]:
-        return [], []
+    def forget(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
+        if cid:
+            with contextlib.suppress(QAError):  # an id this server would not have made: nothing to forget
+                store.forget(cid)
+        new = uuid.uuid4().hex
+        return [], new, new
+
+    def restore(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
+        conversation = conversation_of(cid)
+        return replay(conversation, qa), conversation.id, conversation.id
+
+    def cited(cid: str | None) -> list[Answer]:
+        return conversation_of(cid).history if cid else []
 
     def add(files: list[Any] | None, urls: str) -> tuple[str, str, None, str]:
         return add_sources(files, urls, qa, indexer, allow_private), status(), None, ""
@@ -430,7 +477,10 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False) -> gr.Bl
         gr.Markdown(f"## {TITLE}\nExtractive answers from the news articles, each with the sentence it came "
                     "from. When the articles don't say, the answer is *not found*.")
         status_line = gr.HTML("Loading the corpus…", elem_id="qa-status")
-        turns = gr.State([])  # this browser session's earlier answers: the conversation
+        # this tab's conversation, by id (kept in the tab's sessionStorage, so a reload keeps it and two
+        # tabs have two); its turns are kept on the server (``conversations``) and survive a restart
+        cid = gr.State("")  # this session's conversation id (gr.State: API clients have one too)
+        tab = gr.Textbox("", visible=False, elem_id="qa-conversation-id")  # the same, mirrored for sessionStorage
         seen = gr.State(None)  # when the index update last shown finished
         with gr.Tab("Chat"):
             chat = gr.Chatbot(
@@ -460,19 +510,23 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False) -> gr.Bl
                                  label="Articles", elem_id="qa-article-table", wrap=True)
             picked = gr.Dropdown(label="Read an article", choices=[], elem_id="qa-article-pick")
             article_view = gr.HTML(elem_id="qa-article")
-        ask = {"fn": send, "inputs": [box, chat, turns, since, until, source],
-               "outputs": [chat, turns, box, status_line], "concurrency_id": "answer", "show_progress": "minimal"}
+        ask = {"fn": send, "inputs": [box, chat, cid, since, until, source],
+               "outputs": [chat, cid, tab, box, status_line], "concurrency_id": "answer", "show_progress": "minimal"}
         box.submit(**ask, api_name="ask")
         button.click(**ask, api_name=False)
         examples.load_input_event.then(**ask, api_name=False)
-        restart.click(forget, outputs=[chat, turns], api_name="new_conversation")
-        chat.clear(lambda: [], outputs=turns)  # the chat's own clear button forgets the conversation too
+        restart.click(forget, inputs=cid, outputs=[chat, cid, tab], api_name="new_conversation")
+        chat.clear(forget, inputs=cid, outputs=[chat, cid, tab])  # the chat's own clear button forgets it too
         add_button.click(add, inputs=[files, urls], outputs=[added, status_line, files, urls], api_name=False)
-        picked.change(lambda a, t: render_article(qa, a, t), inputs=[picked, turns], outputs=article_view,
+        picked.change(lambda a, c: render_article(qa, a, cited(c)), inputs=[picked, cid], outputs=article_view,
                       api_name=False)
         gr.Timer(2.0).tick(tick, inputs=seen, outputs=[status_line, table, picked, seen], api_name=False,
                            show_progress="hidden")
         app.load(lambda: (status(), article_rows(qa), choices()), outputs=[status_line, table, picked])
+        app.load(None, js=f"() => window.sessionStorage.getItem('{TAB_KEY}') || ''", outputs=tab,
+                 api_name=False).then(restore, inputs=tab, outputs=[chat, cid, tab], api_name=False)
+        tab.change(None, inputs=tab, js=f"(c) => {{ window.sessionStorage.setItem('{TAB_KEY}', c || ''); }}",
+                   api_name=False)
     return app
 
 
@@ -503,6 +557,7 @@ def serve(
     import uvicorn
 
     from qa.api import Indexer, build_api
+    from qa.conversation_store import ConversationStore
     from qa.sources.add import MAX_UPLOAD_BYTES
 
     if qa is None:
@@ -514,9 +569,11 @@ def serve(
     _warm_up(qa)
     host, port = host or qa.settings.host, port or qa.settings.port
     indexer = Indexer(qa)
-    blocks = build_app(qa, indexer, allow_private)
+    conversations = ConversationStore.for_qa(qa)
+    blocks = build_app(qa, indexer, allow_private, conversations)
     blocks.queue(default_concurrency_limit=1)
-    app = gr.mount_gradio_app(build_api(qa, indexer, allow_private), blocks, path="/", css=CSS, theme=THEME,
+    api = build_api(qa, indexer, allow_private, conversations=conversations)
+    app = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=THEME,
                               server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     url = f"http://{host}:{port}"

@@ -1,5 +1,7 @@
 """Drive the chat UI in headless Chromium: ask a question, wait for the answer, ask a follow-up in the
-same conversation, check that it shows the completed question ("Interpreted as: ..."), save a screenshot.
+same conversation, check that it shows the completed question ("Interpreted as: ..."), reload the page
+and check that the conversation is shown again and goes on (a terse "Which day?" is still read in
+it), save a screenshot.
 
     python scripts/check_ui.py                         # app.py with the default models, seeds/
     python scripts/check_ui.py --reader /tmp/model     # another reader
@@ -135,6 +137,23 @@ def follow_up(driver: Any, question: str, timeout: float) -> dict[str, Any]:
     return {"text": last.text, "interpreted": interpreted[0].text if interpreted else None}
 
 
+def reload_and_continue(driver: Any, question: str, timeout: float) -> dict[str, Any]:
+    """Reload the page: how many earlier answers it shows again, and what ``question`` is then read as."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
+    driver.refresh()
+    wait = WebDriverWait(driver, timeout)
+    try:
+        wait.until(lambda d: len(d.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
+                   >= before)
+    except Exception:  # noqa: BLE001 - reported as a failed check below
+        pass
+    shown = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
+    return {"before": before, "shown": shown, **follow_up(driver, question, timeout)}
+
+
 # -- the hostile corpus: scripted models, so the answer always cites the payloads ------------
 
 
@@ -225,6 +244,10 @@ def main() -> int:
                         help="asked next in the same conversation (not with --hostile); '' to skip")
     parser.add_argument("--expect", default="Interpreted as: What did Emmanuel Macron propose",
                         help="what the follow-up's answer must show")
+    parser.add_argument("--after-reload", default="Which day?",
+                        help="asked after reloading the page, in the same conversation ('' to skip)")
+    parser.add_argument("--expect-after-reload", default="Interpreted as: Which day",
+                        help="what that answer must show")
     parser.add_argument("--corpus", help="folder of articles (default: the app's, seeds/)")
     parser.add_argument("--index", help="index folder (default: a temporary one)")
     parser.add_argument("--reader", help="reader model name or path (default: the app's)")
@@ -259,9 +282,11 @@ def main() -> int:
             driver = start_browser(str(Path(tmp) / "profile"))
             began = time.monotonic()
             result = ask(driver, url, args.question, args.timeout)
-            second = None
+            second = third = None
             if args.follow_up and not args.hostile:
                 second = follow_up(driver, args.follow_up, args.timeout)
+                if args.after_reload:
+                    third = reload_and_continue(driver, args.after_reload, args.timeout)
             driver.save_screenshot(str(args.screenshot))
         except Exception as exc:  # noqa: BLE001 - report whatever went wrong, with the app's log
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -289,6 +314,14 @@ def main() -> int:
         print(f"--- follow-up: {args.follow_up}\n{second['text']}")
         if args.expect and args.expect not in (second["interpreted"] or ""):
             problems.append(f"the follow-up shows {second['interpreted']!r}, expected {args.expect!r}")
+    if third is not None:
+        print(f"--- reloaded: {third['shown']} of {third['before']} answers shown again; then {args.after_reload}\n"
+              f"{third['text']}")
+        if third["shown"] < third["before"]:
+            problems.append(f"after a reload the page shows {third['shown']} of {third['before']} answers")
+        if args.expect_after_reload and args.expect_after_reload not in (third["interpreted"] or ""):
+            problems.append(f"after the reload, {args.after_reload!r} shows {third['interpreted']!r}, "
+                            f"expected {args.expect_after_reload!r}")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if not problems:

@@ -155,3 +155,38 @@ def test_the_openapi_page_describes_the_endpoints(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/answer", "/api/chat", "/api/articles", "/api/status"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_a_conversation_survives_a_restart_of_the_server(news_qa: QA, tmp_path: Path) -> None:
+    """`qa serve` stopped and started again between two turns of an /api/chat conversation (a real server)."""
+    import urllib.request
+
+    from qa.pipeline import QA
+    from qa.ui import serve
+    from tests.test_ui import _free_port
+
+    def post(url: str, body: dict) -> dict:
+        request = urllib.request.Request(url + "/api/chat", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return json.loads(r.read())
+
+    served = serve(news_qa, port=_free_port(), block=False)
+    try:
+        first = post(served.url, {"question": "Who built the north bridge?", "conversation": "desk-1"})
+    finally:
+        served.close()
+    assert first["text"] == "Karl Olsen"
+    # a new process would build a new QA over the same corpus and index
+    again = QA(corpus=news_qa.settings.corpus, index=news_qa.settings.index, reader=news_qa.reader,
+               embedder=news_qa.embedder, min_score=0.0)
+    served = serve(again, port=_free_port(), block=False)
+    try:
+        follow = post(served.url, {"question": "What did he build in Lund?", "conversation": "desk-1"})
+        with urllib.request.urlopen(served.url + "/api/chat/desk-1", timeout=30) as r:
+            saved = json.loads(r.read())
+    finally:
+        served.close()
+    assert follow["query"] == "What did Karl Olsen build in Lund?" and follow["turn"] == 2
+    assert [t["question"] for t in saved["turns"]] == ["Who built the north bridge?", "What did he build in Lund?"]
+    assert list((news_qa.settings.index / "conversations").glob("*.json"))

@@ -41,8 +41,12 @@ def test_follow_up_stays_in_the_conversations_article(two_articles: Path, tmp_pa
     first = pipeline.answer("Who built the north bridge?")
     follow = pipeline.answer("When did it open?", history=[first])
     assert follow.passages[0].article_id == "alpha.txt"
-    # each part can be switched off: without focus and context the follow-up reads like a first question
-    bare = pipeline.answer("When did it open?", history=[first], follow_up="complete")
+    # "it" is the bridge the last question named: the completed question alone finds alpha
+    completed = pipeline.answer("When did it open?", history=[first], follow_up="complete")
+    assert completed.query == "When did the north bridge open?"
+    assert completed.passages[0].article_id == "alpha.txt"
+    # each part can be switched off: with none, the follow-up reads like a first question
+    bare = pipeline.answer("When did it open?", history=[first], follow_up="none")
     assert bare.passages[0].article_id == "beta.txt"
 
 
@@ -149,3 +153,106 @@ def test_follow_ups_get_the_readers_follow_up_threshold(two_articles: Path, tmp_
 def test_history_that_is_not_answers_is_a_clear_error(two_articles: Path, tmp_path: Path, history: object) -> None:
     with pytest.raises(QuestionError, match="history must be a list of earlier answers"):
         make_qa(two_articles, tmp_path).answer("What did he build?", history=history)  # type: ignore[arg-type]
+
+
+# -- the conversation model: ids, to_dict/from_dict, the store on disk ---------------------------
+
+
+def test_a_conversation_round_trips_through_json(two_articles: Path, tmp_path: Path) -> None:
+    pipeline = make_qa(two_articles, tmp_path)
+    c = pipeline.chat(id="tab-7")
+    c.ask("Who built the north bridge?")
+    c.ask("What did he build in Lund?")
+    saved = json.loads(json.dumps(c.to_dict()))
+    back = Conversation.from_dict(saved, pipeline)
+    assert back.id == "tab-7" and back.history == c.history and back.created == c.created
+    # the follow-up after a reload reads the same as in the original conversation
+    assert back.ask("When did it open?").query == c.ask("When did it open?").query
+    assert len(pipeline.chat().id) == 32 and pipeline.chat().id != pipeline.chat().id
+
+
+@pytest.mark.parametrize("bad", [None, {}, {"format": 1}, {"format": 1, "turns": [{"question": 3}]},
+                                 {"format": 1, "turns": [], "id": "../etc"}, {"format": 99, "turns": []}])
+def test_a_damaged_saved_conversation_is_a_clear_error(two_articles: Path, tmp_path: Path, bad: object) -> None:
+    from qa.errors import QAError
+
+    with pytest.raises(QAError, match="conversation"):
+        Conversation.from_dict(bad, make_qa(two_articles, tmp_path))
+
+
+def test_conversation_ids_are_checked(two_articles: Path, tmp_path: Path) -> None:
+    from qa.errors import QAError
+
+    for bad in ("", "../x", "a b", "x" * 201, "-lead"):
+        with pytest.raises(QAError, match="conversation id"):
+            make_qa(two_articles, tmp_path).chat(id=bad)
+
+
+def test_the_store_keeps_conversations_across_a_restart(two_articles: Path, tmp_path: Path) -> None:
+    from qa.conversation_store import ConversationStore
+
+    folder = tmp_path / "conversations"
+    store = ConversationStore(make_qa(two_articles, tmp_path), folder)
+    store.ask("user:1", "Who built the north bridge?")
+    assert len(store) == 1 and len(list(folder.glob("*.json"))) == 1
+    again = ConversationStore(make_qa(two_articles, tmp_path), folder)  # a new process, the same folder
+    answer, conversation = again.ask("user:1", "What did he build in Lund?")
+    assert answer.query == "What did Karl Olsen build in Lund?" and len(conversation) == 2
+    assert again.forget("user:1") and not list(folder.glob("*.json")) and not again.forget("user:1")
+
+
+def test_the_store_expires_and_bounds_conversations(two_articles: Path, tmp_path: Path) -> None:
+    import os
+    import time
+
+    from qa.conversation_store import ConversationStore
+
+    folder = tmp_path / "conversations"
+    pipeline = make_qa(two_articles, tmp_path)
+    store = ConversationStore(pipeline, folder, limit=2, days=1)
+    for n, id in enumerate(("a", "b", "c")):
+        store.ask(id, "Who built the north bridge?")
+        os.utime(store._path(id), (time.time() - 100 + n, time.time() - 100 + n))
+    assert store.prune() == 1 and not store._path("a").exists()  # the least recently used beyond the limit
+    old = time.time() - 2 * 86400
+    os.utime(store._path("b"), (old, old))
+    fresh = ConversationStore(pipeline, folder, limit=2, days=1)  # sweeps at start
+    assert not store._path("b").exists() and len(fresh.get("c")) == 1 and len(fresh.get("b")) == 0
+
+
+def test_a_damaged_conversation_file_starts_afresh_and_is_kept(two_articles: Path, tmp_path: Path) -> None:
+    from qa.conversation_store import ConversationStore
+
+    folder = tmp_path / "conversations"
+    store = ConversationStore(make_qa(two_articles, tmp_path), folder)
+    store.ask("x1", "Who built the north bridge?")
+    store._path("x1").write_text("{not json", encoding="utf-8")
+    fresh = ConversationStore(make_qa(two_articles, tmp_path), folder)
+    assert len(fresh.get("x1")) == 0 and store._path("x1").with_suffix(".damaged").exists()
+
+
+def test_a_store_in_memory_only(two_articles: Path, tmp_path: Path) -> None:
+    from qa.conversation_store import ConversationStore
+
+    pipeline = make_qa(two_articles, tmp_path, conversations="none", max_conversations=2)
+    store = ConversationStore.for_qa(pipeline)
+    assert store.folder is None
+    for id in ("a", "b", "c"):
+        store.ask(id, "Who built the north bridge?")
+    assert len(store) == 2 and len(store.get("a")) == 0 and not (tmp_path / "index" / "conversations").exists()
+    assert ConversationStore.for_qa(make_qa(two_articles, tmp_path)).folder == tmp_path / "index" / "conversations"
+
+
+def test_turns_of_one_conversation_are_taken_one_at_a_time(two_articles: Path, tmp_path: Path) -> None:
+    from qa.conversation_store import ConversationStore
+
+    store = ConversationStore(make_qa(two_articles, tmp_path), tmp_path / "c")
+    questions = ["Who built the north bridge?", "What did he build in Lund?"] * 4
+    threads = [threading.Thread(target=store.ask, args=("same", q)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.get("same")) == 8
+    saved = json.loads(store._path("same").read_text(encoding="utf-8"))
+    assert len(saved["turns"]) == 8

@@ -35,7 +35,7 @@ MOSCOW = turn("Where was the concert hall?", "Moscow", "The attack on a Moscow c
     ("What is her title?", [ZAKHAROVA], "What is Maria Zakharova's title?"),
     ("What did she say?", [MACRON, ZAKHAROVA], "What did Maria Zakharova say?"),
     ("What did he say?", [MACRON, ZAKHAROVA], "What did Emmanuel Macron say?"),  # gender: "spokeswoman"
-    ("When did they claim it?", [ISIS], "When did ISIS claim it?"),
+    ("When did they claim it?", [ISIS], "When did ISIS claim the attack?"),  # "it": the event asked about
     ("How many people were killed there?", [MOSCOW], "How many people were killed in Moscow?"),
     ("Did he talk to her?", [MACRON, ZAKHAROVA], "Did Emmanuel Macron talk to Maria Zakharova?"),
 ])
@@ -171,3 +171,46 @@ def test_initials_stay_in_the_name() -> None:
 def test_a_possessive_completion_does_not_stick_to_the_name() -> None:
     earlier = Answer("What is his wife called?", None, 0.1, query="What is Emmanuel Macron's wife called?")
     assert complete("Which party does he lead?", [earlier, MACRON]) == "Which party does Emmanuel Macron lead?"
+
+
+# -- readings: every plausible standalone question, the likeliest first ---------------------------
+
+ATTACK = turn("Where was the attack?", "Moscow concert hall", "The attack on a Moscow concert hall on Friday.")
+BRIDGE = turn("When did the mayor open the bridge?", "Tuesday", "The mayor opened the bridge on Tuesday.")
+KYIV = turn("Who denied having any role?", "Kyiv", "Kyiv has strenuously denied having any role.")
+ACCUSED = turn("Who did Maria Zakharova accuse?", "the United States",
+               "Maria Zakharova suggested that the United States was attempting to blame ISIS.")
+KILLED = Answer("How many people died in it?", "137", 0.6, query="How many people died in the attack?")
+
+
+@pytest.mark.parametrize(("question", "history", "first", "also"), [
+    # "it" is the event the conversation is about, not the place the last answer named
+    ("How many people died in it?", [ATTACK], "How many people died in the attack?",
+     "How many people died in Moscow concert hall?"),
+    # ellipsis: the frame of the question before
+    ("Which day?", [BRIDGE], "Which day did the mayor open the bridge?", None),
+    ("Since when?", [BRIDGE], "Since when did the mayor open the bridge?", None),
+    ("Of covering up what?", [ACCUSED], None, "Who did Maria Zakharova accuse of covering up what?"),
+    ("And injured?", [KILLED], None, "How many people injured in the attack?"),
+    # "they": a place standing for its government
+    ("Why did they deny it?", [KYIV], "Why did Kyiv deny it?", None),
+])
+def test_readings_of_terse_follow_ups(question: str, history: list[Answer], first: str | None,
+                                      also: str | None) -> None:
+    from qa.followup import MAX_READINGS, readings
+
+    found = readings(question, history)
+    assert 1 <= len(found) <= MAX_READINGS
+    if first is not None:
+        assert found[0] == first
+    if also is not None:
+        assert also in found
+
+
+def test_a_question_that_needs_nothing_has_one_reading() -> None:
+    from qa.followup import readings
+
+    assert readings("Who is the French Prime Minister?", [MACRON]) == ["Who is the French Prime Minister?"]
+    assert interpret("Who is the French Prime Minister?", [MACRON]).alternatives == ()
+    f = interpret("Which day?", [BRIDGE])
+    assert f.readings[0] == f.query and len(f.readings) > 1 and f.needs_history

@@ -256,3 +256,42 @@ def test_early_exit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert QA().settings.early_exit == 0.4
     monkeypatch.setenv("QA_EARLY_EXIT", "1")
     assert QA().settings.early_exit == 1.0
+
+
+class QuestionReader(ScriptedReader):
+    """Answers each question with the span scripted for it (on the first passage); remembers the questions."""
+
+    def __init__(self, by_question: dict[str, tuple[int, int, float]]):
+        super().__init__([])
+        self.by_question = by_question
+        self.asked: list[str] = []
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        readings = []
+        for question, ps in items:
+            self.asked.append(question)
+            found = self.by_question.get(question)
+            spans = [] if found is None else [Span(0, found[0], found[1], ps[0].text[found[0] : found[1]], found[2])]
+            readings.append(Reading(spans, [0.1] * len(ps)))
+        return readings
+
+
+@pytest.mark.parametrize(("scores", "chosen", "read"), [
+    ({"A?": (0, 6, 0.3), "B?": (0, 5, 0.7)}, "A?", ["A?", "B?"]),  # B is likelier, but not by the prior
+    ({"A?": (0, 6, 0.1), "B?": (0, 5, 0.9)}, "B?", ["A?", "B?"]),  # only B is supported
+    ({"A?": (0, 6, 0.9), "B?": (0, 5, 0.99)}, "A?", ["A?"]),  # B could not win: never read
+    ({"A Macron?": (0, 6, 0.8), "B?": (0, 5, 0.6)}, "B?", ["A Macron?", "B?"]),  # A answers with its own words
+])
+def test_readings_of_a_follow_up_are_verified_by_reading(monkeypatch: pytest.MonkeyPatch, scores: dict,
+                                                         chosen: str, read: list[str]) -> None:
+    from qa.followup import FollowUp
+    from qa.schema import Answer
+
+    passages = [Passage("a", "A", 0, 0, 0, "Macron Putin spoke.")]
+    reader = QuestionReader({q: (s, e, score) if q != "B?" else (7, 12, score) for q, (s, e, score) in scores.items()})
+    pipeline = QA(reader=reader, embedder=FakeEmbedder(), retriever=FixedRetriever(passages))
+    first, second = list(scores)
+    monkeypatch.setattr(pipeline, "interpret", lambda q, h, f=None: FollowUp(q, first, alternatives=(second,)))
+    answer = pipeline.answer("terse?", min_score=0.0, history=[Answer("earlier?", "x", 0.9)])
+    assert answer.query == chosen and answer.question == "terse?" and reader.asked == read
+    assert answer.text == ("Putin" if chosen == "B?" else "Macron")

@@ -286,22 +286,32 @@ def two_articles_qa(two_articles: Path, tmp_path: Path, fake_reader: Any, fake_e
 
 
 def test_converse_keeps_a_separate_history_per_session(two_articles_qa: QA) -> None:
-    chat_a, turns_a = ui.converse("Who built the north bridge?", [], [], two_articles_qa)
-    chat_b, turns_b = ui.converse("Who built the south tower?", [], [], two_articles_qa)
-    chat_a, turns_a = ui.converse("What did he build in Lund?", chat_a, turns_a, two_articles_qa)
-    chat_b, turns_b = ui.converse("What did she build in Vigo?", chat_b, turns_b, two_articles_qa)
+    a, b = two_articles_qa.chat(), two_articles_qa.chat()
+    chat_a = ui.converse("Who built the north bridge?", [], a, two_articles_qa)
+    chat_b = ui.converse("Who built the south tower?", [], b, two_articles_qa)
+    chat_a = ui.converse("What did he build in Lund?", chat_a, a, two_articles_qa)
+    chat_b = ui.converse("What did she build in Vigo?", chat_b, b, two_articles_qa)
     assert "Interpreted as: What did Karl Olsen build in Lund?" in assistant(chat_a)
     assert "Interpreted as: What did Maria Lopez build in Vigo?" in assistant(chat_b)
-    assert [a.question for a in turns_a] == ["Who built the north bridge?", "What did he build in Lund?"]
+    assert [q for q, _ in a.turns] == ["Who built the north bridge?", "What did he build in Lund?"]
     assert len(chat_a) == len(chat_b) == 4
     # a first question is not "interpreted"
     assert "Interpreted as" not in chat_a[1]["content"]
 
 
 def test_converse_after_a_bad_question_keeps_the_turns(two_articles_qa: QA) -> None:
-    chat, turns = ui.converse("Who built the north bridge?", [], [], two_articles_qa)
-    chat, after = ui.converse("   ", chat, turns, two_articles_qa)
-    assert after == turns and "qa-error" in assistant(chat)
+    conversation = two_articles_qa.chat()
+    chat = ui.converse("Who built the north bridge?", [], conversation, two_articles_qa)
+    turns = conversation.history
+    chat = ui.converse("   ", chat, conversation, two_articles_qa)
+    assert conversation.history == turns and "qa-error" in assistant(chat)
+
+
+def test_replay_shows_a_conversations_turns_again(two_articles_qa: QA) -> None:
+    conversation = two_articles_qa.chat()
+    chat = ui.converse("Who built the north bridge?", [], conversation, two_articles_qa)
+    chat = ui.converse("What did he build in Lund?", chat, conversation, two_articles_qa)
+    assert ui.replay(conversation, two_articles_qa) == chat
 
 
 def test_converse_keeps_at_most_history_turns(tmp_path: Path, fake_reader: Any, fake_embedder: Any) -> None:
@@ -309,10 +319,10 @@ def test_converse_keeps_at_most_history_turns(tmp_path: Path, fake_reader: Any, 
     corpus.mkdir()
     (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
     small = QA(corpus=corpus, index=tmp_path / "i", reader=fake_reader, embedder=fake_embedder, history_turns=2)
-    chat, turns = [], []
+    chat, conversation = [], small.chat()
     for q in ("Who built the bridge?", "What did it cost?", "When did it open?"):
-        chat, turns = ui.converse(q, chat, turns, small)
-    assert [a.question for a in turns] == ["What did it cost?", "When did it open?"]
+        chat = ui.converse(q, chat, conversation, small)
+    assert [q for q, _ in conversation.turns] == ["What did it cost?", "When did it open?"]
 
 
 def test_interpreted_as_is_escaped() -> None:
@@ -362,13 +372,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_clearing_the_chat_forgets_the_conversation(qa: QA) -> None:
-    app = ui.build_app(qa)
+def test_clearing_the_chat_forgets_the_conversation(two_articles_qa: QA, tmp_path: Path) -> None:
+    from qa.conversation_store import ConversationStore
+
+    store = ConversationStore(two_articles_qa, tmp_path / "conversations")
+    app = ui.build_app(two_articles_qa, conversations=store)
     chat = next(b for b in app.blocks.values() if isinstance(b, gr.Chatbot))
-    state = next(b for b in app.blocks.values() if isinstance(b, gr.State))
+    state = next(b for b in app.blocks.values() if isinstance(b, gr.State) and b.value == "")
     on_clear = [fn for fn in app.fns.values() if (chat._id, "clear") in fn.targets]
-    assert len(on_clear) == 1 and [o._id for o in on_clear[0].outputs] == [state._id]
-    assert on_clear[0].fn() == []
+    assert len(on_clear) == 1 and on_clear[0].outputs[1]._id == state._id
+    store.ask("tab-1", "Who built the north bridge?")
+    messages, new, mirrored = on_clear[0].fn("tab-1")
+    assert messages == [] and new == mirrored and new != "tab-1"
+    assert not store.forget("tab-1")  # already forgotten, on disk too
+    assert len(store.get("tab-1")) == 0
 
 
 def test_the_page_adds_uploads_and_urls_then_lists_and_opens_articles(qa: QA, tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ from qa.pipeline import QA, normalize_answer
 from qa.schema import Answer
 
 NO_HISTORY = "none"
+CONFIDENT = 0.5  # an answer shown at this score or above reads as sure: being wrong there is the worst case
+PARTS_OF_SET = ("all", "tune", "held-out")  # which conversations of a file to run (``held_out`` in JSONL)
 CANNOT_ANSWER = "CANNOTANSWER"
 
 
@@ -73,6 +75,7 @@ class EvalConversation:
     article: str | None = None  # id of its article in the corpus
     context: str | None = None  # its story (CoQA/QuAC), what the corpus is built from
     title: str | None = None
+    held_out: bool = False  # kept out of every tuning choice: reported apart ("part": "held-out")
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ class TurnFigures:
     f1: float | None  # over answerable turns
     exact: float | None
     right: float | None  # answerable turns answered right
+    wrong_confident: int  # answers given at score >= CONFIDENT that are wrong (or to unanswerable turns)
     right_in_article: float | None  # answerable turns answered right *and* cited from their own article
     in_article: float | None  # answers cited from their own article, of answers given
     answered: float | None  # answerable turns answered
@@ -198,7 +202,11 @@ def _jsonl_conversation(record: Any, path: Path, where: str, default_id: str) ->
         turns.append(EvalQuestion(f"{cid}#{n}", turn["question"].strip(),
                                   _unique(_answer_text(a, path, at) for a in answers)))
     article = record.get("article")
-    return EvalConversation(cid, turns, [True] * len(turns), str(article) if article is not None else None)
+    held_out = record.get("held_out", False)
+    if not isinstance(held_out, bool):
+        raise QAError(f"{path}, {where}: \"held_out\" must be true or false")
+    return EvalConversation(cid, turns, [True] * len(turns), str(article) if article is not None else None,
+                            held_out=held_out)
 
 
 def _coqa_conversations(data: dict[str, Any], path: Path) -> list[EvalConversation]:
@@ -259,15 +267,20 @@ def evaluate_conversations(
     path: str | Path, corpus: str | Path | None = None, index: str | Path | None = None,
     limit: int | None = None, qa: QA | None = None, reader: Any = None, embedder: Any = None,
     follow_ups: Sequence[str] = ("all",), history: bool = True, progress: bool = True,
-    out: str | Path | None = None, backend: str | None = None,
+    out: str | Path | None = None, backend: str | None = None, part: str = "all",
 ) -> ConversationReport:
     """Ask every conversation of ``path`` turn by turn, with the history (one run per entry of
     ``follow_ups``, each "all" or a comma list of ``qa.followup.PARTS``) and without (``history=False``
-    runs only that), and score the turns. ``limit``: the first N conversations."""
+    runs only that), and score the turns. ``limit``: the first N conversations. ``part``: "tune" or
+    "held-out" runs only the conversations without or with ``"held_out": true``."""
     if limit is not None and limit < 1:
         raise QAError(f"--limit must be a positive number of conversations, not {limit}")
+    if part not in PARTS_OF_SET:
+        raise QAError(f"part must be one of {', '.join(PARTS_OF_SET)}, not {part!r}")
     every = load_conversations(path)
-    conversations = every[:limit]
+    conversations = [c for c in every if part == "all" or c.held_out == (part == "held-out")][:limit]
+    if not conversations:
+        raise QAError(f"{path} holds no {part} conversations")
     spans = conversations[0].context is not None
     if qa is None:
         if spans and corpus is None:
@@ -299,20 +312,17 @@ def evaluate_conversations(
 
 
 def _ask(qa: QA, c: EvalConversation, run: str, tick: Any) -> list[TurnResult]:
-    """One conversation's turns, in order: with the history of this run's answers, or without."""
-    history: list[Answer] = []
+    """One conversation's turns, in order, through ``QA.chat()``: with this run's follow-up parts, or
+    without history (``NO_HISTORY``: each turn asked on its own)."""
+    conversation = qa.chat(follow_up=run) if run != NO_HISTORY else None
     results = []
     for n, (q, scored) in enumerate(zip(c.turns, c.scored)):
         start = time.perf_counter()
         try:
-            if run == NO_HISTORY:
-                answer = qa.answer(q.question)
-            else:
-                answer = qa.answer(q.question, history=history, follow_up=run)
+            answer = conversation.ask(q.question) if conversation is not None else qa.answer(q.question)
         except QuestionError as exc:
             raise QAError(f"turn {q.id} of conversation {c.id}: {exc}") from None
         latency = time.perf_counter() - start
-        history.append(answer)
         results.append(_turn_result(c, n, q, scored, answer, latency))
         tick(1)
     return results
@@ -361,6 +371,7 @@ def _figures(rows: Sequence[TurnResult]) -> TurnFigures:
         turns=len(scored), answerable=len(has),
         f1=_mean([r.f1 for r in has]), exact=_mean([r.exact for r in has]),
         right=_share(r.right for r in has),
+        wrong_confident=sum(1 for r in scored if r.prediction is not None and not r.right and r.score >= CONFIDENT),
         right_in_article=_share(r.right and bool(r.own_article) for r in with_article) if known else None,
         in_article=_share(bool(r.own_article) for r in known),
         answered=_share(r.prediction is not None for r in has),
@@ -402,6 +413,7 @@ def format_conversation_report(report: ConversationReport) -> str:
     ]
     width = max(12, *(len(run_label(x)) + 2 for x in runs))
     rows = [("F1", "f1", _pct), ("EM", "exact", _pct), ("right", "right", _pct),
+            (f"wrong at score >= {CONFIDENT}", "wrong_confident", str),
             ("right, own article", "right_in_article", _pct), ("cited from own article", "in_article", _pct),
             ("answered", "answered", _pct), ("abstained, unanswerable", "abstention_recall", _pct),
             ("latency p50", "latency_p50_ms", _ms)]
