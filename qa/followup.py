@@ -235,6 +235,10 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     elliptic = _elliptic(question)
     if elliptic:
         found += _frame_readings(question, recent[0])
+        # after another ellipsis ("Of covering up what?" then "When?"), the frame is the last full question's
+        full = next((a for a in recent[1:] if not _elliptic(a.question)), None)
+        if _elliptic(recent[0].question) and full is not None:
+            found[len(found) - 1 : len(found) - 1] = _frame_readings(question, full)[:1]
     found = [r for r in dict.fromkeys(found) if r and r != question]
     if not found:
         return [question]
@@ -318,7 +322,14 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     m = _LEADING_WH.match(previous)
     rest = previous[m.end():].strip() if m else ""
     answer = (last.text or "").strip()
-    if m and rest:
+    if question.strip().lower().startswith(("and ", "but ")):
+        # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?";
+        # "And the tolls after the first month?": "What about the tolls after the first month?"
+        if m:
+            tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
+            found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
+        found.append(f"What about {piece}?")
+    elif m and rest:
         first = rest.split(" ", 1)[0].lower()
         head = piece[:1].upper() + piece[1:]
         if first in _AUX or first in _BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
@@ -329,11 +340,6 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
             found.append(f"{head} {answer} {rest}?")
         else:
             found.append(f"{head} {rest}?")
-    if question.strip().lower().startswith(("and ", "but ")) and m:
-        # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?"
-        tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
-        found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
-        found.append(f"What about {piece}?")
     tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in _FUNCTION else piece
     found.append(f"{previous} {tail_piece}?")
     return found

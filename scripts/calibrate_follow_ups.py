@@ -16,7 +16,10 @@ answers are evidence spans, often a whole clause: see their README), wrong for Q
 CANNOTANSWER. Yes/no turns are skipped.
 
 The threshold maximises the share of turns handled right (a right answer, or abstaining on an
-unanswerable turn) on the conversations with even CRC32 ids, and is reported on the odd ones.
+unanswerable turn), less ``--wrong-cost`` (default 0) for each wrong answer shown, on the
+conversations with even CRC32 ids, and is reported on the odd ones. A cost of 0.1 or more moves
+the threshold from about 0.17 to 0.27: fewer low-scored wrong answers, but fewer right ones too
+(on the seed's explicit follow-ups F1 falls from about 92 to 81; docs/conversations.md).
 ``--fit-model`` also fits the verifier's logistic model on the follow-ups alone (same signals)
 and reports it; ``--write`` stores ``min_score_follow_up`` (and with ``--fit-model`` the model as
 ``calibration["follow_up"]``) in the model folder's ``qa_reader.json``. ``--save``/``--rows``
@@ -66,16 +69,17 @@ def collect(path: Path, model: str, limit: int | None) -> list[dict[str, Any]]:
     return rows
 
 
-def best_threshold(rows: list[dict[str, Any]], scores: list[float]) -> tuple[float, float]:
+def best_threshold(rows: list[dict[str, Any]], scores: list[float], wrong_cost: float = 0.0) -> tuple[float, float]:
     """The threshold maximising the share of turns handled right (a right answer, or abstaining on an
-    unanswerable turn), and that share."""
+    unanswerable turn) less ``wrong_cost`` for every wrong answer shown, and that value."""
     total = sum(0.0 if r["answerable"] else 1.0 for r in rows)
-    best, best_f1 = 1.0 + 1e-9, total
+    best, best_value = 1.0 + 1e-9, total
     for score, r in sorted(zip(scores, rows), key=lambda x: -x[0]):
-        total += (float(r["right"]) if r["answerable"] else 0.0) - (0.0 if r["answerable"] else 1.0)
-        if total > best_f1 + 1e-12:
-            best, best_f1 = score, total
-    return best, best_f1 / max(1, len(rows))
+        right = bool(r["answerable"] and r["right"])
+        total += (1.0 if right else -wrong_cost) - (0.0 if r["answerable"] else 1.0)
+        if total > best_value + 1e-12:
+            best, best_value = score, total
+    return best, best_value / max(1, len(rows))
 
 
 def summary(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> dict[str, Any]:
@@ -104,6 +108,8 @@ def main() -> int:
     parser.add_argument("--rows", type=Path, help="fit from rows saved earlier instead of asking")
     parser.add_argument("--write", action="store_true", help="store the threshold (and model) in the model folder")
     parser.add_argument("--fit-model", action="store_true", help="also fit a verifier model on follow-ups alone")
+    parser.add_argument("--wrong-cost", type=float, default=0.0,
+                        help="what a wrong answer shown costs, against 1 for a right one (default 0)")
     args = parser.parse_args()
 
     began = time.time()
@@ -118,9 +124,10 @@ def main() -> int:
     even = [r for r, p in zip(rows, parity) if p == 0]
     odd = [r for r, p in zip(rows, parity) if p == 1]
     shipped = json.loads((Path(args.model) / READER_CONFIG).read_text()).get("min_score_retrieved", 0.5)
-    threshold, _ = best_threshold(even, [r["score"] for r in even])
+    threshold, _ = best_threshold(even, [r["score"] for r in even], args.wrong_cost)
     report: dict[str, Any] = {
         "files": sorted({r["file"] for r in rows}), "threshold": round(threshold, 4), "shipped_threshold": shipped,
+        "wrong_cost": args.wrong_cost,
         "fitted_on": summary(even, [r["score"] for r in even], threshold),
         "held_out": summary(odd, [r["score"] for r in odd], threshold),
         "held_out_at_shipped_threshold": summary(odd, [r["score"] for r in odd], shipped),
@@ -134,7 +141,7 @@ def main() -> int:
 
         model = fit([signals(r) for r in even], [r["right"] for r in even])
         fitted = [predict(model, signals(r)) for r in even]
-        model_threshold, _ = best_threshold(even, fitted)
+        model_threshold, _ = best_threshold(even, fitted, args.wrong_cost)
         model["threshold"] = round(model_threshold, 4)
         report["follow_up_model_held_out"] = summary(odd, [predict(model, signals(r)) for r in odd], model_threshold)
         threshold = model_threshold

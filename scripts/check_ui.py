@@ -17,6 +17,7 @@ browser and (without --hostile) the real models. Exit status 0 when every check 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -145,11 +146,9 @@ def reload_and_continue(driver: Any, question: str, timeout: float) -> dict[str,
     before = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
     driver.refresh()
     wait = WebDriverWait(driver, timeout)
-    try:
+    with contextlib.suppress(Exception):  # too few shown: reported as a failed check below
         wait.until(lambda d: len(d.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
                    >= before)
-    except Exception:  # noqa: BLE001 - reported as a failed check below
-        pass
     shown = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
     return {"before": before, "shown": shown, **follow_up(driver, question, timeout)}
 
