@@ -5,10 +5,13 @@ services?" after "Who offered Russia cooperation?" -> "Emmanuel Macron". This st
 turns such a question into one the retriever and the reader can handle on their own,
 without a generative model:
 
-- **completion**: pronouns and "what about X?" fragments are filled in from the
-  entities of earlier turns (their answers, the names in their questions, "the French
-  president"-style role phrases), with number and gender agreement where the text
-  shows it: "What did Emmanuel Macron propose to the Russian services?";
+- **readings**: the standalone questions it may mean, likeliest first (``readings``):
+  pronouns filled with each plausible antecedent of earlier turns (their answers, the
+  names, role phrases and events of their questions: "the French president", "the
+  attack"), with number and gender agreement where the text shows it; an ellipsis
+  ("Which day?", "And injured?") completed from the last question's frame; "what about
+  X?" swapped into the last question. The pipeline reads them and keeps the best
+  supported (``qa.pipeline``), so a wrong antecedent shows itself by finding no answer;
 - **context**: the earlier questions and answers become a second, weaker retrieval query;
 - **focus**: the articles earlier answers were cited from are searched with extra weight,
   so a vague follow-up stays in the story the conversation is about;
@@ -391,8 +394,7 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
     else:  # there: a place, else a named event or thing
         found = [e for e in entities if e.kind == "place"] + [
             e for e in entities if e.kind in ("event", "thing") and len(_tokens(e.text)) <= 4]
-        return list(dict.fromkeys(f"in {e.text}" if e.kind == "place" or e.text[:1].isupper()
-                                  else f"in {e.text}" for e in found))
+        return list(dict.fromkeys(f"in {e.text}" for e in found))
     texts = list(dict.fromkeys(e.text for e in found))
     if possessive:
         return [t + ("'" if t.endswith("s") else "'s") for t in texts]

@@ -130,7 +130,7 @@ class QA:
                 self._index = index
                 self._hybrid = HybridRetriever(
                     index, self.embedder, hits=self.settings.hits, window=self.settings.window,
-                    top_passages=self.settings.top_passages,
+                    top_passages=self.settings.top_passages, article_weight=self.settings.article_weight,
                 )
             self._checked = _clock()
             return index
@@ -323,10 +323,12 @@ class QA:
         excluded = {normalize_answer(x) for x in follow_up.exclude}
         groups: dict[str, list[tuple[Span, Citation]]] = {}
         for span in reading.spans:
+            span = balanced(span)
             key = normalize_answer(span.text) or span.text.strip()
             citation = self._cite(passages[span.passage], span)
             if key and key not in excluded and citation.end <= citation.sentence_end:
                 groups.setdefault(key, []).append((span, citation))
+        groups = _merged(groups)
         ranked = []
         for found in groups.values():
             span, first = found[0]
@@ -386,6 +388,50 @@ class QA:
         s, e = spans[k]
         return Citation(passage.article_id, passage.title, passage.first + k, passage.text[s:e], start, end,
                         passage.start + s, passage.start + e, score=span.score)
+
+
+_OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
+_PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
+
+
+def balanced(span: Span) -> Span:
+    """``span`` without a quotation mark at either end whose partner is not inside it: 'increased
+    cooperation”' -> 'increased cooperation' (the reader's span cut the quotation in half)."""
+    text, start = span.text, span.start
+    while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
+        text = text[:-1].rstrip()
+    while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
+        lead = len(text) - len(text[1:].lstrip())
+        text, start = text[lead:], start + lead
+    if text == span.text or not text.strip():
+        return span
+    return replace(span, start=start, end=start + len(text), text=text)
+
+
+MERGE_WORDS = 6  # a candidate at most this many words longer than another that it contains is the same answer
+
+
+def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tuple[Span, Citation]]]:
+    """Candidates that say the same thing, pooled: "on Monday" and "Monday after five years of work" join
+    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer). The
+    pooled group keeps the text the reader scored best; the others' places count as its evidence."""
+    keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
+    words = {k: k.split() for k in keys}
+    merged: dict[str, list[tuple[Span, Citation]]] = {}
+    for k in keys:
+        target = next((h for h in merged if _contains(words[k], words[h]) or _contains(words[h], words[k])), None)
+        if target is None:
+            merged[k] = list(groups[k])
+        else:
+            merged[target] += groups[k]
+    return merged
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    n = len(shorter)
+    if not n or len(longer) <= n or len(longer) - n > MERGE_WORDS:
+        return False
+    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
 
 
 def _joined(first: Reading, rest: Reading) -> Reading:

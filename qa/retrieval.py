@@ -30,6 +30,7 @@ from qa.schema import Hit, Passage
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
 FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
+ARTICLE_WEIGHT = 0.0  # the ranking of sentences by how much of their article matched (see ``HybridRetriever.hits``)
 
 
 def _fuse(fused: dict[int, float], rankings: list[tuple[float, list[tuple[int, float]]]]) -> dict[int, float]:
@@ -45,13 +46,14 @@ class HybridRetriever:
 
     def __init__(
         self, index: SentenceIndex, embedder: Embedder, hits: int = 30, window: int = 1,
-        top_passages: int = 5,
+        top_passages: int = 5, article_weight: float = ARTICLE_WEIGHT,
     ):
         self.index = index
         self.embedder = embedder
         self.hits_per_retriever = hits
         self.window = window
         self.top_passages = top_passages
+        self.article_weight = article_weight
 
 
     def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None,
@@ -83,6 +85,15 @@ class HybridRetriever:
                     extra.append((FOCUS_WEIGHT * weight, ranking))
                     _fuse(within, [(1.0, ranking)])
         score = _fuse({}, [(1.0, ranking) for ranking in own])
+        if self.article_weight > 0:
+            # An article that matches the question in many sentences is likelier its subject than one
+            # with a single lucky sentence: rank sentences by their article's total, then their own.
+            article_of = {p: self.index.sentences[p].article_id for p in score}
+            total: dict[str, float] = {}
+            for p, value in score.items():
+                total[article_of[p]] = total.get(article_of[p], 0.0) + value
+            ranking = sorted(score, key=lambda p: (-total[article_of[p]], -score[p], p))[:k]
+            extra.append((self.article_weight, [(p, 0.0) for p in ranking]))
         # Order by everything; score by how well the question itself matches the sentence, in the
         # corpus or within the conversation's article: the scale the verifier was calibrated on.
         order_by = _fuse(dict(score), extra)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +296,29 @@ def test_readings_of_a_follow_up_are_verified_by_reading(monkeypatch: pytest.Mon
     answer = pipeline.answer("terse?", min_score=0.0, history=[Answer("earlier?", "x", 0.9)])
     assert answer.query == chosen and answer.question == "terse?" and reader.asked == read
     assert answer.text == ("Putin" if chosen == "B?" else "Macron")
+
+
+@pytest.mark.parametrize(("text", "start", "expected", "shift"), [
+    ("increased cooperation”", 10, "increased cooperation", 0),  # the closing half of a quotation
+    ("“increased cooperation", 10, "increased cooperation", 1),  # the opening half
+    ("“increased cooperation”", 10, "“increased cooperation”", 0),  # a whole quotation stays
+    ("Monday", 3, "Monday", 0),
+])
+def test_spans_do_not_cut_quotations_in_half(text: str, start: int, expected: str, shift: int) -> None:
+    from qa.pipeline import balanced
+
+    span = balanced(Span(0, start, start + len(text), text, 0.5))
+    assert span.text == expected and span.start == start + shift and span.end == span.start + len(expected)
+
+
+def test_near_identical_candidates_pool_their_evidence() -> None:
+    passages = [Passage("a", "A", 0, 0, 0, "The bridge opened on Monday after five years of work."),
+                Passage("b", "B", 0, 0, 0, "It opened on Monday. Rain fell on Tuesday.")]
+    spans = [Span(1, 13, 19, "Monday", 0.5), Span(0, 18, 27, "on Monday", 0.4),
+             Span(0, 21, 52, "Monday after five years of work", 0.3), Span(1, 34, 41, "Tuesday", 0.45)]
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
+        "When?", min_score=0.0)
+    assert r.text == "Monday" and [a.text for a in r.alternatives] == ["Tuesday"]
+    # the places of the merged candidates cite the kept text, each place once
+    assert sorted((c.article_id, c.start) for c in r.citations) == [("a", 21), ("b", 13)]
+    assert r.signals["places"] == pytest.approx(math.log(2), abs=1e-3)  # two places agree

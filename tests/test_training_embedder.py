@@ -93,3 +93,15 @@ def test_interrupted_distillation_resumes_to_the_same_student(
     assert vectors.shape == (2, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     with pytest.raises(SystemExit, match="other settings"):
         distil.train(config(squad_file, tmp_path / "whole", lr=1e-3))
+
+
+def test_hard_negatives_are_bm25s_best_other_sentences(tmp_path: Path) -> None:
+    from qa.training.embedder import hard_negatives
+
+    pairs = [("Who built the north bridge?", "Karl Olsen built the north bridge in 1931."),
+             ("When did the tower open?", "The tower opened in 1950.")]
+    sentences = [s for _, s in pairs] + ["The south bridge was built by Maria Lopez.",
+                                        "Visitors climb the tower every summer.", "Bread costs two euros."]
+    found = hard_negatives(pairs, sentences, 1, tmp_path / "hard.json")
+    assert found == [["The south bridge was built by Maria Lopez."], ["Visitors climb the tower every summer."]]
+    assert hard_negatives(pairs, sentences, 1, tmp_path / "hard.json") == found  # read back from the cache

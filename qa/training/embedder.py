@@ -56,6 +56,7 @@ class EmbedderTrainingConfig:
     epochs: float = 2.0
     max_steps: int | None = None
     retrieval_weight: float = 0.5
+    hard_negatives: int = 0  # per pair, BM25's best training sentences that are not its answer sentence
     scale: float = 20.0  # inverse temperature of the contrastive loss
     max_length: int = 128
     held_out_every: int = 20  # every 20th article (by title) is kept out of training, for the checks
@@ -97,6 +98,33 @@ def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str,
                 if hit:
                     pairs.append((qa["question"], hit))
     return pairs, sentences
+
+
+def hard_negatives(pairs: list[tuple[str, str]], sentences: list[str], count: int, cache: Path) -> list[list[str]]:
+    """For each (question, answer sentence): the ``count`` training sentences BM25 ranks best for the question,
+    other than its answer sentence (what retrieval confuses it with), cached in ``cache``."""
+    import bm25s
+
+    from qa.index.lexical import tokenize
+
+    if cache.exists():
+        found = json.loads(cache.read_text(encoding="utf-8"))
+        if len(found) == len(pairs) and all(len(h) == count for h in found):
+            return found
+    corpus = list(dict.fromkeys(sentences))
+    bm25 = bm25s.BM25()
+    bm25.index(tokenize(corpus), show_progress=False)
+    began = time.perf_counter()
+    rows, _ = bm25.retrieve(tokenize([q for q, _ in pairs]), k=count + 3, show_progress=False, n_threads=0)
+    found = []
+    for (_, positive), hits in zip(pairs, rows):
+        found.append([corpus[h] for h in hits if corpus[h] != positive][:count])
+    found = [h + [h[-1] if h else positive] * (count - len(h)) for h, (_, positive) in zip(found, pairs)]
+    log.info("mined %d hard negatives per pair for %d pairs in %.0f s", count, len(pairs), time.perf_counter() - began)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, cache)
+    return found
 
 
 def load_teacher(device: str = "cpu") -> tuple[Any, Any]:
@@ -188,7 +216,8 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     in_pairs = {s for _, s in pairs}
     others = [s for s in dict.fromkeys(sentences) if s not in in_pairs]
     others = rng.sample(others, min(cfg.sentences, len(others)))
-    texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others))
+    hard = hard_negatives(pairs, sentences, cfg.hard_negatives, out / "hard.json") if cfg.hard_negatives else []
+    texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others + [h for hs in hard for h in hs]))
     row = {t: i for i, t in enumerate(texts)}
     log.info("%d pairs, %d further sentences, %d distinct texts", len(pairs), len(others), len(texts))
     targets = torch.from_numpy(teacher_vectors(texts, out / "teacher.npy", cfg.max_length).astype(np.float32))
@@ -237,7 +266,7 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
             return out
         torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout masks by step: a resumed run repeats them
         chosen = [pairs[i] for i in batches[step]]
-        more = [others[i] for i in extra[step]]
+        more = [others[i] for i in extra[step]] + [h for i in batches[step] for h in (hard[i] if hard else [])]
         questions, positives = [q for q, _ in chosen], [s for _, s in chosen]
         with torch.autocast("cpu", dtype=torch.bfloat16):
             q = embed(questions)
@@ -341,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # force: `qa train-embedder` runs under the qa command's quiet logging, and progress is the point here
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", force=True)
     args = vars(build_parser().parse_args(argv))
     for key in ("max_steps", "threads"):  # None by default, so parsed as float
         if args[key] is not None:
