@@ -10,7 +10,7 @@
 #               writes the model folder to $OUT as model.tar split into 15 MB parts (the tool returns
 #               files of at most 16 MB), with the training log. Stops itself before the 10-minute limit.
 #   3. here:    bash scripts/train_on_device.sh unpack DIR     (DIR: the files_at folder the tool reports)
-#               rebuilds runs/reader-gpu/model; then score, package and calibrate it as the README says.
+#               rebuilds runs/reader-gpu/model; then score, package and calibrate it as docs/reader.md says.
 #
 # Nothing here needs a GPU to be correct: `train` falls back to the CPU (slowly) where there is none.
 set -euo pipefail

@@ -145,7 +145,7 @@ def test_large_segments_get_hnsw_that_agrees_with_exact_search(tmp_path: Path) -
     queries = embedder.encode([" ".join(rng.choice(words) for _ in range(3)) for _ in range(20)])
     recall = np.mean([len({p for p, _ in a} & {p for p, _ in e}) / 10
                       for a, e in zip(ann.search(queries, 10), exact.search(queries, 10))])
-    assert recall >= 0.7  # SQ8 codes of a hashed bag of words: many near-ties; real vectors: README
+    assert recall >= 0.7  # SQ8 codes of a hashed bag of words: many near-ties; real vectors: docs/index.md
     # a deleted article's rows are never returned by the approximate index either
     add(corpus, "other.txt", "bridge ferry harbour")
     add(corpus, "many.txt", "\n".join(lines[:10]))

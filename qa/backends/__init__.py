@@ -10,7 +10,7 @@
   exported from the shipped weights on first use.
 - ``auto``: the fastest of those this CPU runs natively, timed once per host (``qa.backends.choice``).
 
-All four give the same answers within the budgets of README "Speed" (reader F1 within 0.5 of fp32,
+All four give the same answers within the budgets of docs/speed.md (reader F1 within 0.5 of fp32,
 embedder vectors at cosine > 0.999), so an index built on one serves them all.
 ``serial_blas`` keeps numpy's BLAS threads from spinning against the forward passes.
 """

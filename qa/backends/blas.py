@@ -19,7 +19,7 @@ def serial_blas() -> bool:
     OpenBLAS). After a multi-threaded call, OpenBLAS's idle threads spin for about 0.1 s by default,
     on the very cores the reader's PyTorch forward passes then need: measured on the 48 SQuAD-dev
     articles, reading a question's top passage right after its retrieval took 46-54 ms instead of 18,
-    and ``qa.answer()``'s p50 was 135 ms instead of 36 (README, "Answer latency"). The products qa
+    and ``qa.answer()``'s p50 was 135 ms instead of 36 (docs/speed.md, "Answer latency"). The products qa
     asks of numpy are matrix-vector ones, memory-bound, which a second thread hardly speeds up.
     BLAS libraries threaded by OpenMP (FAISS's own OpenBLAS) are left alone: their idle threads
     stop spinning within a millisecond, and limiting them made no difference.

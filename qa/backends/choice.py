@@ -37,7 +37,7 @@ CHOICES_FILE = "backends.json"
 # "Thread hygiene"), and it starts without importing PyTorch
 TIE = 0.25
 # for bulk embedding, 50%: it runs beside answering (qa serve's background indexer, a cron `qa index`), where
-# a PyTorch embedder's threads cost the answers 22.6x against int8's 1.96x (README, "Speed")
+# a PyTorch embedder's threads cost the answers 22.6x against int8's 1.96x (docs/speed.md)
 BULK_TIE = 0.50
 ROUNDS = 7
 PAUSE = 0.03  # seconds between timed passes: the previous runner's idle threads stop spinning first

@@ -12,7 +12,7 @@ info`` on a new machine does it too) into the user's cache, never a side effect 
    ``accuracy_level=4``: activations are quantized to int8 per block of 128 at run time, so one
    outlier token no longer sets the scale of a whole batch as in per-tensor dynamic quantization.
 
-Why this form (README, "Speed"): per-tensor dynamic int8 was faster still, but moved the embedder's
+Why this form (docs/speed.md): per-tensor dynamic int8 was faster still, but moved the embedder's
 vectors to cosine 0.995 and cost the reader 1.9 F1, and on CPUs without VNNI its uint8 x int8
 products can saturate. Blockwise int8 keeps vectors at cosine > 0.999 to fp32 and the reader's F1
 within 0.5, with signed int8 on both sides (no saturation on AVX2).

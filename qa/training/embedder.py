@@ -346,7 +346,7 @@ SQuAD v1.1 train (rebuilt), every {cfg.held_out_every}th article by title held o
 {settings}
 
 Made by `qa train-embedder --train train-v1.1.json --out RUN` with these settings; measured figures
-are in the project README ("The embedder").
+are in docs/speed.md ("The embedder").
 """
 
 
