@@ -4,7 +4,7 @@ segment of at least ``Settings.ann_min_rows`` sentences, an approximate FAISS in
 The approximate index is HNSW over 8-bit scalar-quantised vectors (``ANN_FACTORY``): a quarter of
 the vectors' memory. Its candidates are re-scored with the exact float32 vectors, which stay on disk
 in every segment (memory-mapped), so the scores it returns are exact cosines, comparable with the
-exact segments', and recall@10 against exact search measured 1.00 at 1M sentences (README, "Scale").
+exact segments', and recall@10 against exact search measured 1.00 at 1M sentences (docs/index.md, "Scale").
 Reused vectors, merges and the similarities within an article are exact too.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 EXACT = "flat"
 ANN_FACTORY = "HNSW32,SQ8"
-EF_SEARCH = 512  # HNSW's search breadth: recall against speed, chosen by benchmarks/scale.py (README, "Scale")
+EF_SEARCH = 512  # HNSW's search breadth: recall against speed, chosen by benchmarks/scale.py (docs/index.md, "Scale")
 EXACT_BELOW = 20_000  # rows a filter leaves, below which an HNSW segment is searched exactly instead
 RERANK_MIN = 50  # candidates the HNSW search returns, re-scored exactly; the best k of them are kept
 EF_CONSTRUCTION = 64
