@@ -233,10 +233,13 @@ CHAT_HELP = ("Ask about the articles; follow-ups may say he, she, it, there... "
 @settings_options
 @filter_options
 @click.option("--min-score", type=float, help="Abstain below this answer score (default: the reader's).")
+@click.option("--conversation", "conversation_id", metavar="ID",
+              help="Keep this conversation with qa serve's (<index>/conversations): it goes on where it "
+                   "stopped, in the terminal, the page or /api/chat.")
 @user_errors
 def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
                  backend: str | None, since: str | None, until: str | None, source: str | None,
-                 min_score: float | None) -> None:
+                 min_score: float | None, conversation_id: str | None) -> None:
     """A conversation in the terminal: each question is read with the earlier ones in view.
 
     Questions come from the keyboard (with line editing and history) or, piped, one per line.
@@ -246,7 +249,16 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
 
     where = Filters.parse(since, until, source)
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
-    conversation = qa.chat()
+    store = None
+    if conversation_id is not None:
+        from qa.conversation_store import ConversationStore
+
+        store = ConversationStore.for_qa(qa)
+        conversation = store.get(conversation_id)
+        if len(conversation):
+            click.echo(f"(going on with conversation {conversation.id}: {len(conversation)} earlier turns)")
+    else:
+        conversation = qa.chat()
     interactive = sys.stdin.isatty()
     history_file = _readline_history() if interactive else None
     if interactive:
@@ -264,6 +276,8 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
                 break
             if question.lower() == "/reset":
                 conversation.reset()
+                if store is not None:
+                    store.save(conversation)
                 click.echo("(new conversation)")
                 continue
             if question.lower() == "/help":
@@ -276,6 +290,8 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
             except QuestionError as exc:
                 click.echo(f"Error: {exc}", err=True)
                 continue
+            if store is not None:
+                store.save(conversation)
             if answer.query != answer.question:
                 click.echo(f"(interpreted as: {answer.query})")
             print_answer(answer)

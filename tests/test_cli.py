@@ -112,6 +112,19 @@ def test_chat_reads_piped_questions_with_the_conversation_in_view(runner: CliRun
     assert "[1] " in blocks[0] and "sentence" in blocks[0]
 
 
+def test_chat_keeps_a_named_conversation_between_runs(runner: CliRunner, tmp_path: Path) -> None:
+    first = runner.invoke(qa.cli.cli, ["chat", "--conversation", "desk-1"],
+                          input="Who offered Russia increased cooperation?\n")
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(qa.cli.cli, ["chat", "--conversation", "desk-1"], input="What did he propose?\n")
+    assert again.exit_code == 0, again.output
+    assert "(going on with conversation desk-1: 1 earlier turns)" in again.output
+    assert "(interpreted as: What did " in again.output
+    assert list((tmp_path / "index" / "conversations").glob("*.json"))
+    bad = runner.invoke(qa.cli.cli, ["chat", "--conversation", "../x"], input="Who?\n")
+    assert bad.exit_code == 1 and "conversation id" in bad.output
+
+
 def test_chat_quits_on_command_and_reports_bad_questions(runner: CliRunner) -> None:
     result = runner.invoke(qa.cli.cli, ["chat"], input=f"{'x' * 1001}\n/quit\nWho offered Russia cooperation?\n")
     assert result.exit_code == 0
