@@ -12,8 +12,6 @@ a ``QA`` is cheap.
 from __future__ import annotations
 
 import math
-import re
-import string
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -21,9 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.answering import compose, joined, normalize_answer
 from qa.backends import serial_blas
 from qa.conversation import Conversation
-from qa.dates import resolve_relative
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
 from qa.filters import Filters
@@ -32,10 +30,9 @@ from qa.index import SentenceIndex, open_index
 from qa.index.writer import ArticleEncoder
 from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
-from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
-from qa.sentences import split_text
+from qa.schema import Answer, Passage, Reading
 from qa.settings import Settings
-from qa.verification import Verifier, signals
+from qa.verification import Verifier
 
 
 class Reader(Protocol):
@@ -60,17 +57,9 @@ class Retriever(Protocol):
         ...
 
 
-_PUNCTUATION = set(string.punctuation)
 # How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
 READING_PRIOR = 0.5
 _clock = time.monotonic  # when the corpus was last checked; tests move it
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def check_question(question: Any, max_chars: int) -> str:
@@ -276,7 +265,7 @@ class QA:
         rest = [i for i, (a, (_, ps)) in enumerate(zip(early, items)) if len(ps) > 1 and a.score < exit_at]
         if rest:
             for i, more in zip(rest, self.reader.read_many([(items[i][0], items[i][1][1:]) for i in rest])):
-                readings[i] = _joined(readings[i], more)
+                readings[i] = joined(readings[i], more)
         seconds = (time.perf_counter() - began) / max(1, len(items))
         answers = [replace(a, seconds=seconds) for a in early]
         for i in rest:
@@ -307,146 +296,9 @@ class QA:
             return self.reader.min_score_retrieved
         return self.reader.min_score
 
-    def _compose(
-        self, follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
-        retrieved: bool = True,
-    ) -> Answer:
-        """Merge spans that say the same thing, cite each, score each, and decide whether to answer.
-
-        Spans that run across a sentence boundary are dropped: a citation is one sentence.
-        Every citation of a candidate spans exactly the candidate's text in its article.
-        Candidates are ranked by the reader; each gets the verifier's probability that it is right
-        (``Answer.score``), and the best is withheld when that is below ``threshold``.
-        Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
-        """
-        question, query = follow_up.question, follow_up.query
-        excluded = {normalize_answer(x) for x in follow_up.exclude}
-        groups: dict[str, list[tuple[Span, Citation]]] = {}
-        for span in reading.spans:
-            span = balanced(span)
-            key = normalize_answer(span.text) or span.text.strip()
-            citation = self._cite(passages[span.passage], span)
-            if key and key not in excluded and citation.end <= citation.sentence_end:
-                groups.setdefault(key, []).append((span, citation))
-        groups = _merged(groups)
-        ranked = []
-        for found in groups.values():
-            span, first = found[0]
-            text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
-            same: list[Citation] = []
-            for c in (_retarget(c, text) for _, c in found):  # one citation per place in an article
-                if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
-                    same.append(c)
-            ranked.append((span, text, same))
-        ranked.sort(key=lambda r: -r[0].score)
-        no_answer = min(reading.no_answer) if reading.no_answer else 1.0
-        if not ranked:
-            return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
-                          query=query)
-        verifier = self.verifier
-        candidates, checks = [], {}
-        for n, (span, text, same) in enumerate(ranked[:5]):
-            rival = max((r[0].score for k, r in enumerate(ranked) if k != n), default=0.0)
-            passage = passages[span.passage]
-            facts = signals(
-                query, text, same[0].sentence if same else passage.text, passage.text, span.score,
-                reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
-                retrieval_score=passage.score,
-            )
-            checks = checks or facts.to_dict()  # the best candidate's
-            score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
-            candidates.append(Candidate(text, score, same))
-        best, reader_score = candidates[0], ranked[0][0].score
-        if best.score < threshold:
-            return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,
-                          passages=passages, seconds=seconds, reader_score=reader_score, signals=checks,
-                          query=query)
-        return Answer(question, best.text, best.score, best.citations, candidates[1:], no_answer, passages,
-                      seconds, reader_score, checks, query)
-
-    def _cite(self, passage: Passage, span: Span) -> Citation:
-        """A citation for a span: the sentence holding its start, and its offsets in the article."""
-        text = span.text
-        lead = len(text) - len(text.lstrip())
-        start = passage.start + span.start + lead
-        end = start + len(text.strip())
+    def _compose(self, follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float,
+                 seconds: float, retrieved: bool = True) -> Answer:
+        """``qa.answering.compose`` with this pipeline's verifier, citing from its index (not from an outside
+        retriever's passages, which are split where they stand)."""
         index = self._index if self._retriever is None else None
-        if index is not None and passage.article_id in index.articles:
-            article = index.articles[passage.article_id]
-            sentence = index.sentence_at(passage.article_id, start)
-            if sentence is not None:
-                return Citation(
-                    passage.article_id, passage.title, sentence.index, sentence.text, start, end,
-                    sentence.start, sentence.end, article.source, article.url, span.score,
-                    date=article.date, site=article.site, author=article.author, page=article.page_of(start),
-                    when=resolve_relative(span.text, article.date),
-                )
-        # A passage from elsewhere (an outside retriever, the evaluation's gold paragraph):
-        # split it here; sentence indices then count from the passage's first sentence.
-        spans = split_text(passage.text) or [(0, len(passage.text))]
-        k = next((k for k, (s, e) in enumerate(spans) if s <= span.start + lead < e), 0)
-        s, e = spans[k]
-        return Citation(passage.article_id, passage.title, passage.first + k, passage.text[s:e], start, end,
-                        passage.start + s, passage.start + e, score=span.score)
-
-
-_OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
-_PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
-
-
-def balanced(span: Span) -> Span:
-    """``span`` without a quotation mark at either end whose partner is not inside it: 'increased
-    cooperation”' -> 'increased cooperation' (the reader's span cut the quotation in half)."""
-    text, start = span.text, span.start
-    while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
-        text = text[:-1].rstrip()
-    while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
-        lead = len(text) - len(text[1:].lstrip())
-        text, start = text[lead:], start + lead
-    if text == span.text or not text.strip():
-        return span
-    return replace(span, start=start, end=start + len(text), text=text)
-
-
-MERGE_WORDS = 6  # a candidate at most this many words longer than another that it contains is the same answer
-
-
-def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tuple[Span, Citation]]]:
-    """Candidates that say the same thing, pooled: "on Monday" and "Monday after five years of work" join
-    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer). The
-    pooled group keeps the text the reader scored best; the others' places count as its evidence."""
-    keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
-    words = {k: k.split() for k in keys}
-    merged: dict[str, list[tuple[Span, Citation]]] = {}
-    for k in keys:
-        target = next((h for h in merged if _contains(words[k], words[h]) or _contains(words[h], words[k])), None)
-        if target is None:
-            merged[k] = list(groups[k])
-        else:
-            merged[target] += groups[k]
-    return merged
-
-
-def _contains(longer: list[str], shorter: list[str]) -> bool:
-    n = len(shorter)
-    if not n or len(longer) <= n or len(longer) - n > MERGE_WORDS:
-        return False
-    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
-
-
-def _joined(first: Reading, rest: Reading) -> Reading:
-    """The reading of a question's first passage and of the passages after it, as one reading."""
-    shifted = [replace(span, passage=span.passage + len(first.no_answer)) for span in rest.spans]
-    spans = sorted([*first.spans, *shifted], key=lambda x: (-x.score, x.passage, x.start))
-    return Reading(spans, [*first.no_answer, *rest.no_answer])
-
-
-def _retarget(citation: Citation, text: str) -> Citation | None:
-    """``citation`` made to span exactly ``text`` ("the Kremlin" vs "Kremlin"), or None if its sentence lacks it."""
-    begin = citation.start - citation.sentence_start
-    if citation.sentence[begin : begin + len(text)] == text:
-        return replace(citation, end=citation.start + len(text))
-    found = citation.sentence.find(text)
-    if found < 0:
-        return None
-    return replace(citation, start=citation.sentence_start + found, end=citation.sentence_start + found + len(text))
+        return compose(follow_up, passages, reading, threshold, seconds, self.verifier, index, retrieved)

@@ -305,7 +305,7 @@ def test_readings_of_a_follow_up_are_verified_by_reading(monkeypatch: pytest.Mon
     ("Monday", 3, "Monday", 0),
 ])
 def test_spans_do_not_cut_quotations_in_half(text: str, start: int, expected: str, shift: int) -> None:
-    from qa.pipeline import balanced
+    from qa.answering import balanced
 
     span = balanced(Span(0, start, start + len(text), text, 0.5))
     assert span.text == expected and span.start == start + shift and span.end == span.start + len(expected)

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa.answering import normalize_answer
 from qa.errors import QAError, QuestionError
 from qa.evaluation import questions as _questions
 from qa.evaluation.questions import (
@@ -56,7 +57,7 @@ from qa.evaluation.questions import (
     score_prediction,
 )
 from qa.followup import parse_parts
-from qa.pipeline import QA, normalize_answer
+from qa.pipeline import QA
 from qa.schema import Answer
 
 NO_HISTORY = "none"

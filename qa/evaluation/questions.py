@@ -31,8 +31,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from qa.answering import normalize_answer
 from qa.errors import QAError, QuestionError
-from qa.pipeline import QA, Reader, normalize_answer
+from qa.pipeline import QA, Reader
 from qa.schema import Answer, Passage
 from qa.settings import Settings
 from qa.verification import reliability

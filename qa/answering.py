@@ -1,0 +1,176 @@
+"""Answers from readings: merge the spans that say the same thing, cite each, score each, abstain.
+
+    answer = compose(follow_up, passages, reading, threshold, seconds, verifier, index)
+
+The reader gives spans with scores over the passages it read; this stage turns them into an
+``Answer``: spans that say the same thing pool their places (``balanced`` and the merging of
+near-identical candidates), each candidate is cited exactly (``cite``: the sentence holding it,
+and its offsets in the article), the verifier turns its signals into the probability that it is
+right, and the best is withheld below the threshold. ``normalize_answer`` is SQuAD's answer
+normalisation, which decides what "the same answer" means here and in the evaluation.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import replace
+
+from qa.dates import resolve_relative
+from qa.followup import FollowUp
+from qa.index import SentenceIndex
+from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
+from qa.sentences import split_text
+from qa.verification import Verifier, signals
+
+_PUNCTUATION = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, articles or extra spaces."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def compose(
+    follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float, seconds: float,
+    verifier: Verifier, index: SentenceIndex | None = None, retrieved: bool = True,
+) -> Answer:
+    """Merge spans that say the same thing, cite each, score each, and decide whether to answer.
+
+    Spans that run across a sentence boundary are dropped: a citation is one sentence.
+    Every citation of a candidate spans exactly the candidate's text in its article.
+    Candidates are ranked by the reader; each gets the verifier's probability that it is right
+    (``Answer.score``), and the best is withheld when that is below ``threshold``.
+    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
+    """
+    question, query = follow_up.question, follow_up.query
+    excluded = {normalize_answer(x) for x in follow_up.exclude}
+    groups: dict[str, list[tuple[Span, Citation]]] = {}
+    for span in reading.spans:
+        span = balanced(span)
+        key = normalize_answer(span.text) or span.text.strip()
+        citation = cite(passages[span.passage], span, index)
+        if key and key not in excluded and citation.end <= citation.sentence_end:
+            groups.setdefault(key, []).append((span, citation))
+    groups = _merged(groups)
+    ranked = []
+    for found in groups.values():
+        span, first = found[0]
+        text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
+        same: list[Citation] = []
+        for c in (_retarget(c, text) for _, c in found):  # one citation per place in an article
+            if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
+                same.append(c)
+        ranked.append((span, text, same))
+    ranked.sort(key=lambda r: -r[0].score)
+    no_answer = min(reading.no_answer) if reading.no_answer else 1.0
+    if not ranked:
+        return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
+                      query=query)
+    candidates, checks = [], {}
+    for n, (span, text, same) in enumerate(ranked[:5]):
+        rival = max((r[0].score for k, r in enumerate(ranked) if k != n), default=0.0)
+        passage = passages[span.passage]
+        facts = signals(
+            query, text, same[0].sentence if same else passage.text, passage.text, span.score,
+            reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
+            retrieval_score=passage.score,
+        )
+        checks = checks or facts.to_dict()  # the best candidate's
+        score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
+        candidates.append(Candidate(text, score, same))
+    best, reader_score = candidates[0], ranked[0][0].score
+    if best.score < threshold:
+        return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,
+                      passages=passages, seconds=seconds, reader_score=reader_score, signals=checks,
+                      query=query)
+    return Answer(question, best.text, best.score, best.citations, candidates[1:], no_answer, passages,
+                  seconds, reader_score, checks, query)
+
+def cite(passage: Passage, span: Span, index: SentenceIndex | None = None) -> Citation:
+    """A citation for a span: the sentence holding its start, and its offsets in the article."""
+    text = span.text
+    lead = len(text) - len(text.lstrip())
+    start = passage.start + span.start + lead
+    end = start + len(text.strip())
+    if index is not None and passage.article_id in index.articles:
+        article = index.articles[passage.article_id]
+        sentence = index.sentence_at(passage.article_id, start)
+        if sentence is not None:
+            return Citation(
+                passage.article_id, passage.title, sentence.index, sentence.text, start, end,
+                sentence.start, sentence.end, article.source, article.url, span.score,
+                date=article.date, site=article.site, author=article.author, page=article.page_of(start),
+                when=resolve_relative(span.text, article.date),
+            )
+    # A passage from elsewhere (an outside retriever, the evaluation's gold paragraph):
+    # split it here; sentence indices then count from the passage's first sentence.
+    spans = split_text(passage.text) or [(0, len(passage.text))]
+    k = next((k for k, (s, e) in enumerate(spans) if s <= span.start + lead < e), 0)
+    s, e = spans[k]
+    return Citation(passage.article_id, passage.title, passage.first + k, passage.text[s:e], start, end,
+                    passage.start + s, passage.start + e, score=span.score)
+
+
+_OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
+_PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
+
+
+def balanced(span: Span) -> Span:
+    """``span`` without a quotation mark at either end whose partner is not inside it: 'increased
+    cooperation”' -> 'increased cooperation' (the reader's span cut the quotation in half)."""
+    text, start = span.text, span.start
+    while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
+        text = text[:-1].rstrip()
+    while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
+        lead = len(text) - len(text[1:].lstrip())
+        text, start = text[lead:], start + lead
+    if text == span.text or not text.strip():
+        return span
+    return replace(span, start=start, end=start + len(text), text=text)
+
+
+MERGE_WORDS = 6  # a candidate at most this many words longer than another that it contains is the same answer
+
+
+def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tuple[Span, Citation]]]:
+    """Candidates that say the same thing, pooled: "on Monday" and "Monday after five years of work" join
+    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer). The
+    pooled group keeps the text the reader scored best; the others' places count as its evidence."""
+    keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
+    words = {k: k.split() for k in keys}
+    merged: dict[str, list[tuple[Span, Citation]]] = {}
+    for k in keys:
+        target = next((h for h in merged if _contains(words[k], words[h]) or _contains(words[h], words[k])), None)
+        if target is None:
+            merged[k] = list(groups[k])
+        else:
+            merged[target] += groups[k]
+    return merged
+
+
+def _contains(longer: list[str], shorter: list[str]) -> bool:
+    n = len(shorter)
+    if not n or len(longer) <= n or len(longer) - n > MERGE_WORDS:
+        return False
+    return any(longer[i : i + n] == shorter for i in range(len(longer) - n + 1))
+
+
+def joined(first: Reading, rest: Reading) -> Reading:
+    """The reading of a question's first passage and of the passages after it, as one reading."""
+    shifted = [replace(span, passage=span.passage + len(first.no_answer)) for span in rest.spans]
+    spans = sorted([*first.spans, *shifted], key=lambda x: (-x.score, x.passage, x.start))
+    return Reading(spans, [*first.no_answer, *rest.no_answer])
+
+
+def _retarget(citation: Citation, text: str) -> Citation | None:
+    """``citation`` made to span exactly ``text`` ("the Kremlin" vs "Kremlin"), or None if its sentence lacks it."""
+    begin = citation.start - citation.sentence_start
+    if citation.sentence[begin : begin + len(text)] == text:
+        return replace(citation, end=citation.start + len(text))
+    found = citation.sentence.find(text)
+    if found < 0:
+        return None
+    return replace(citation, start=citation.sentence_start + found, end=citation.sentence_start + found + len(text))
