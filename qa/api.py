@@ -16,8 +16,6 @@ question or filter, 400 for other user errors, 413 for an upload over the limit;
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -30,6 +28,7 @@ from qa.errors import QAError, QuestionError, SourceError
 from qa.filters import Filters
 
 if TYPE_CHECKING:
+    from qa.index_service import IndexService
     from qa.pipeline import QA
 
 log = logging.getLogger(__name__)
@@ -55,56 +54,13 @@ class AddArticle(BaseModel):
     feed: str | None = Field(None, description="An RSS/Atom feed: its entries not added before.")
 
 
-class Indexer:
-    """Brings the index up to date in a background thread while questions go on being answered from the
-    index already loaded; a request during an update schedules one more."""
-
-    def __init__(self, qa: QA):
-        self.qa = qa
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._again = False
-        self.state: dict[str, Any] = {"updating": False, "started": None, "finished": None, "error": None,
-                                      "articles": None, "sentences": None}
-
-    def request(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                self._again = True
-                return
-            self._thread = threading.Thread(target=self._run, name="qa-indexer", daemon=True)
-            self.state.update(updating=True, started=time.time(), error=None)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                index = self.qa.index()
-                self.state.update(articles=len(index.articles), sentences=len(index.sentences), error=None)
-            except QAError as exc:
-                self.state["error"] = str(exc)
-            except Exception as exc:  # noqa: BLE001 - the server must survive; the log keeps the traceback
-                log.exception("background index update failed")
-                self.state["error"] = f"the index update failed ({type(exc).__name__}); see the server log"
-            with self._lock:
-                if not self._again:
-                    self.state.update(updating=False, finished=time.time())
-                    return
-                self._again = False
-
-    def wait(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-
-
 def article_summary(index: Any, article_id: str) -> dict[str, Any]:
     a = index.articles[article_id]
     return {"id": a.id, "title": a.title, "date": a.date, "site": a.site, "author": a.author, "url": a.url,
             "source": a.source, "sentences": len(index.article_positions(a.id)), "pages": len(a.pages or []) or None}
 
 
-def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = False,
+def build_api(qa: QA, indexer: IndexService | None = None, allow_private: bool = False,
               max_upload_bytes: int | None = None, conversations: ConversationStore | None = None) -> FastAPI:
     """The API over ``qa`` (``allow_private``: let POST /api/articles fetch from private networks;
     ``conversations``: where /api/chat keeps them, default ``ConversationStore.for_qa(qa)``)."""
@@ -112,7 +68,7 @@ def build_api(qa: QA, indexer: Indexer | None = None, allow_private: bool = Fals
     from qa.sources.add import MAX_UPLOAD_BYTES
 
     limit_bytes = max_upload_bytes or MAX_UPLOAD_BYTES
-    indexer = indexer or Indexer(qa)
+    indexer = indexer if indexer is not None else qa.indexes
     store = conversations if conversations is not None else ConversationStore.for_qa(qa)
     app = FastAPI(title="qa", summary="Answers with citations from a folder of news articles",
                   description=__doc__, version="0.1.0")

@@ -11,8 +11,6 @@ a ``QA`` is cheap.
 
 from __future__ import annotations
 
-import math
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -20,14 +18,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qa.answering import compose, joined, normalize_answer
-from qa.backends import serial_blas
 from qa.conversation import Conversation
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
 from qa.filters import Filters
 from qa.followup import FollowUp, interpret, parse_parts
-from qa.index import SentenceIndex, open_index
+from qa.index import SentenceIndex
 from qa.index.writer import ArticleEncoder
+from qa.index_service import IndexService
 from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
 from qa.schema import Answer, Passage, Reading
@@ -59,7 +57,6 @@ class Retriever(Protocol):
 
 # How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
 READING_PRIOR = 0.5
-_clock = time.monotonic  # when the corpus was last checked; tests move it
 
 
 def check_question(question: Any, max_chars: int) -> str:
@@ -95,14 +92,20 @@ class QA:
             ExtractiveReader(self.settings.reader, max_length=self.settings.reader_tokens,
                              stride=self.settings.reader_stride, max_answer_tokens=self.settings.max_answer_tokens,
                              backend=self.settings.backend)
-        self.embedder = embedder if embedder is not None and not isinstance(embedder, str) else \
-            SentenceEmbedder(self.settings.embedder, backend=self.settings.backend)
+        self.indexes = IndexService(self.settings, embedder if embedder is not None and not isinstance(embedder, str)
+                                    else SentenceEmbedder(self.settings.embedder, backend=self.settings.backend))
         self._retriever = retriever
-        self._index: SentenceIndex | None = None
-        self._hybrid: HybridRetriever | None = None  # follows self._index
+        self._hybrid: HybridRetriever | None = None  # follows the loaded index
         self._verifier: Verifier | None = None
-        self._lock = threading.Lock()
-        self._checked = -math.inf  # when the corpus was last compared with the index (_clock)
+
+    @property
+    def embedder(self) -> Any:
+        """The sentence embedder (the index's, and the questions')."""
+        return self.indexes.embedder
+
+    @embedder.setter
+    def embedder(self, embedder: Any) -> None:
+        self.indexes.embedder = embedder
 
     # -- corpus and index -------------------------------------------------------------------
 
@@ -110,40 +113,25 @@ class QA:
               encoder: ArticleEncoder | None = None) -> SentenceIndex:
         """The up-to-date index of the corpus, updated first if the corpus or embedder changed.
         ``optimize``: merge it into one segment; ``encoder``: how new articles are embedded (default: here)."""
-        with self._lock:
-            index = open_index(self.settings.corpus, self.settings.index, self.embedder,
-                               progress=progress, rebuild=rebuild, loaded=self._index,
-                               ann_min_rows=self.settings.ann_min_rows, encoder=encoder, optimize=optimize)
-            if index is not self._index:
-                serial_blas()  # numpy's idle BLAS threads would spin against the models' (qa.backends)
-                self._index = index
-                self._hybrid = HybridRetriever(
-                    index, self.embedder, hits=self.settings.hits, window=self.settings.window,
-                    top_passages=self.settings.top_passages, article_weight=self.settings.article_weight,
-                )
-            self._checked = _clock()
-            return index
+        return self.indexes.update(progress=progress, rebuild=rebuild, optimize=optimize, encoder=encoder)
 
     def current_index(self) -> SentenceIndex:
-        """The index questions are answered from: ``index()``, but the corpus folder is compared with it
-        at most once every ``Settings.rescan_seconds`` (stat-ing every file of a large corpus costs more
-        than answering); between checks, and while another thread updates it, the loaded index serves as it is."""
-        index = self._index
-        if index is not None and _clock() - self._checked < self.settings.rescan_seconds:
-            return index
-        if index is not None:
-            if not self._lock.acquire(blocking=False):
-                return index  # another thread is updating the index: questions go on with the one loaded
-            self._lock.release()
-        return self.index()
+        """The index questions are answered from (``IndexService.current``: the corpus folder re-checked at
+        most every ``Settings.rescan_seconds``; during an update, the index loaded serves)."""
+        return self.indexes.current()
 
     @property
     def retriever(self) -> Retriever:
         if self._retriever is not None:
             return self._retriever
-        self.current_index()
-        assert self._hybrid is not None
-        return self._hybrid
+        index = self.current_index()
+        hybrid = self._hybrid
+        if hybrid is None or hybrid.index is not index:
+            hybrid = self._hybrid = HybridRetriever(
+                index, self.embedder, hits=self.settings.hits, window=self.settings.window,
+                top_passages=self.settings.top_passages, article_weight=self.settings.article_weight,
+            )
+        return hybrid
 
     # -- answering ------------------------------------------------------------------------
 
@@ -300,5 +288,5 @@ class QA:
                  seconds: float, retrieved: bool = True) -> Answer:
         """``qa.answering.compose`` with this pipeline's verifier, citing from its index (not from an outside
         retriever's passages, which are split where they stand)."""
-        index = self._index if self._retriever is None else None
+        index = self.indexes.loaded if self._retriever is None else None
         return compose(follow_up, passages, reading, threshold, seconds, self.verifier, index, retrieved)

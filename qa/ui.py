@@ -424,9 +424,7 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
     from qa.conversation_store import ConversationStore
 
     if indexer is None:
-        from qa.api import Indexer
-
-        indexer = Indexer(qa)
+        indexer = qa.indexes
     store = conversations if conversations is not None else ConversationStore.for_qa(qa)
 
     def conversation_of(cid: str | None) -> Conversation:
@@ -556,7 +554,7 @@ def serve(
 
     import uvicorn
 
-    from qa.api import Indexer, build_api
+    from qa.api import build_api
     from qa.conversation_store import ConversationStore
     from qa.sources.add import MAX_UPLOAD_BYTES
 
@@ -568,7 +566,7 @@ def serve(
         raise TypeError(f"serve() got both a QA and settings for one: {', '.join(sorted(settings))}")
     _warm_up(qa)
     host, port = host or qa.settings.host, port or qa.settings.port
-    indexer = Indexer(qa)
+    indexer = qa.indexes
     conversations = ConversationStore.for_qa(qa)
     blocks = build_app(qa, indexer, allow_private, conversations)
     blocks.queue(default_concurrency_limit=1)

@@ -136,7 +136,7 @@ def test_questions_are_answered_from_the_previous_index_while_it_updates(news_qa
             return super().encode(texts, progress)
 
     news_qa.embedder = Slow()
-    news_qa._index = None
+    news_qa.indexes.loaded = None
     news_qa.index()
     with TestClient(build_api(news_qa)) as c:
         (news_qa.settings.corpus / "gamma.txt").write_text("Sven Berg built the east dam in Umea.\nIt is tall.")

@@ -97,7 +97,7 @@ def test_new_article_is_answered_without_restart(seed_corpus: Path, tmp_path: Pa
     """The folder is compared with the index at most every rescan_seconds: a new article is answered
     from once that much time has passed (or right after an explicit index())."""
     now = [1000.0]
-    monkeypatch.setattr("qa.pipeline._clock", lambda: now[0])
+    monkeypatch.setattr("qa.index_service._clock", lambda: now[0])
     pipeline = make_qa(seed_corpus, tmp_path, rescan_seconds=2.0)
     pipeline.answer("Who offered Russia cooperation?")
     (seed_corpus / "bridge.txt").write_text("Bridge news\nThe Pont Neuf reopened after repairs in Toulouse.",

@@ -389,7 +389,6 @@ def test_clearing_the_chat_forgets_the_conversation(two_articles_qa: QA, tmp_pat
 
 
 def test_the_page_adds_uploads_and_urls_then_lists_and_opens_articles(qa: QA, tmp_path: Path) -> None:
-    from qa.api import Indexer
     from tests.test_sources import BRIDGE, Site
 
     site = Site()
@@ -399,7 +398,7 @@ def test_the_page_adds_uploads_and_urls_then_lists_and_opens_articles(qa: QA, tm
         upload.write_text("Harbour notes\nThe ferry Nordlys left Bergen at noon.", encoding="utf-8")
         junk = tmp_path / "junk.txt"
         junk.write_bytes(b"\x00\x01" * 50)
-        indexer = Indexer(qa)
+        indexer = qa.indexes
         added = ui.add_sources([str(upload), str(junk)], f"{page}\nftp://nowhere/x", qa, indexer, allow_private=True)
         assert added.count(">added<") == 2 and "binary file" in added and "only http://" in added
         assert "<b>harbour" not in added and "&lt;b&gt;harbour&lt;i&gt;.txt" in added  # names are text
