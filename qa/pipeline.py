@@ -12,7 +12,7 @@ a ``QA`` is cheap.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,9 +49,13 @@ class Reader(Protocol):
 
 
 class Retriever(Protocol):
-    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]:
-        """A retriever that also takes ``context=`` and ``articles=`` (see ``HybridRetriever.retrieve``)
-        follows the conversation on follow-up questions; one that does not reads the completed question."""
+    def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
+                 articles: Mapping[str, float] | None = None, where: Filters | None = None) -> list[Passage]:
+        """The ``top_passages`` best passages for ``question``, best first. ``context``: a follow-up's earlier
+        turns, a second, weaker query; ``articles``: article id -> weight, the articles the conversation
+        was answered from, to search with extra weight; ``where``: only articles these filters let
+        through. ``HybridRetriever.retrieve`` is the index's own; any object with this method plugs in
+        (it may treat ``context`` and ``articles`` as hints, but must honour ``where``)."""
         ...
 
 
@@ -157,8 +161,6 @@ class QA:
             raise QuestionError("where must be qa.filters.Filters (Filters.parse(since=..., until=..., source=...))")
         began = time.perf_counter()
         retriever = self.retriever
-        if where is not None and not isinstance(retriever, HybridRetriever):
-            raise QuestionError("filters need the index's own retriever, not a custom one")
         follow_ups = [self.interpret(q, history, follow_up) for q in questions]
         # Readings are verified in rounds, simplest first, all questions of a round in one batch: a
         # question's next reading is read only while it could still win (READING_PRIOR per step)
@@ -209,11 +211,8 @@ class QA:
         its best ``Settings.follow_up_passages`` (the focus on the conversation's articles has found them;
         more passages add distractors and time)."""
         limit = self.settings.top_passages
-        if (follow_up.context or follow_up.articles or where) and isinstance(retriever, HybridRetriever):
-            found = retriever.retrieve(follow_up.query, limit, context=follow_up.context,
-                                       articles=follow_up.articles, where=where)
-        else:
-            found = retriever.retrieve(follow_up.query, limit)
+        found = retriever.retrieve(follow_up.query, limit, context=follow_up.context, articles=follow_up.articles,
+                                   where=where)
         return found[: self.settings.follow_up_passages] if follow_up.uses_history else found
 
     def read(self, question: str, passages: list[Passage], min_score: float | None = None,

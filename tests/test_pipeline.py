@@ -57,7 +57,8 @@ class FixedRetriever:
     def __init__(self, passages: list[Passage]):
         self.passages = passages
 
-    def retrieve(self, question: str, top_passages: int | None = None) -> list[Passage]:
+    def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
+                 articles: Any = None, where: Any = None) -> list[Passage]:
         return self.passages
 
 
@@ -322,3 +323,35 @@ def test_near_identical_candidates_pool_their_evidence() -> None:
     # the places of the merged candidates cite the kept text, each place once
     assert sorted((c.article_id, c.start) for c in r.citations) == [("a", 21), ("b", 13)]
     assert r.signals["places"] == pytest.approx(math.log(2), abs=1e-3)  # two places agree
+
+
+class KeywordRetriever:
+    """Another retriever, plugged in through the public protocol: word overlap over a few passages,
+    honouring the filters; it records what the pipeline passed it."""
+
+    def __init__(self, passages: list[tuple[Passage, str]]):  # (passage, publication date)
+        self.passages = passages
+        self.calls: list[dict[str, Any]] = []
+
+    def retrieve(self, question: str, top_passages: int | None = None, context: str = "",
+                 articles: Any = None, where: Any = None) -> list[Passage]:
+        self.calls.append({"question": question, "context": context, "articles": dict(articles or {})})
+        words = set(question.lower().split())
+        kept = [p for p, date in self.passages if where is None or where.matches(date, None, p.article_id)]
+        kept.sort(key=lambda p: -len(words & set(p.text.lower().split())))
+        return kept[: top_passages or 5]
+
+
+def test_another_retriever_plugs_in_through_the_protocol() -> None:
+    from qa.filters import Filters
+
+    old = Passage("old.txt", "Old", 0, 0, 0, "Karl Olsen built the bridge.")
+    new = Passage("new.txt", "New", 0, 0, 0, "Maria Lopez built the bridge.")
+    retriever = KeywordRetriever([(old, "2020-01-01"), (new, "2024-03-01")])
+    pipeline = QA(reader=FakeReader(), embedder=FakeEmbedder(), retriever=retriever, min_score=0.0)
+    assert pipeline.answer("Who built the bridge?").text in {"Karl Olsen", "Maria Lopez"}
+    recent = pipeline.answer("Who built the bridge?", where=Filters.parse(since="2024-01-01"))
+    assert recent.text == "Maria Lopez" and all(p.article_id == "new.txt" for p in recent.passages)
+    follow = pipeline.answer("What did he build?", history=[recent])
+    assert retriever.calls[-1]["articles"] == {"new.txt": 1.0} and "Maria Lopez" in retriever.calls[-1]["context"]
+    assert follow.citations and follow.citations[0].article_id == "new.txt"
