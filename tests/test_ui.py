@@ -253,9 +253,11 @@ def test_app_py_passes_its_options_to_serve(monkeypatch: pytest.MonkeyPatch) -> 
     app = load_script(ROOT / "app.py")
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(ui, "serve", lambda **kw: calls.append(kw))
-    assert app.main(["--port", "8123", "--corpus", "news", "--index", "news-index", "--backend", "bf16"]) == 0
-    assert calls == [{"host": None, "port": 8123, "corpus": "news", "index": "news-index", "reader": None,
-                      "embedder": None, "backend": "bf16"}]
+    assert app.main(["--port", "8123", "--corpus", "news", "--index", "news-index", "--backend", "bf16",
+                     "--allow-private"]) == 0
+    assert calls == [{"host": None, "port": 8123, "corpus": Path("news"), "index": Path("news-index"),
+                      "reader": None, "embedder": None, "backend": "bf16", "allow_private": True}]
+    assert app.main(["--port", "not-a-port"]) == 2  # click's usage error
 
     def fail(**kw: Any) -> None:
         raise CorpusError("corpus folder news does not exist")
