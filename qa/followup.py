@@ -348,12 +348,6 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     return found
 
 
-def complete(question: str, recent: Sequence[Answer]) -> str:
-    """``question`` read in its likeliest standalone form given ``recent`` answers (newest first): the
-    first of ``readings``; unchanged when it needs nothing or nothing fits."""
-    return readings(question, recent)[0]
-
-
 def _is_pronoun(lowered: Sequence[str], i: int) -> bool:
     """Token ``i`` is a pronoun that refers back: not existential "there", not "it" in "is it true that"."""
     word = lowered[i]

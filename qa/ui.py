@@ -245,11 +245,6 @@ def render_error(error: Exception) -> str:
 # -- handlers -------------------------------------------------------------------------------
 
 
-def respond(message: str, history: list[dict[str, Any]] | None, qa: QA) -> list[dict[str, Any]]:
-    """The chat history with ``message`` and its answer appended, the question read on its own."""
-    return converse(message, history, None, qa)
-
-
 def converse(
     message: str, history: list[dict[str, Any]] | None, conversation: Conversation | None, qa: QA,
     since: str | None = None, until: str | None = None, source: str | None = None,

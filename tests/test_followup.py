@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from qa.errors import QAError
-from qa.followup import PARTS, complete, entities_of, interpret, parse_parts
+from qa.followup import PARTS, entities_of, interpret, parse_parts, readings
 from qa.schema import Answer, Citation
+
+
+def complete(question: str, recent: list[Answer]) -> str:
+    """The likeliest reading of ``question``: what a follow-up is read as when it is the one supported."""
+    return readings(question, recent)[0]
 
 
 def turn(question: str, text: str | None, sentence: str = "", article: str = "a1") -> Answer:

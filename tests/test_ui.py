@@ -137,8 +137,8 @@ def test_escape_keeps_line_breaks() -> None:
 # -- handlers -------------------------------------------------------------------------------
 
 
-def test_respond_appends_question_and_cited_answer(qa: QA) -> None:
-    history = ui.respond(QUESTION, [], qa)
+def test_a_lone_question_appends_question_and_cited_answer(qa: QA) -> None:
+    history = ui.converse(QUESTION, [], None, qa)
     assert history[0] == {"role": "user", "content": QUESTION}
     reply = assistant(history)
     answer = qa.answer(QUESTION)
@@ -149,14 +149,14 @@ def test_respond_appends_question_and_cited_answer(qa: QA) -> None:
     assert f"score {answer.score:.2f}" in reply
 
 
-def test_respond_keeps_earlier_turns(qa: QA) -> None:
-    history = ui.respond(QUESTION, [], qa)
-    history = ui.respond("Who is the French Interior Minister?", history, qa)
+def test_a_lone_question_keeps_earlier_turns(qa: QA) -> None:
+    history = ui.converse(QUESTION, [], None, qa)
+    history = ui.converse("Who is the French Interior Minister?", history, None, qa)
     assert [m["role"] for m in history] == ["user", "assistant", "user", "assistant"]
 
 
-def test_respond_escapes_the_question(qa: QA) -> None:
-    history = ui.respond(f"{HOSTILE[0]} {QUESTION}", [], qa)
+def test_a_lone_question_escapes_the_question(qa: QA) -> None:
+    history = ui.converse(f"{HOSTILE[0]} {QUESTION}", [], None, qa)
     assert "<script" not in history[0]["content"]
     assert html.escape(HOSTILE[0]) in history[0]["content"]
 
@@ -171,14 +171,14 @@ def test_hostile_corpus_reaches_the_chat_escaped(
                       f"{HOSTILE[1]} Nobody else offered anything."}
     (corpus / "evil.json").write_text(json.dumps(record), encoding="utf-8")
     qa = QA(corpus=corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
-    reply = assistant(ui.respond(QUESTION, [], qa))
+    reply = assistant(ui.converse(QUESTION, [], None, qa))
     assert "<mark>Mallory Evans</mark>" in reply
     assert "<script" not in reply and "<img" not in reply and "<b>" not in reply
     assert html.escape(HOSTILE[0]) in reply and html.escape(HOSTILE[1]) in reply
 
 
 def test_empty_question_is_a_message_not_a_crash(qa: QA) -> None:
-    history = ui.respond("   ", [], qa)
+    history = ui.converse("   ", [], None, qa)
     assert len(history) == 1  # no empty user bubble
     assert 'class="qa-error"' in assistant(history)
     assert "question is empty" in assistant(history)
@@ -189,7 +189,7 @@ def test_empty_corpus_is_a_message(tmp_path: Path, fake_reader: Any, fake_embedd
     qa = QA(corpus=tmp_path / "empty", index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
     with pytest.raises(CorpusError) as raised:
         qa.answer(QUESTION)
-    reply = assistant(ui.respond(QUESTION, [], qa))
+    reply = assistant(ui.converse(QUESTION, [], None, qa))
     assert 'class="qa-error"' in reply
     assert html.escape(str(raised.value)[1:]) in reply
     assert ui.corpus_status(qa).startswith(f"corpus {(tmp_path / 'empty').as_posix()}/: ")
@@ -200,7 +200,7 @@ def test_unexpected_failure_is_a_message(qa: QA, monkeypatch: pytest.MonkeyPatch
         raise RuntimeError("boom <b>")
 
     monkeypatch.setattr(qa, "answer", broken)
-    reply = assistant(ui.respond(QUESTION, [], qa))
+    reply = assistant(ui.converse(QUESTION, [], None, qa))
     assert "server log" in reply and "boom" not in reply
 
 
