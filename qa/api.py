@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from qa.conversation import ID as CONVERSATION_ID
 from qa.conversation_store import ConversationStore
 from qa.errors import QAError, QuestionError, SourceError
 from qa.filters import Filters
@@ -44,7 +45,7 @@ class Ask(BaseModel):
 
 
 class Chat(Ask):
-    conversation: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+    conversation: str = Field(min_length=1, max_length=200, pattern=f"^{CONVERSATION_ID.pattern}$",
                               description="Any id the client chooses (letters, digits, _ - . :); the same id "
                                           "continues the same conversation, across restarts of the server.")
 
