@@ -103,7 +103,7 @@ def cite(passage: Passage, span: Span, index: SentenceIndex | None = None) -> Ci
                 passage.article_id, passage.title, sentence.index, sentence.text, start, end,
                 sentence.start, sentence.end, article.source, article.url, span.score,
                 date=article.date, site=article.site, author=article.author, page=article.page_of(start),
-                when=resolve_relative(span.text, article.date),
+                when=resolve_relative(span.text, article.date), updated=article.updated,
             )
     # A passage from elsewhere (an outside retriever, the evaluation's gold paragraph):
     # split it here; sentence indices then count from the passage's first sentence.

@@ -5,6 +5,7 @@
     qa chat                              # a conversation: follow-ups know who "he" is
     qa eval eval/seed_questions.jsonl
     qa add https://example.org/news/story [--feed https://example.org/rss]
+    qa feeds add https://example.org/rss  # a subscription: qa watch (or qa serve) polls it
     qa serve                             # the chat page and the JSON API
     qa info                              # the CPU, the backend each model runs on and why, the index
     qa train-reader --train train-v1.1.json --out runs/reader
@@ -142,16 +143,13 @@ def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | No
     Re-adding a URL updates its article; the same text under another URL is not stored twice.
     Exit status 1 when any item failed (the others are added all the same).
     """
+    from qa.editing import CorpusEditor
     from qa.settings import Settings
-    from qa.sources import add_feed, add_urls
 
     if not urls and not feeds:
         raise click.UsageError("give URLs to add, or --feed URL")
     folder = Settings.load(corpus=corpus).corpus
-    folder.mkdir(parents=True, exist_ok=True)
-    results = add_urls(urls, folder, allow_private)
-    for feed in feeds:
-        results += add_feed(feed, folder, allow_private)
+    results = CorpusEditor(folder, None, allow_private).add(_who(), urls=urls, feeds=feeds, via="cli")
     for r in results:
         if r.ok:
             click.echo(f"{r.status:9} {r.item} -> {r.file}" + (f"  ({r.title})" if r.title else ""))
@@ -162,6 +160,241 @@ def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | No
         qa = make_qa(folder, index_dir, None, None)
         index = qa.index(progress=False)
         click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+_feed_options = {
+    "corpus": click.option("--corpus", type=click.Path(path_type=Path),
+                           help="Article folder (default seeds/, QA_CORPUS)."),
+    "index": click.option("--index", "index_dir", type=click.Path(path_type=Path),
+                          help="Index folder (default index/)."),
+    "allow_private": click.option("--allow-private", is_flag=True, help="Also fetch from addresses on private "
+                                  "networks (localhost, 10.x, 192.168.x, ...), refused by default."),
+    "no_index": click.option("--no-index", is_flag=True,
+                             help="Only store the articles; the index catches up on the next question."),
+}
+
+
+def _corpus_folder(corpus: Path | None) -> Path:
+    from qa.settings import Settings
+
+    folder = Settings.load(corpus=corpus).corpus
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _poll_seconds(interval: float | None) -> float:
+    from qa.settings import Settings
+    from qa.sources.feeds import POLL_SECONDS
+
+    return interval if interval is not None else getattr(Settings.load(), "feed_poll_seconds", POLL_SECONDS)
+
+
+def _update_index(folder: Path, index_dir: Path | None) -> None:
+    index = make_qa(folder, index_dir, None, None).index(progress=False)
+    click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
+
+
+def _echo_polls(polls: list[Any]) -> None:
+    """Each feed's outcome on a line, then the entries it added, updated or failed on."""
+    for p in polls:
+        if p.ok:
+            click.echo(f"{p.status:13} {p.url}" + (f" ({p.new_items} new)" if p.new_items else ""))
+        else:
+            click.echo(f"failed        {p.error if (p.error or '').startswith(p.url) else f'{p.url}: {p.error}'}",
+                       err=True)
+        for r in p.results:
+            if r.status in {"added", "updated"}:
+                click.echo(f"  {r.status:9} {r.item} -> {r.file}" + (f"  ({r.title})" if r.title else ""))
+            elif not r.ok:
+                click.echo(f"  failed    {r.error if (r.error or '').startswith(r.item) else f'{r.item}: {r.error}'}",
+                           err=True)
+
+
+@cli.group("feeds")
+def feeds_group() -> None:
+    """Feed subscriptions: RSS/Atom feeds whose new articles come in by themselves (qa watch, qa serve)."""
+
+
+@feeds_group.command("add")
+@click.argument("urls", nargs=-1, required=True)
+@_feed_options["corpus"]
+@user_errors
+def feeds_add_command(urls: tuple[str, ...], corpus: Path | None) -> None:
+    """Subscribe to the feeds at URLS (polled by `qa watch` or `qa serve`; `qa feeds poll` polls now)."""
+    from qa.editing import CorpusEditor
+    from qa.sources.feeds import Subscriptions
+
+    folder = _corpus_folder(corpus)
+    editor = CorpusEditor(folder)
+    for url in urls:
+        before = Subscriptions(folder).get(url)
+        feed = editor.subscribe(_who(), url, via="cli")
+        click.echo(f"{'subscribed' if before is None else 'already subscribed'} {feed.url}")
+
+
+@feeds_group.command("list")
+@_feed_options["corpus"]
+@click.option("--json", "as_json", is_flag=True, help="Print the subscriptions as JSON.")
+@user_errors
+def feeds_list_command(corpus: Path | None, as_json: bool) -> None:
+    """The subscribed feeds: last poll, its outcome, articles it brought, articles in all, and any error."""
+    from qa.settings import Settings
+    from qa.sources.feeds import Subscriptions
+
+    feeds = Subscriptions(Settings.load(corpus=corpus).corpus).list()
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in feeds], indent=2, ensure_ascii=False))
+        return
+    if not feeds:
+        click.echo("no feed subscriptions (qa feeds add URL)")
+        return
+    click.echo(f"{'last poll':24}  {'status':13} {'new':>4} {'total':>6}  url")
+    for f in feeds:
+        click.echo(f"{f.last_poll or 'never':24}  {f.last_status or '-':13} {f.new_items:4} {f.total_added:6}  {f.url}")
+        if f.error:
+            click.echo(f"{'':53}error: {f.error}" + (f" ({f.failures} in a row)" if f.failures > 1 else ""))
+
+
+@feeds_group.command("remove")
+@click.argument("urls", nargs=-1, required=True)
+@_feed_options["corpus"]
+@user_errors
+def feeds_remove_command(urls: tuple[str, ...], corpus: Path | None) -> None:
+    """Unsubscribe from the feeds at URLS; the articles they brought stay."""
+    from qa.editing import CorpusEditor
+    from qa.settings import Settings
+
+    editor = CorpusEditor(Settings.load(corpus=corpus).corpus)
+    for url in urls:
+        click.echo(f"unsubscribed {editor.unsubscribe(_who(), url, via='cli').url}")
+
+
+@feeds_group.command("poll")
+@_feed_options["corpus"]
+@_feed_options["index"]
+@_feed_options["allow_private"]
+@_feed_options["no_index"]
+@user_errors
+def feeds_poll_command(corpus: Path | None, index_dir: Path | None, allow_private: bool, no_index: bool) -> None:
+    """Poll every subscribed feed now, due or not, and index what came in.
+
+    Exit status 1 when a feed could not be polled (the others are polled all the same).
+    """
+    from qa.sources.feeds import Subscriptions, poll
+
+    folder = _corpus_folder(corpus)
+    if not Subscriptions(folder).list():
+        click.echo("no feed subscriptions (qa feeds add URL)")
+        return
+    polls = poll(folder, allow_private, force=True, interval=_poll_seconds(None))
+    _echo_polls(polls)
+    if not no_index and any(p.new_items for p in polls):
+        _update_index(folder, index_dir)
+    if not all(p.ok for p in polls):
+        sys.exit(1)
+
+
+@cli.command("watch")
+@_feed_options["corpus"]
+@_feed_options["index"]
+@_feed_options["allow_private"]
+@_feed_options["no_index"]
+@click.option("--interval", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Poll each feed this often (default 900, QA_FEED_POLL_SECONDS); failing feeds less often.")
+@click.option("--once", is_flag=True, help="Poll the feeds that are due once, then stop (for cron).")
+@user_errors
+def watch_command(corpus: Path | None, index_dir: Path | None, allow_private: bool, no_index: bool,
+                  interval: float | None, once: bool) -> None:
+    """Poll the subscribed feeds whenever they are due and index what comes in; Ctrl-C stops."""
+    from qa.sources.feeds import FeedPoller, Subscriptions
+
+    folder = _corpus_folder(corpus)
+    seconds = _poll_seconds(interval)
+    poller = FeedPoller(folder, on_new=(lambda: None) if no_index else (lambda: _update_index(folder, index_dir)),
+                        interval=seconds, allow_private=allow_private, on_round=_echo_polls)
+    if once:
+        poller.poll_round()
+        return
+    click.echo(f"watching {len(Subscriptions(folder).list())} feeds of {folder}, each every {seconds:g} s "
+               "(Ctrl-C stops)")
+    try:
+        poller.run()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+
+def _who() -> str:
+    """Who runs a command, for the corpus's audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _print_trash_results(results: list[Any], verb: str) -> None:
+    for r in results:
+        if r.ok:
+            click.echo(f"{r.status:9} {r.file}" + (f"  ({r.title})" if r.title else "") +
+                       (f"  [{len(r.articles)} articles]" if len(r.articles) > 1 else ""))
+        else:
+            click.echo(f"failed    {r.item}: {r.error}", err=True)
+
+
+@cli.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/).")
+@click.option("--no-index", is_flag=True, help="Only move the files; the index catches up on the next question.")
+@user_errors
+def remove_command(ids: tuple[str, ...], corpus: Path | None, index_dir: Path | None, no_index: bool) -> None:
+    """Remove articles (by id, as `qa ask --json` and /api/articles name them, or by corpus file).
+
+    Their files move to the corpus's .trash/ folder (nothing is lost: `qa restore` brings them back), the
+    index stops citing them, and the audit log records it. Exit status 1 when any id failed.
+    """
+    from qa.editing import CorpusEditor
+    from qa.settings import Settings
+
+    folder = Settings.load(corpus=corpus).corpus
+    indexes = None if no_index else make_qa(folder, index_dir, None, None).indexes
+    results = CorpusEditor(folder, indexes, background=False).remove(_who(), list(ids), via="cli")
+    _print_trash_results(results, "removed")
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+@cli.command("restore")
+@click.argument("ids", nargs=-1)
+@click.option("--list", "listing", is_flag=True, help="List what is in the trash.")
+@click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS).")
+@click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/).")
+@click.option("--no-index", is_flag=True, help="Only move the files back; the index catches up on the next question.")
+@user_errors
+def restore_command(ids: tuple[str, ...], listing: bool, corpus: Path | None, index_dir: Path | None,
+                    no_index: bool) -> None:
+    """Bring removed articles back from the trash (by article id or corpus file); --list shows the trash."""
+    from qa.editing import CorpusEditor
+    from qa.settings import Settings
+    from qa.sources.trash import trashed
+
+    folder = Settings.load(corpus=corpus).corpus
+    if listing or not ids:
+        entries = trashed(folder)
+        if not entries:
+            click.echo("The trash is empty.")
+        for e in entries:
+            title = (e.get("titles") or [""])[0]
+            click.echo(f"{e['file']}  removed {e.get('removed', '?')} by {e.get('who', '?')}" +
+                       (f"  ({title})" if title else ""))
+        if not ids:
+            return
+    indexes = None if no_index else make_qa(folder, index_dir, None, None).indexes
+    results = CorpusEditor(folder, indexes, background=False).restore(_who(), list(ids), via="cli")
+    _print_trash_results(results, "restored")
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -217,7 +450,8 @@ def print_answer(answer: Any) -> None:
         return
     click.echo(f"{answer.text}  (score {answer.score:.2f})")
     for n, c in enumerate(answer.citations, 1):
-        origin = ", ".join(x for x in (c.site, c.date, f"page {c.page}" if c.page else None) if x)
+        origin = ", ".join(x for x in (c.site, c.date, f"updated {c.updated}" if c.updated else None,
+                                       f"page {c.page}" if c.page else None) if x)
         click.echo(f"[{n}] {c.title} ({c.article_id}{'; ' + origin if origin else ''}), "
                    f"sentence {c.sentence_index + 1}, chars {c.start}-{c.end}")
         if c.when:
@@ -377,18 +611,38 @@ def eval_command(file: Path, corpus: Path | None, index_dir: Path | None, embedd
 
 @cli.command("serve")
 @settings_options
-@click.option("--host", help="Interface to bind (default 127.0.0.1).")
+@click.option("--host", help="Interface to bind (default 127.0.0.1; another needs --token or --read-only).")
 @click.option("--port", type=int, help="Port (default 7860).")
 @click.option("--allow-private", is_flag=True, help="Let URLs added through the page or the API be on private "
               "networks (refused by default).")
+@click.option("--token", "tokens", multiple=True, metavar="NAME=SECRET",
+              help="Who may add and remove articles (repeatable; default QA_API_TOKEN, comma-separated). "
+                   "With a token, every write needs one.")
+@click.option("--read-only", is_flag=True, default=None, help="Nobody adds or removes articles through this server.")
+@click.option("--ray", "ray_address", metavar="ADDRESS", help="Run as a Ray Serve deployment on the cluster at "
+              "ADDRESS ('local' starts one here); the corpus and index folders must be shared storage.")
+@click.option("--replicas", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="With --ray: how many replicas answer.")
 @user_errors
 def serve_command(corpus: Path | None, index_dir: Path | None, embedder: str | None, reader: str | None,
-                  backend: str | None, host: str | None, port: int | None, allow_private: bool) -> None:
-    """Serve the chat page at / and the JSON API at /api (OpenAPI at /docs); the same as `python app.py`."""
-    from qa.ui import serve
+                  backend: str | None, host: str | None, port: int | None, allow_private: bool,
+                  tokens: tuple[str, ...], read_only: bool | None, ray_address: str | None, replicas: int) -> None:
+    """Serve the chat page at / and the JSON API at /api (OpenAPI at /docs); the same as `python app.py`.
 
-    serve(host=host, port=port, corpus=corpus, index=index_dir, embedder=embedder, reader=reader, backend=backend,
-          allow_private=allow_private)
+    Reading is open; adding and removing articles need a token once one is set (--token / QA_API_TOKEN).
+    Binding an address other than loopback without a token is refused unless --read-only.
+    """
+    settings = {"corpus": corpus, "index": index_dir, "embedder": embedder, "reader": reader, "backend": backend}
+    if ray_address:
+        from qa.serving.replicas import deploy
+
+        deploy(ray_address, replicas, {k: v for k, v in settings.items() if v is not None}, host=host, port=port,
+               token=list(tokens) or None, read_only=read_only, allow_private=allow_private)
+        return
+    from qa.serving import serve
+
+    serve(host=host, port=port, allow_private=allow_private, token=list(tokens) or None, read_only=read_only,
+          **settings)
 
 
 @cli.command("train-reader", context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -29,3 +29,7 @@ class IndexBusyError(QAError):
 
 class SourceError(QAError):
     """A URL, feed or upload could not be fetched or read as an article."""
+
+
+class AccessError(QAError):
+    """A write without a valid token, on a read-only server, or a public bind without a token."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 
@@ -17,7 +18,7 @@ def fsync_path(path: Path) -> None:
 
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write ``content`` to ``path`` through a temporary file and a rename: readers see old or new, whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # two threads never share one
     if isinstance(content, bytes):
         tmp.write_bytes(content)
     else:

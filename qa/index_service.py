@@ -7,6 +7,7 @@ from the index already loaded.
     service.update()           # bring it up to date now (qa index)
     service.request()          # ... or in a background thread (qa serve, after an article is added)
     service.state              # {"updating": ..., "started": ..., "finished": ..., "error": ..., ...}
+    service.withdraw(ids)      # articles removed from the corpus stop being answered from at once
 
 Updates are one at a time (a lock); a request during an update schedules one more. ``QA`` builds one
 from its settings (``QA.indexes``); the chat page and the API share it.
@@ -18,6 +19,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from qa.backends import serial_blas
@@ -47,6 +49,9 @@ class IndexService:
         self._requests = threading.Lock()
         self.state: dict[str, Any] = {"updating": False, "started": None, "finished": None, "error": None,
                                       "articles": None, "sentences": None}
+        self.observers: list[Callable[[float], None]] = []  # called with each update's seconds (metrics)
+        self._withdrawn: set[str] = set()  # removed from the corpus, not yet out of the index on disk
+        self._reload = False  # the next update reads the index from disk (after a reinstate)
 
     def update(self, progress: bool = False, rebuild: bool = False, optimize: bool = False,
                encoder: ArticleEncoder | None = None) -> SentenceIndex:
@@ -54,13 +59,36 @@ class IndexService:
         ``optimize``: merge it into one segment; ``encoder``: how new articles are embedded (default: here)."""
         with self._lock:
             s = self.settings
+            began = time.monotonic()
+            loaded, self._reload = (None if self._reload else self.loaded), False
             index = open_index(s.corpus, s.index, self.embedder, progress=progress, rebuild=rebuild,
-                               loaded=self.loaded, ann_min_rows=s.ann_min_rows, encoder=encoder, optimize=optimize)
+                               loaded=loaded, ann_min_rows=s.ann_min_rows, encoder=encoder, optimize=optimize)
+            # articles removed while this update read the corpus: withdrawn until an update leaves them out
+            self._withdrawn = {a for a in self._withdrawn if a in index.articles}
             if index is not self.loaded:
                 serial_blas()  # numpy's idle BLAS threads would spin against the models' (qa.backends)
+                index.withdraw(self._withdrawn)
                 self.loaded = index
             self._checked = _clock()
+            for observe in self.observers:
+                observe(time.monotonic() - began)
             return index
+
+    def withdraw(self, article_ids: Iterable[str]) -> None:
+        """Stop answering from these articles now (their files have left the corpus; the next update
+        writes their tombstones into the index on disk)."""
+        ids = set(article_ids)
+        self._withdrawn |= ids
+        if self.loaded is not None:
+            self.loaded.withdraw(ids)
+
+    def reinstate(self, article_ids: Iterable[str]) -> None:
+        """Undo ``withdraw`` for articles brought back (``qa restore``): the next update reads the index
+        from disk again rather than keep the copy they were withdrawn from."""
+        ids = set(article_ids)
+        self._withdrawn -= ids
+        self._reload = True
+        self._checked = -math.inf
 
     def current(self) -> SentenceIndex:
         """The index questions are answered from: ``update()``, but the corpus folder is compared with it

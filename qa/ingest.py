@@ -141,11 +141,12 @@ def make_article(id: str, title: str, text: str, source: str, **meta: Any) -> Ar
     url, raw_date = _field(meta.get("url")), _field(meta.get("date"))
     date = normalize_date(raw_date) or raw_date
     site, author, pages = _field(meta.get("site")), _field(meta.get("author")), meta.get("pages") or None
+    updated = normalize_date(_field(meta.get("updated"))) or _field(meta.get("updated"))
     extra = [str(site or ""), str(author or ""), json.dumps(pages)] if site or author or pages else []
     return Article(
         id=id, title=title, text=text, source=source, url=url, date=date,
-        digest=digest(title, text, str(url or ""), str(date or ""), *extra),
-        site=site, author=author, pages=list(pages) if pages else None,
+        digest=digest(title, text, str(url or ""), str(date or ""), *extra, *([updated] if updated else [])),
+        site=site, author=author, pages=list(pages) if pages else None, updated=updated,
     )
 
 
@@ -276,7 +277,7 @@ def _record_article(record: Any, rel: str, key: str) -> Article:
     article_id = f"{rel}#{record['id']}" if record.get("id") is not None else f"{rel}#{key}"
     return make_article(article_id, title.strip(), text, rel, url=record.get("url"), date=record.get("date"),
                         site=record.get("site") or record.get("sitename"), author=record.get("author"),
-                        pages=_pages(record.get("pages"), len(text)))
+                        pages=_pages(record.get("pages"), len(text)), updated=record.get("updated"))
 
 
 def _pages(value: Any, length: int) -> list[int] | None:

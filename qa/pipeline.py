@@ -12,7 +12,7 @@ a ``QA`` is cheap.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,6 +101,8 @@ class QA:
         self._retriever = retriever
         self._hybrid: HybridRetriever | None = None  # follows the loaded index
         self._verifier: Verifier | None = None
+        # called with (stage, seconds) after each question batch: "interpret", "retrieve", "read" (qa serve's metrics)
+        self.observers: list[Callable[[str, float], None]] = []
 
     @property
     def embedder(self) -> Any:
@@ -162,6 +164,7 @@ class QA:
         began = time.perf_counter()
         retriever = self.retriever
         follow_ups = [self.interpret(q, history, follow_up) for q in questions]
+        spent = {"interpret": time.perf_counter() - began, "retrieve": 0.0, "read": 0.0}
         # Readings are verified in rounds, simplest first, all questions of a round in one batch: a
         # question's next reading is read only while it could still win (READING_PRIOR per step)
         said = {normalize_answer(a.text) for a in (history or [])[-3:] if a.text}
@@ -169,8 +172,12 @@ class QA:
         pending, rank = list(range(len(follow_ups))), 0
         while pending:
             batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
+            clock = time.perf_counter()
             items = [(r.query, self._retrieve(retriever, r, where)) for r in batch]
-            for i, reading, a in zip(pending, batch, self._read(items, min_score, True, began, batch)):
+            clock, spent["retrieve"] = time.perf_counter(), spent["retrieve"] + time.perf_counter() - clock
+            answers = self._read(items, min_score, True, began, batch)
+            spent["read"] += time.perf_counter() - clock
+            for i, reading, a in zip(pending, batch, answers):
                 merit = a.score - READING_PRIOR * rank
                 text = normalize_answer(a.text or "")
                 echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} "
@@ -182,6 +189,9 @@ class QA:
             pending = [i for i in pending if rank < len(follow_ups[i].readings)
                        and best[i][0] < 1.0 - READING_PRIOR * rank]
         seconds = (time.perf_counter() - began) / max(1, len(questions))
+        for observe in self.observers:
+            for stage, took in spent.items():
+                observe(stage, took)
         return [replace(best[i][1], seconds=seconds) for i in range(len(follow_ups))]
 
     def chat(self, max_turns: int | None = None, id: str | None = None, follow_up: str | None = None) -> Conversation:

@@ -54,6 +54,7 @@ class Article(_Record):
     site: str | None = None  # who published it: "Le Monde", "example.org"
     author: str | None = None
     pages: list[int] | None = None  # a PDF's: where each page begins in ``text`` (page 1 at pages[0])
+    updated: str | None = None  # when a re-added URL's changed text replaced this article's (YYYY-MM-DD)
 
     def page_of(self, offset: int) -> int | None:
         """The page (from 1) holding character ``offset`` of the text, for an article with pages."""
@@ -139,6 +140,7 @@ class Citation(_Record):
     site: str | None = None  # the article's publisher
     author: str | None = None
     page: int | None = None  # the PDF page holding the answer
+    updated: str | None = None  # the article's text was replaced by a newer version on this date
     # an answer that is a relative day ("Monday", "yesterday"), with the calendar date it means in an
     # article of this date: "Monday (25 March 2024)"
     when: str | None = None

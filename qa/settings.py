@@ -45,6 +45,13 @@ class Settings:
     rescan_seconds: float = 2.0  # a question re-checks the corpus folder for changes at most this often
     host: str = "127.0.0.1"
     port: int = 7860
+    # serving a team (qa.serving): tokens that may write ("name=secret,..."; a bare secret is named "editor")
+    api_token: str = ""
+    read_only: bool = False  # no writes through the page or the API at all
+    max_concurrent: int = 0  # model calls at once; 0: sized to the machine (qa.serving.gate)
+    max_waiting: int = 0  # requests waiting for a model call before the next gets 429; 0: 8 per model call
+    request_seconds: float = 30.0  # a question waits and runs at most this long, else 503 with Retry-After
+    feed_poll_seconds: float = 900.0  # how often qa serve and qa watch poll subscribed feeds
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -1,7 +1,6 @@
 """The chat web UI: ask questions about the articles, read answers with their citations.
 
-    from qa.ui import serve
-    serve(corpus="articles/", port=7860)     # http://127.0.0.1:7860
+    page = build_app(qa)                      # gr.Blocks; qa.serving mounts it beside the API
 
 The handlers are plain functions (``render_answer``, ``converse``, ``corpus_status``)
 so they are tested without a browser. Each browser tab holds the id of its own conversation
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 
-from qa.errors import CorpusError, QAError
+from qa.errors import QAError
 from qa.filters import Filters
 from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
@@ -36,7 +35,10 @@ from qa.sentences import split_text
 if TYPE_CHECKING:
     from qa.conversation import Conversation
     from qa.conversation_store import ConversationStore
+    from qa.editing import CorpusEditor
     from qa.pipeline import QA
+    from qa.serving.access import Tokens
+    from qa.serving.gate import Gate
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,9 @@ def render_citation(citation: Citation, article: Article | None = None, number: 
     source = citation.source or (article.source if article else "")
     site = citation.site or (article.site if article else None)
     published = citation.date or (article.date if article else None)
+    updated = citation.updated or (article.updated if article else None)
     where = [escape(site) if site else "", escape(published) if published else "",
+             f"updated {escape(updated)}" if updated else "",
              f"page {citation.page}" if citation.page else "", escape(source),
              f"sentence {citation.sentence_index + 1}"]
     meta = " · ".join(x for x in where if x)
@@ -323,35 +327,41 @@ def render_added(results: list[Any]) -> str:
     return f'<table class="qa-added"><tr><th>item</th><th>result</th><th>article</th></tr>{"".join(rows)}</table>'
 
 
-def add_sources(files: list[Any] | None, urls: str | None, qa: QA, indexer: Any, allow_private: bool = False) -> str:
-    """Store uploaded files and the pages at ``urls`` (one per line or space) in the corpus, then update
-    the index in the background; the results as HTML."""
+def add_sources(files: list[Any] | None, urls: str | None, editor: CorpusEditor, who: str) -> str:
+    """Store uploaded files and the pages at ``urls`` (one per line or space) in the corpus, as ``who``;
+    the index catches up in the background (``CorpusEditor``). The results as HTML."""
     from pathlib import Path
 
-    from qa.sources import add_urls, save_upload
     from qa.sources.add import MAX_UPLOAD_BYTES, AddResult
 
-    corpus = qa.settings.corpus
-    corpus.mkdir(parents=True, exist_ok=True)
-    results: list[Any] = []
+    refused: list[Any] = []
+    uploads: list[tuple[str, bytes]] = []
     for item in files or []:
         path = Path(getattr(item, "name", item))
         name = getattr(item, "orig_name", None) or path.name
         try:
             size = path.stat().st_size
         except OSError as exc:
-            results.append(AddResult(name, "failed", error=f"the upload is gone ({exc.strerror})"))
+            refused.append(AddResult(name, "failed", error=f"the upload is gone ({exc.strerror})"))
             continue
         if size > MAX_UPLOAD_BYTES:
             error = f"{size:,} bytes is over the {MAX_UPLOAD_BYTES:,}-byte limit"
-            results.append(AddResult(name, "failed", error=error))
+            refused.append(AddResult(name, "failed", error=error))
             continue
-        results.append(save_upload(corpus, name, path.read_bytes()))
-    for url in (urls or "").split():
-        results.extend(add_urls([url], corpus, allow_private))
-    if any(r.status in {"added", "updated"} for r in results):
-        indexer.request()
+        uploads.append((name, path.read_bytes()))
+    editor.failed_uploads(who, refused, via="page")
+    results = refused + (editor.add(who, urls=(urls or "").split(), uploads=uploads, via="page")
+                         if uploads or (urls or "").split() else [])
     return render_added(results)
+
+
+def render_trashed(results: list[Any]) -> str:
+    """What became of each article removed or restored, as HTML (escaped)."""
+    rows = []
+    for r in results:
+        what = escape(r.error) if r.error else escape(f"{r.file}" + (f" — {r.title}" if r.title else ""))
+        rows.append(f"<tr><td>{escape(r.item)}</td><td>{escape(r.status)}</td><td>{what}</td></tr>")
+    return f'<table class="qa-added"><tr><th>article</th><th>result</th><th>file</th></tr>{"".join(rows)}</table>'
 
 
 def index_status(qa: QA, indexer: Any) -> str:
@@ -407,20 +417,32 @@ def render_article(qa: QA, article_id: str | None, turns: list[Answer] | None = 
 TAB_KEY = "qa-conversation"  # the sessionStorage key holding a tab's conversation id
 
 
-def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
-              conversations: ConversationStore | None = None) -> gr.Blocks:
-    """The Gradio app over ``qa``, not yet served (``serve`` mounts it beside the JSON API).
+def build_app(qa: QA, editor: CorpusEditor | None = None, conversations: ConversationStore | None = None, *,
+              tokens: Tokens | None = None, gate: Gate | None = None) -> gr.Blocks:
+    """The Gradio app over ``qa``, not yet served (``qa.serving.server`` mounts it beside the JSON API).
 
     Each browser keeps the id of its conversation (local storage); the turns live in ``conversations``
     (default ``ConversationStore.for_qa(qa)``), so a reload, or a restart of the server, shows them again.
+    ``editor`` makes the Articles tab's changes (default: over ``qa``'s corpus and index); ``tokens``: who
+    may make them (default: anyone, on a loopback-only server); ``gate``: the server's bound on model calls
+    (a question past it shows "busy, retrying" and waits its turn).
     """
     import uuid
 
     from qa.conversation_store import ConversationStore
+    from qa.editing import CorpusEditor
+    from qa.errors import AccessError
+    from qa.serving.access import Tokens
+    from qa.serving.gate import Busy, Gate
+    from qa.sources.trash import trashed
 
-    if indexer is None:
-        indexer = qa.indexes
+    s = qa.settings
+    editor = editor if editor is not None else CorpusEditor(s.corpus, qa.indexes)
+    indexer = editor.indexes if editor.indexes is not None else qa.indexes
     store = conversations if conversations is not None else ConversationStore.for_qa(qa)
+    tokens = tokens if tokens is not None else Tokens(local=True)
+    gate = gate if gate is not None else Gate.for_machine(s.max_concurrent, s.max_waiting, s.request_seconds)
+    open_writes = not tokens.read_only and not tokens.writes_need_token
 
     def conversation_of(cid: str | None) -> Conversation:
         try:
@@ -432,12 +454,25 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
         return index_status(qa, indexer)
 
     def send(message: str, history: list[dict[str, Any]], cid: str | None, since: str, until: str,
-             source: str) -> tuple[list[dict[str, Any]], str, str, str, str]:
+             source: str) -> Any:
         conversation = conversation_of(cid)
-        history = converse(message, history, conversation, qa, since, until, source)
+        deadline = time.monotonic() + gate.seconds
+        while True:
+            try:
+                with gate.slot(timeout=max(0.0, min(2.0, deadline - time.monotonic()))):
+                    answered = converse(message, history, conversation, qa, since, until, source)
+                break
+            except Busy as exc:
+                if time.monotonic() >= deadline:
+                    busy = QAError(f"the server is busy answering other questions: try again in {exc.retry_after} s")
+                    answered = [*(history or []), {"role": "user", "content": escape(message.strip())},
+                                {"role": "assistant", "content": render_error(busy)}]
+                    break
+                yield history, conversation.id, conversation.id, message, escape("Busy, retrying…")
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         if len(conversation):
             store.save(conversation)
-        return history, conversation.id, conversation.id, "", status()
+        yield answered, conversation.id, conversation.id, "", status()
 
     def forget(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
         if cid:
@@ -446,15 +481,58 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
         new = uuid.uuid4().hex
         return [], new, new
 
-    def restore(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
+    def restore_chat(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
         conversation = conversation_of(cid)
         return replay(conversation, qa), conversation.id, conversation.id
 
     def cited(cid: str | None) -> list[Answer]:
         return conversation_of(cid).history if cid else []
 
-    def add(files: list[Any] | None, urls: str) -> tuple[str, str, None, str]:
-        return add_sources(files, urls, qa, indexer, allow_private), status(), None, ""
+    def sign_in(token: str) -> tuple[str | None, str, Any, str]:
+        try:
+            who = tokens.writer(token)
+        except AccessError as exc:
+            return None, render_error(exc), gr.update(visible=False), ""
+        return who, f'<div class="qa-meta">Signed in as {escape(who)}.</div>', gr.update(visible=True), ""
+
+    def may_write(who: str | None) -> str:
+        if who is None:
+            raise AccessError("sign in with a token to change the articles")
+        return who
+
+    def add(files: list[Any] | None, urls: str, who: str | None) -> tuple[str, str, None, str]:
+        try:
+            added = add_sources(files, urls, editor, may_write(who))
+        except QAError as exc:
+            added = render_error(exc)
+        return added, status(), None, ""
+
+    def trash_choices() -> Any:
+        try:
+            entries = trashed(s.corpus)
+        except QAError:
+            entries = []
+        return gr.update(choices=[(f"{(e.get('titles') or [e['file']])[0]} ({e['file']}, removed "
+                                   f"{e.get('removed', '')[:16]} by {e.get('who', '?')})", e["file"])
+                                  for e in entries], value=None)
+
+    def remove(article_id: str | None, who: str | None) -> tuple[str, str, Any, Any, Any]:
+        try:
+            if not article_id:
+                raise QAError("pick the article to remove first")
+            done = render_trashed(editor.remove(may_write(who), [article_id], via="page"))
+        except QAError as exc:
+            done = render_error(exc)
+        return done, status(), article_rows(qa), choices(), trash_choices()
+
+    def bring_back(item: str | None, who: str | None) -> tuple[str, str, Any, Any, Any]:
+        try:
+            if not item:
+                raise QAError("pick a removed article to bring back")
+            done = render_trashed(editor.restore(may_write(who), [item], via="page"))
+        except QAError as exc:
+            done = render_error(exc)
+        return done, status(), article_rows(qa), choices(), trash_choices()
 
     def choices() -> Any:
         rows = article_rows(qa)
@@ -475,6 +553,8 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
         cid = gr.State("")  # this session's conversation id (gr.State: API clients have one too)
         tab = gr.Textbox("", visible=False, elem_id="qa-conversation-id")  # the same, mirrored for sessionStorage
         seen = gr.State(None)  # when the index update last shown finished
+        # who may change the articles from this page: kept on the server, set only by a valid token
+        writer = gr.State(tokens.writer(None) if open_writes else None)
         with gr.Tab("Chat"):
             chat = gr.Chatbot(
                 label="Conversation", elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
@@ -492,17 +572,32 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
             restart = gr.Button("New conversation", variant="secondary", size="sm", elem_id="qa-new")
             examples = gr.Examples([[q] for q in EXAMPLES], inputs=box, label="Example questions")
         with gr.Tab("Articles", elem_id="qa-articles-tab"):
-            with gr.Row():
-                files = gr.File(label="Add files (.txt .md .html .json .jsonl .pdf)", file_count="multiple",
-                                file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
-                                elem_id="qa-upload")
-                urls = gr.Textbox(label="…or web pages to fetch (one URL per line)", lines=4, elem_id="qa-urls")
-            add_button = gr.Button("Add to the corpus", variant="primary", elem_id="qa-add")
-            added = gr.HTML(elem_id="qa-added")
+            if tokens.read_only:
+                gr.HTML('<div class="qa-meta">This server is read-only: articles are added and removed where '
+                        'the corpus folder is written.</div>', elem_id="qa-read-only")
+            with gr.Row(visible=tokens.writes_need_token):
+                token_box = gr.Textbox(label="Token (to add or remove articles)", type="password", scale=4,
+                                       elem_id="qa-token")
+                sign_button = gr.Button("Sign in", scale=1, elem_id="qa-sign-in")
+            signed = gr.HTML(elem_id="qa-signed")
+            with gr.Column(visible=open_writes) as editing:
+                with gr.Row():
+                    files = gr.File(label="Add files (.txt .md .html .json .jsonl .pdf)", file_count="multiple",
+                                    file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                                    elem_id="qa-upload")
+                    urls = gr.Textbox(label="…or web pages to fetch (one URL per line)", lines=4, elem_id="qa-urls")
+                add_button = gr.Button("Add to the corpus", variant="primary", elem_id="qa-add")
+                added = gr.HTML(elem_id="qa-added")
             table = gr.Dataframe(headers=["title", "date", "source", "sentences", "id"], interactive=False,
                                  label="Articles", elem_id="qa-article-table", wrap=True)
             picked = gr.Dropdown(label="Read an article", choices=[], elem_id="qa-article-pick")
             article_view = gr.HTML(elem_id="qa-article")
+            with gr.Column(visible=open_writes) as removing:
+                remove_button = gr.Button("Remove this article (it goes to the trash)", variant="stop", size="sm",
+                                          elem_id="qa-remove")
+                removed_pick = gr.Dropdown(label="Removed articles", choices=[], elem_id="qa-trash-pick")
+                restore_button = gr.Button("Restore", size="sm", elem_id="qa-restore")
+                trash_result = gr.HTML(elem_id="qa-trash-result")
         ask = {"fn": send, "inputs": [box, chat, cid, since, until, source],
                "outputs": [chat, cid, tab, box, status_line], "concurrency_id": "answer", "show_progress": "minimal"}
         box.submit(**ask, api_name="ask")
@@ -510,87 +605,24 @@ def build_app(qa: QA, indexer: Any = None, allow_private: bool = False,
         examples.load_input_event.then(**ask, api_name=False)
         restart.click(forget, inputs=cid, outputs=[chat, cid, tab], api_name="new_conversation")
         chat.clear(forget, inputs=cid, outputs=[chat, cid, tab])  # the chat's own clear button forgets it too
-        add_button.click(add, inputs=[files, urls], outputs=[added, status_line, files, urls], api_name=False)
+        sign = {"fn": sign_in, "inputs": token_box, "outputs": [writer, signed, editing, token_box], "api_name": False}
+        sign_button.click(**sign)
+        token_box.submit(**sign)
+        for shown in (editing, removing):
+            writer.change(lambda who: gr.update(visible=who is not None), inputs=writer, outputs=shown, api_name=False)
+        add_button.click(add, inputs=[files, urls, writer], outputs=[added, status_line, files, urls], api_name=False)
+        remove_button.click(remove, inputs=[picked, writer], api_name=False,
+                            outputs=[trash_result, status_line, table, picked, removed_pick])
+        restore_button.click(bring_back, inputs=[removed_pick, writer], api_name=False,
+                             outputs=[trash_result, status_line, table, picked, removed_pick])
         picked.change(lambda a, c: render_article(qa, a, cited(c)), inputs=[picked, cid], outputs=article_view,
                       api_name=False)
         gr.Timer(2.0).tick(tick, inputs=seen, outputs=[status_line, table, picked, seen], api_name=False,
                            show_progress="hidden")
-        app.load(lambda: (status(), article_rows(qa), choices()), outputs=[status_line, table, picked])
+        app.load(lambda: (status(), article_rows(qa), choices(), trash_choices()),
+                 outputs=[status_line, table, picked, removed_pick])
         app.load(None, js=f"() => window.sessionStorage.getItem('{TAB_KEY}') || ''", outputs=tab,
-                 api_name=False).then(restore, inputs=tab, outputs=[chat, cid, tab], api_name=False)
+                 api_name=False).then(restore_chat, inputs=tab, outputs=[chat, cid, tab], api_name=False)
         tab.change(None, inputs=tab, js=f"(c) => {{ window.sessionStorage.setItem('{TAB_KEY}', c || ''); }}",
                    api_name=False)
     return app
-
-
-class Served:
-    """A running server (``serve(block=False)``): the FastAPI app with the chat page mounted at /."""
-
-    def __init__(self, app: Any, server: Any, thread: Any, url: str):
-        self.app, self.server, self.thread, self.url = app, server, thread, url
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def serve(
-    qa: QA | None = None, host: str | None = None, port: int | None = None, *, block: bool = True,
-    allow_private: bool = False, **settings: Any,
-) -> Served:
-    """Serve the chat page at / and the JSON API at /api (``qa.api``) with uvicorn; ``settings`` (corpus,
-    index, reader, embedder, ...) build the ``QA`` if none is given.
-
-    ``host``/``port`` default to the settings' (127.0.0.1:7860, or ``QA_HOST``/``QA_PORT``).
-    ``block=False`` returns once the server accepts connections (``served.close()`` stops it).
-    ``allow_private``: URLs added through the page or the API may be on private networks.
-    """
-    import threading
-
-    import uvicorn
-
-    from qa.api import build_api
-    from qa.conversation_store import ConversationStore
-    from qa.sources.add import MAX_UPLOAD_BYTES
-
-    if qa is None:
-        from qa.pipeline import QA
-
-        qa = QA(**settings)
-    elif settings:
-        raise TypeError(f"serve() got both a QA and settings for one: {', '.join(sorted(settings))}")
-    _warm_up(qa)
-    host, port = host or qa.settings.host, port or qa.settings.port
-    indexer = qa.indexes
-    conversations = ConversationStore.for_qa(qa)
-    blocks = build_app(qa, indexer, allow_private, conversations)
-    blocks.queue(default_concurrency_limit=1)
-    api = build_api(qa, indexer, allow_private, conversations=conversations)
-    app = gr.mount_gradio_app(api, blocks, path="/", css=CSS, theme=THEME,
-                              server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    url = f"http://{host}:{port}"
-    if block:
-        log.warning("serving the chat at %s/ and the API at %s/api (OpenAPI: %s/docs)", url, url, url)
-        server.run()
-        return Served(app, server, threading.current_thread(), url)
-    thread = threading.Thread(target=server.run, name="qa-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start on {url}")
-        time.sleep(0.05)
-    return Served(app, server, thread, url)
-
-
-def _warm_up(qa: QA) -> None:
-    """Index the corpus and load the models before the first visitor waits for them."""
-    try:
-        qa.index()
-    except CorpusError as exc:  # the page shows it too; the corpus may be filled while we run
-        log.warning("%s", exc)
-    for model in (qa.embedder, qa.reader):
-        warm_up = getattr(model, "warm_up", None)
-        if callable(warm_up):
-            warm_up()

@@ -264,7 +264,7 @@ def main() -> int:
         driver = None
         try:
             if args.hostile:
-                from qa.ui import serve
+                from qa.serving.server import serve
 
                 app = serve(hostile_qa(Path(tmp)), port=port, block=False)
             else:

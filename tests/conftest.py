@@ -15,6 +15,9 @@ import pytest
 from qa.schema import Passage, Reading, Span
 
 ROOT = Path(__file__).resolve().parent.parent
+# The Ray clusters the tests start (module fixtures too) listen on loopback only: no token auth, so one
+# test's cluster (ray.init writes ~/.ray/auth_token) never locks out another's (`ray start` in a subprocess)
+os.environ["RAY_AUTH_MODE"] = "disabled"
 SEED = ROOT / "seeds" / "000_6932526c1d07f25d.txt"
 
 

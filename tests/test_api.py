@@ -162,7 +162,7 @@ def test_a_conversation_survives_a_restart_of_the_server(news_qa: QA, tmp_path: 
     import urllib.request
 
     from qa.pipeline import QA
-    from qa.ui import serve
+    from qa.serving.server import serve
     from tests.test_ui import _free_port
 
     def post(url: str, body: dict) -> dict:

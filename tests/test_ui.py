@@ -14,9 +14,10 @@ import gradio as gr
 import pytest
 
 from qa import ui
-from qa.errors import CorpusError
+from qa.errors import AccessError, CorpusError
 from qa.pipeline import QA
 from qa.schema import Answer, Article, Candidate, Citation
+from qa.serving import server
 from tests.conftest import ALPHA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,36 +234,45 @@ def test_serve_builds_the_qa_from_settings_and_binds_localhost(
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: launched.update(host=self.config.host,
                                                                           port=self.config.port,
                                                                           app=self.config.app))
-    ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
+    server.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder)
     assert launched["host"] == "127.0.0.1" and launched["port"] == 7860
     paths = {getattr(r, "path", None) for r in launched["app"].routes}
     assert {"/api/answer", "/api/chat", "/api/articles", "/docs"} <= paths  # the API beside the page
     assert (tmp_path / "index").exists()  # indexed before the first visitor
 
-    ui.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
-             host="0.0.0.0", port=8123)
+    with pytest.raises(AccessError, match="refusing to serve on 0.0.0.0 without a token"):
+        server.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
+                     host="0.0.0.0", port=8123)
+    server.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
+                 host="0.0.0.0", port=8123, token="alice=a-long-enough-secret")
     assert launched["host"] == "0.0.0.0" and launched["port"] == 8123
+    server.serve(corpus=seed_corpus, index=tmp_path / "index", reader=fake_reader, embedder=fake_embedder,
+                 host="0.0.0.0", port=8124, read_only=True)
+    assert launched["port"] == 8124
 
 
 def test_serve_refuses_a_qa_and_settings(qa: QA) -> None:
     with pytest.raises(TypeError, match="corpus"):
-        ui.serve(qa, corpus="elsewhere")
+        server.serve(qa, corpus="elsewhere")
 
 
 def test_app_py_passes_its_options_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     app = load_script(ROOT / "app.py")
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(ui, "serve", lambda **kw: calls.append(kw))
+    import qa.serving
+
+    monkeypatch.setattr(qa.serving, "serve", lambda **kw: calls.append(kw))
     assert app.main(["--port", "8123", "--corpus", "news", "--index", "news-index", "--backend", "bf16",
-                     "--allow-private"]) == 0
+                     "--allow-private", "--token", "alice=a-long-enough-secret", "--read-only"]) == 0
     assert calls == [{"host": None, "port": 8123, "corpus": Path("news"), "index": Path("news-index"),
-                      "reader": None, "embedder": None, "backend": "bf16", "allow_private": True}]
+                      "reader": None, "embedder": None, "backend": "bf16", "allow_private": True,
+                      "token": ["alice=a-long-enough-secret"], "read_only": True}]
     assert app.main(["--port", "not-a-port"]) == 2  # click's usage error
 
     def fail(**kw: Any) -> None:
         raise CorpusError("corpus folder news does not exist")
 
-    monkeypatch.setattr(ui, "serve", fail)
+    monkeypatch.setattr(qa.serving, "serve", fail)
     assert app.main([]) == 1
 
 
@@ -348,7 +358,7 @@ def test_two_clients_of_a_running_server_are_two_conversations(two_articles_qa: 
     """The real Gradio server on 127.0.0.1; each gradio_client is its own browser session."""
     from gradio_client import Client
 
-    app = ui.serve(two_articles_qa, port=_free_port(), block=False)
+    app = server.serve(two_articles_qa, port=_free_port(), block=False)
     try:
         url = app.url
         a, b = Client(url, verbose=False), Client(url, verbose=False)
@@ -400,8 +410,11 @@ def test_the_page_adds_uploads_and_urls_then_lists_and_opens_articles(qa: QA, tm
         upload.write_text("Harbour notes\nThe ferry Nordlys left Bergen at noon.", encoding="utf-8")
         junk = tmp_path / "junk.txt"
         junk.write_bytes(b"\x00\x01" * 50)
+        from qa.editing import CorpusEditor
+
         indexer = qa.indexes
-        added = ui.add_sources([str(upload), str(junk)], f"{page}\nftp://nowhere/x", qa, indexer, allow_private=True)
+        editor = CorpusEditor(qa.settings.corpus, indexer, allow_private=True)
+        added = ui.add_sources([str(upload), str(junk)], f"{page}\nftp://nowhere/x", editor, "tester")
         assert added.count(">added<") == 2 and "binary file" in added and "only http://" in added
         assert "<b>harbour" not in added and "&lt;b&gt;harbour&lt;i&gt;.txt" in added  # names are text
         indexer.wait(30)

@@ -204,6 +204,22 @@ class SentenceIndex:
             out[i] = self.segments[s].vectors[row]
         return out
 
+    def withdraw(self, article_ids: set[str] | list[str]) -> None:
+        """Treat these articles as deleted from now on, in memory (the next generation on disk deletes
+        them for good): no search returns their sentences and ``articles`` no longer lists them."""
+        with self._lock:
+            for article_id in article_ids:
+                found = self._live.pop(article_id, None)
+                if found is None:
+                    continue
+                s, row = found
+                old = self._deleted[s]
+                mask = np.zeros(self.segments[s].rows, dtype=bool) if old is None else old.copy()
+                mask[slice(*self.segments[s].sentence_rows(row))] = True
+                self._deleted[s] = mask
+            self._excluded = {}
+            self._recent = {}
+
     # -- search -------------------------------------------------------------------------------
 
     def excluded(self, where: Filters | None) -> list[np.ndarray | None]:

@@ -6,6 +6,8 @@ files in the corpus folder (so the corpus stays a folder anyone can read). One m
 - ``store``: writing records into the corpus folder, by URL (re-adding updates) and by text (a copy
   under another URL is recognised); safe names for uploads
 - ``add``: ``qa add URL...`` and ``qa add --feed URL``, each item reported on its own
+- ``feeds``: feed subscriptions (``.qa-feeds.json``), polled with conditional GETs on a schedule
+  (``qa feeds``, ``qa watch``, the server's ``FeedPoller``)
 
     from qa.sources import add_urls
     for result in add_urls(["https://example.org/news/1"], corpus="seeds"):

@@ -13,7 +13,7 @@ from typing import Any
 from qa.errors import SourceError
 from qa.sources.extract import feed_entries, page_record
 from qa.sources.fetch import MAX_BYTES, Fetched, fetch
-from qa.sources.store import Ledger, store_record, upload_path
+from qa.sources.store import Ledger, canonical, store_record, upload_path
 
 MAX_UPLOAD_BYTES = 20 * 2**20
 
@@ -23,7 +23,9 @@ class AddResult:
     """What became of one URL, feed entry or upload."""
 
     item: str  # the URL, or the uploaded file's name
-    status: str  # added, updated, unchanged, duplicate, known (a feed entry added before), failed
+    # added, updated, unchanged, duplicate, known (a feed entry added before), removed (a feed entry
+    # whose article a user removed), failed
+    status: str
     file: str | None = None  # where it is, relative to the corpus folder
     title: str | None = None
     error: str | None = None
@@ -58,18 +60,34 @@ def add_urls(urls: Iterable[str], corpus: str | Path, allow_private: bool = Fals
     return results
 
 
+def add_feed_entries(feed: Fetched, corpus: str | Path, allow_private: bool = False,
+                     fetcher: Fetcher = fetch) -> list[AddResult]:
+    """Add the articles of a fetched feed that are new to the corpus: entries added before are "known"
+    and entries whose article a user removed are "removed" (``qa.sources.trash``), neither fetched
+    again. ``SourceError`` if ``feed`` is no RSS or Atom feed."""
+    corpus = Path(corpus)
+    entries = feed_entries(feed)
+    ledger = Ledger(corpus)
+    results, new, seen = [], [], set()
+    for e in entries:
+        key = canonical(e.link)
+        if key in ledger.removed:
+            results.append(AddResult(e.link, "removed", title=e.title))
+        elif ledger.file_of(e.link):
+            results.append(AddResult(e.link, "known", ledger.file_of(e.link), e.title))
+        elif key not in seen:
+            seen.add(key)
+            new.append(e)
+    dates = {e.link: e.published for e in new if e.published}
+    return results + add_urls([e.link for e in new], corpus, allow_private, fetcher, dates)
+
+
 def add_feed(url: str, corpus: str | Path, allow_private: bool = False, fetcher: Fetcher = fetch) -> list[AddResult]:
     """Add the articles of an RSS/Atom feed that are not in the corpus yet (run again: only new ones)."""
-    corpus = Path(corpus)
     try:
-        entries = feed_entries(fetcher(url, allow_private=allow_private))
+        return add_feed_entries(fetcher(url, allow_private=allow_private), corpus, allow_private, fetcher)
     except SourceError as exc:
         return [AddResult(url, "failed", error=str(exc))]
-    ledger = Ledger(corpus)
-    known = [AddResult(e.link, "known", ledger.file_of(e.link), e.title) for e in entries if ledger.file_of(e.link)]
-    new = [e for e in entries if not ledger.file_of(e.link)]
-    dates = {e.link: e.published for e in new if e.published}
-    return known + add_urls([e.link for e in new], corpus, allow_private, fetcher, dates)
 
 
 def save_upload(corpus: str | Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> AddResult:
@@ -100,4 +118,4 @@ def save_upload(corpus: str | Path, name: str, data: bytes, max_bytes: int = MAX
     return AddResult(str(name), status, rel, articles[0].title)
 
 
-__all__ = ["MAX_BYTES", "AddResult", "add_feed", "add_urls", "save_upload"]
+__all__ = ["MAX_BYTES", "AddResult", "add_feed", "add_feed_entries", "add_urls", "save_upload"]

@@ -1,6 +1,8 @@
 """Fetching a URL the careful way: http(s) only, redirects followed one hop at a time (each hop
 checked), a timeout, a size limit read as the body streams in, and no addresses on private networks
 (loopback, RFC 1918, link-local, ...) unless asked for (``allow_private``; the tests' server is local).
+Extra request ``headers`` make a conditional GET (``If-None-Match``, ``If-Modified-Since``): a 304
+answer comes back as ``Fetched(status=304, body=b"")``, not as an error.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class Fetched:
     content_type: str  # lower case, without parameters: "text/html"
     body: bytes
     charset: str | None = None
+    status: int = 200  # 304: not modified since the validators sent; the body is empty
+    etag: str | None = None  # the answer's validators, for the next conditional GET
+    last_modified: str | None = None
 
 
 def check_url(url: str, allow_private: bool = False) -> None:
@@ -49,20 +54,27 @@ def check_url(url: str, allow_private: bool = False) -> None:
 
 
 def fetch(url: str, allow_private: bool = False, timeout: float = TIMEOUT_SECONDS,
-          max_bytes: int = MAX_BYTES) -> Fetched:
-    """GET ``url``: the final URL, content type and body; ``SourceError`` says what went wrong."""
+          max_bytes: int = MAX_BYTES, headers: dict[str, str] | None = None) -> Fetched:
+    """GET ``url``: the final URL, content type and body; ``SourceError`` says what went wrong.
+
+        fetch(feed, headers={"If-None-Match": etag})   # status 304 and no body when unchanged
+    """
     import httpx
 
     current = url.strip() if isinstance(url, str) else url
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+    sent = {**(headers or {}), "User-Agent": USER_AGENT}
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers=sent) as client:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(current, allow_private)
             try:
                 with client.stream("GET", current) as response:
-                    if response.is_redirect:
-                        current = urljoin(current, response.headers.get("location", ""))
+                    etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+                    if response.status_code == 304:
+                        return Fetched(str(response.url), "", b"", status=304, etag=etag, last_modified=modified)
+                    if response.has_redirect_location:
+                        current = urljoin(current, response.headers["location"])
                         continue
-                    if response.status_code >= 400:
+                    if not response.is_success:  # a 3xx without a Location too
                         raise SourceError(f"{url}: the server answered HTTP {response.status_code}")
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -73,7 +85,8 @@ def fetch(url: str, allow_private: bool = False, timeout: float = TIMEOUT_SECOND
                         if len(body) > max_bytes:
                             raise SourceError(f"{url}: the answer is over the {max_bytes:,}-byte limit")
                     kind = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-                    return Fetched(str(response.url), kind, bytes(body), response.charset_encoding)
+                    return Fetched(str(response.url), kind, bytes(body), response.charset_encoding,
+                                   response.status_code, etag, modified)
             except httpx.TimeoutException:
                 raise SourceError(f"{url}: no answer within {timeout:.0f} s") from None
             except httpx.HTTPError as exc:

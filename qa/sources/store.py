@@ -11,22 +11,37 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from qa.dates import normalize_date
 from qa.errors import SourceError
+from qa.files import write_atomic
 from qa.ingest import digest
 
 LEDGER = ".qa-sources.json"
 UPLOADS = "uploads"
 UPLOAD_SUFFIXES = {".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"}
 _lock = threading.Lock()  # one writer of a ledger per process (the CLI, the UI and the API share it)
+LOCK = ".qa-sources.lock"
+
+
+@contextmanager
+def ledger_lock(corpus: Path) -> Iterator[None]:
+    """Be the one writer of the corpus's sources (ledger, trash): a thread lock, then a file lock
+    (another process: ``qa remove`` while ``qa serve`` adds)."""
+    from filelock import FileLock
+
+    with _lock:
+        corpus.mkdir(parents=True, exist_ok=True)
+        with FileLock(corpus / LOCK, timeout=120):
+            yield
 
 
 def canonical(url: str) -> str:
@@ -44,13 +59,6 @@ def text_digest(text: str) -> str:
     return digest(" ".join(text.split()))
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 class Ledger:
     """The corpus folder's record of what came from where."""
 
@@ -63,10 +71,15 @@ class Ledger:
             data = {}
         self.urls: dict[str, str] = data.get("urls", {})  # canonical URL -> file (relative)
         self.texts: dict[str, str] = data.get("texts", {})  # text digest -> file
+        # canonical URL -> the file it was in, of articles removed from the corpus (qa.sources.trash): a
+        # feed listing them again does not bring them back; adding the URL by hand does
+        self.removed: dict[str, str] = data.get("removed", {})
 
     def save(self) -> None:
-        body = {"urls": self.urls, "texts": self.texts, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        _write_atomic(self.path, (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+        body = {"urls": self.urls, "texts": self.texts, "removed": self.removed,
+                "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        self.corpus.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps(body, indent=1, ensure_ascii=False) + "\n")
 
     def file_of(self, url: str) -> str | None:
         rel = self.urls.get(canonical(url))
@@ -78,7 +91,7 @@ def store_record(corpus: Path, record: dict[str, Any], urls: list[str]) -> tuple
     ended at); (status, file): added, updated, unchanged, or duplicate (the file already holding its text)."""
     record = {**record, "url": canonical(record["url"]),
               "date": normalize_date(record.get("date")) or record.get("date")}
-    with _lock:
+    with ledger_lock(corpus):
         ledger = Ledger(corpus)
         digest = text_digest(record["text"])
         known = next((f for f in (ledger.file_of(u) for u in urls) if f), None)
@@ -99,16 +112,22 @@ def store_record(corpus: Path, record: dict[str, Any], urls: list[str]) -> tuple
                 old = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 old = {}
-            if {k: v for k, v in old.items() if k != "fetched"} == body:
+            if {k: v for k, v in old.items() if k not in {"fetched", "updated"}} == body:
                 status = "unchanged"
             else:
                 status = "updated"
                 ledger.texts = {d: f for d, f in ledger.texts.items() if f != rel}
+                if old.get("text") != body.get("text"):  # citations say so: "updated <date>"
+                    body["updated"] = time.strftime("%Y-%m-%d")
+                elif old.get("updated"):
+                    body["updated"] = old["updated"]
         if status != "unchanged":
             body["fetched"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            _write_atomic(path, (json.dumps(body, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(body, indent=1, ensure_ascii=False) + "\n")
         for u in urls:
             ledger.urls[canonical(u)] = rel
+            ledger.removed.pop(canonical(u), None)
         ledger.texts[digest] = rel
         ledger.save()
         return status, rel
