@@ -1,6 +1,9 @@
-"""Add articles through the chat page in headless Chromium: upload a file and paste a URL (served by a
-local web server started here), wait for the background index update, open an article from the list,
-then ask about the added page and check the citation's date, source and resolved day.
+"""Add, remove and restore articles through the chat page in headless Chromium, on a server with a
+write token: the add form stays hidden until the Articles tab's sign-in takes the token (a wrong one
+is refused); upload a file and paste a URL (served by a local web server started here), wait for the
+background index update, open an article from the list, ask about the added page and check the
+citation's date, source and resolved day; remove that article (the next answer does not cite it),
+then restore it from the trash (cited again).
 
     python scripts/check_ui_articles.py              # qa serve with the packaged models on a copy of seeds/
 
@@ -9,6 +12,7 @@ Needs Chromium, its driver and selenium, like scripts/check_ui.py. Exit status 0
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +29,7 @@ from check_ui import follow_up, free_port, start_browser, wait_for_server  # noq
 
 from tests.test_sources import BRIDGE, Site  # noqa: E402
 
+TOKEN = "page-check-secret-token"
 UPLOAD = "Harbour notes\n12 February 2024\nThe ferry Nordlys left Bergen at noon with 212 passengers aboard.\n"
 
 
@@ -45,7 +50,7 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}/"
         server = subprocess.Popen([str(Path(sys.executable).parent / "qa"), "serve", "--port", str(port),
                                    "--corpus", str(corpus), "--index", str(Path(tmp) / "index"), "--allow-private"],
-                                  cwd=ROOT, env=os.environ.copy())
+                                  cwd=ROOT, env={**os.environ, "QA_API_TOKEN": f"checker={TOKEN}"})
         driver = None
         try:
             wait_for_server(url, 240, server)
@@ -55,6 +60,19 @@ def main() -> int:
             wait.until(lambda d: "article" in d.find_element(By.ID, "qa-status").text)
             tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
             tab.click()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#qa-token input"))
+            if any(e.is_displayed() for e in driver.find_elements(By.ID, "qa-add")):
+                problems.append("the add button shows before anyone signed in")
+            token = driver.find_element(By.CSS_SELECTOR, "#qa-token input")
+            token.send_keys("not-the-right-token")
+            driver.find_element(By.ID, "qa-sign-in").click()
+            wait.until(lambda d: "valid token" in d.find_element(By.ID, "qa-signed").text)
+            token = driver.find_element(By.CSS_SELECTOR, "#qa-token input")
+            token.clear()
+            token.send_keys(TOKEN)
+            driver.find_element(By.ID, "qa-sign-in").click()
+            wait.until(lambda d: "Signed in as checker" in d.find_element(By.ID, "qa-signed").text)
+            print("signed in:", driver.find_element(By.ID, "qa-signed").text)
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#qa-upload input[type=file]"))
             driver.find_element(By.CSS_SELECTOR, "#qa-upload input[type=file]").send_keys(str(upload))
             try:
@@ -90,6 +108,46 @@ def main() -> int:
                 if expected not in answer["text"]:
                     problems.append(f"the answer lacks {expected!r}: {answer['text']!r}")
             driver.save_screenshot(str(ROOT / "docs" / "chat-articles.png"))
+            # remove the page's article: the next answer must not cite it; then bring it back
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
+            tab.click()
+            picker = driver.find_element(By.CSS_SELECTOR, "#qa-article-pick input")
+            picker.click()
+            picker.send_keys("Lyon opens")
+            time.sleep(0.5)
+            picker.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            wait.until(lambda d: "Pont Schuman" in d.find_element(By.ID, "qa-article").text)
+            driver.find_element(By.ID, "qa-remove").click()
+            wait.until(lambda d: "removed" in d.find_element(By.ID, "qa-trash-result").text)
+            print("removed:", driver.find_element(By.ID, "qa-trash-result").text)
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
+            tab.click()
+            gone = follow_up(driver, "Who opened the new Pont Schuman in Lyon?", 240)
+            print(f"after removal: {gone['text'][:200]!r}")
+            if "Daily Rhône" in gone["text"] or "Lyon opens its new bridge" in gone["text"]:
+                problems.append(f"a removed article is still cited: {gone['text'][:300]!r}")
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
+            tab.click()
+            trash = driver.find_element(By.CSS_SELECTOR, "#qa-trash-pick input")
+            trash.click()
+            trash.send_keys("Lyon opens")
+            time.sleep(0.5)
+            trash.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            time.sleep(0.5)
+            driver.find_element(By.ID, "qa-restore").click()
+            wait.until(lambda d: "restored" in d.find_element(By.ID, "qa-trash-result").text)
+            wait.until(lambda d: "3 articles" in d.find_element(By.ID, "qa-status").text)
+            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
+            tab.click()
+            back = follow_up(driver, "Who opened the new Pont Schuman in Lyon?", 240)
+            print(f"after restore: {back['text'][:200]!r}")
+            if "Daily Rhône" not in back["text"]:
+                problems.append(f"a restored article is not cited again: {back['text'][:300]!r}")
+            audit = (corpus / ".qa-audit.jsonl").read_text(encoding="utf-8").splitlines()
+            actions = [(json.loads(line)["who"], json.loads(line)["action"]) for line in audit]
+            print("audit:", actions)
+            if actions != [("checker", "add"), ("checker", "remove"), ("checker", "restore")]:
+                problems.append(f"the audit log says {actions}")
         finally:
             if driver is not None:
                 driver.quit()

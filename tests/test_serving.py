@@ -362,3 +362,33 @@ def test_the_page_lets_only_a_signed_in_writer_remove_and_restore(news_qa: QA) -
         ("alice", "remove", "page"), ("alice", "restore", "page")]
     read_only = ui.build_app(news_qa, tokens=Tokens.parse(None, read_only=True))
     assert any(getattr(b, "elem_id", None) == "qa-read-only" for b in read_only.blocks.values())
+
+
+def test_the_page_says_busy_retrying_and_answers_once_a_slot_is_free(news_qa: QA) -> None:
+    from qa import ui
+
+    news_qa.index()
+    gate = Gate(limit=1, waiting=0, seconds=10)
+    page = ui.build_app(news_qa, gate=gate)
+    send = next(fn.fn for fn in page.fns.values() if fn.fn is not None and fn.fn.__name__ == "send")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with gate.slot():
+            held.set()
+            release.wait(10)
+
+    threading.Thread(target=hold).start()
+    held.wait(5)
+    updates = send("Who built the north bridge?", [], "", "", "", "")
+    history, _, _, box, status = next(updates)
+    assert status == "Busy, retrying…" and box == "Who built the north bridge?" and history == []
+    release.set()
+    *_, (history, cid, _, box, status) = list(updates)
+    assert "Karl Olsen" in history[-1]["content"] and box == "" and "Busy" not in status
+    gate_full = Gate(limit=1, waiting=0, seconds=0.5)
+    busy_page = ui.build_app(news_qa, gate=gate_full)
+    busy_send = next(fn.fn for fn in busy_page.fns.values() if fn.fn is not None and fn.fn.__name__ == "send")
+    with gate_full.slot():
+        *_, (history, *_rest) = list(busy_send("Who built the north bridge?", [], "", "", "", ""))
+    assert "The server is busy answering other questions: try again in" in history[-1]["content"]
