@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from qa.answering import compose, joined, normalize_answer
+from qa.answerer import Answerer, Reader
+from qa.answering import normalize_answer
 from qa.conversation import Conversation
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
@@ -28,24 +29,9 @@ from qa.index.writer import ArticleEncoder
 from qa.index_service import IndexService
 from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
-from qa.schema import Answer, Passage, Reading
+from qa.schema import Answer, Passage
 from qa.settings import Settings
 from qa.verification import Verifier
-
-
-class Reader(Protocol):
-    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]: ...
-
-    @property
-    def min_score(self) -> float: ...
-
-    @property
-    def min_score_retrieved(self) -> float: ...
-
-    @property
-    def calibration(self) -> dict[str, Any] | None:
-        """Fitted ``qa.verification`` models ({"given": ..., "retrieved": ...}), or None: span scores as is."""
-        ...
 
 
 class Retriever(Protocol):
@@ -57,10 +43,6 @@ class Retriever(Protocol):
         through. ``HybridRetriever.retrieve`` is the index's own; any object with this method plugs in
         (it may treat ``context`` and ``articles`` as hints, but must honour ``where``)."""
         ...
-
-
-# How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
-READING_PRIOR = 0.5
 
 
 def check_question(question: Any, max_chars: int) -> str:
@@ -92,17 +74,27 @@ class QA:
     ):
         names = {k: v for k, v in (("reader", reader), ("embedder", embedder)) if isinstance(v, str)}
         self.settings = settings or Settings.load(corpus=corpus, index=index, **names, **overrides)
-        self.reader: Reader = reader if reader is not None and not isinstance(reader, str) else \
+        reader = reader if reader is not None and not isinstance(reader, str) else \
             ExtractiveReader(self.settings.reader, max_length=self.settings.reader_tokens,
                              stride=self.settings.reader_stride, max_answer_tokens=self.settings.max_answer_tokens,
                              backend=self.settings.backend)
+        # answers cite from the loaded index, unless an outside retriever found their passages
+        self.answerer = Answerer(reader, self.settings, lambda: None if self._retriever else self.indexes.loaded)
         self.indexes = IndexService(self.settings, embedder if embedder is not None and not isinstance(embedder, str)
                                     else SentenceEmbedder(self.settings.embedder, backend=self.settings.backend))
         self._retriever = retriever
         self._hybrid: HybridRetriever | None = None  # follows the loaded index
-        self._verifier: Verifier | None = None
         # called with (stage, seconds) after each question batch: "interpret", "retrieve", "read" (qa serve's metrics)
         self.observers: list[Callable[[str, float], None]] = []
+
+    @property
+    def reader(self) -> Reader:
+        """The extractive reader (``Answerer.reader``: setting it resets the verifier)."""
+        return self.answerer.reader
+
+    @reader.setter
+    def reader(self, reader: Reader) -> None:
+        self.answerer.reader = reader
 
     @property
     def embedder(self) -> Any:
@@ -165,34 +157,14 @@ class QA:
         retriever = self.retriever
         follow_ups = [self.interpret(q, history, follow_up) for q in questions]
         spent = {"interpret": time.perf_counter() - began, "retrieve": 0.0, "read": 0.0}
-        # Readings are verified in rounds, simplest first, all questions of a round in one batch: a
-        # question's next reading is read only while it could still win (READING_PRIOR per step)
         said = {normalize_answer(a.text) for a in (history or [])[-3:] if a.text}
-        best: dict[int, tuple[float, Answer]] = {}
-        pending, rank = list(range(len(follow_ups))), 0
-        while pending:
-            batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
-            clock = time.perf_counter()
-            items = [(r.query, self._retrieve(retriever, r, where)) for r in batch]
-            clock, spent["retrieve"] = time.perf_counter(), spent["retrieve"] + time.perf_counter() - clock
-            answers = self._read(items, min_score, True, began, batch)
-            spent["read"] += time.perf_counter() - clock
-            for i, reading, a in zip(pending, batch, answers):
-                merit = a.score - READING_PRIOR * rank
-                text = normalize_answer(a.text or "")
-                echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} "
-                if a.answered and (text in said or echoed):
-                    merit -= 1.0  # an earlier answer again, or the reading's own antecedent: a wrong reading's sign
-                if i not in best or merit > best[i][0]:
-                    best[i] = (merit, a)
-            rank += 1
-            pending = [i for i in pending if rank < len(follow_ups[i].readings)
-                       and best[i][0] < 1.0 - READING_PRIOR * rank]
+        best = self.answerer.choose(follow_ups, lambda r: self._retrieve(retriever, r, where), min_score, began,
+                                    said, spent)
         seconds = (time.perf_counter() - began) / max(1, len(questions))
         for observe in self.observers:
             for stage, took in spent.items():
                 observe(stage, took)
-        return [replace(best[i][1], seconds=seconds) for i in range(len(follow_ups))]
+        return [replace(a, seconds=seconds) for a in best]
 
     def chat(self, max_turns: int | None = None, id: str | None = None, follow_up: str | None = None) -> Conversation:
         """A new ``Conversation`` over this corpus: ``c.ask(question)`` answers with the earlier turns in view.
@@ -235,67 +207,13 @@ class QA:
         """``read`` for several questions, in shared batches. ``retrieved``: the passages came from a
         retriever (scored and thresholded as ``answer()`` does), not given as the gold paragraph."""
         items = [(check_question(q, self.settings.max_question_chars), ps) for q, ps in items]
-        return self._read(items, min_score, retrieved, time.perf_counter())
-
-    def _read(self, items: list[tuple[str, list[Passage]]], min_score: float | None, retrieved: bool,
-              began: float, follow_ups: list[FollowUp] | None = None) -> list[Answer]:
-        """Read checked questions' passages in shared batches and compose the answers; each answer's
-        ``seconds`` is its share of the time since ``began``. ``follow_ups``: how each question was read
-        (its ``query`` is what ``items`` holds).
-
-        Retrieved passages are read best first: when the answer in a question's top passage is
-        already at least ``Settings.early_exit`` probably right, its other passages are not read
-        (on SQuAD-dev articles that skips about half the reader's work and loses no F1: the other
-        passages mostly add distractors). Given passages, and readers without a calibrated verifier
-        (whose scores are not probabilities), are read all at once.
-        """
-        follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
-        thresholds = [self.threshold(min_score, retrieved, f.uses_history) for f in follow_ups]
-        exit_at = self.settings.early_exit
-        if not (retrieved and exit_at < 1.0 and self.verifier.calibrated(True)):
-            readings = self.reader.read_many(items)
-            seconds = (time.perf_counter() - began) / max(1, len(items))
-            return [self._compose(f, ps, r, t, seconds, retrieved=retrieved)
-                    for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
-        readings = self.reader.read_many([(q, ps[:1]) for q, ps in items])
-        early = [self._compose(f, ps, r, t, 0.0) for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
-        rest = [i for i, (a, (_, ps)) in enumerate(zip(early, items)) if len(ps) > 1 and a.score < exit_at]
-        if rest:
-            for i, more in zip(rest, self.reader.read_many([(items[i][0], items[i][1][1:]) for i in rest])):
-                readings[i] = joined(readings[i], more)
-        seconds = (time.perf_counter() - began) / max(1, len(items))
-        answers = [replace(a, seconds=seconds) for a in early]
-        for i in rest:
-            answers[i] = self._compose(follow_ups[i], items[i][1], readings[i], thresholds[i], seconds)
-        return answers
+        return self.answerer.read(items, min_score, retrieved, time.perf_counter())
 
     @property
     def verifier(self) -> Verifier:
         """Turns an answer's signals into the probability that it is right (the reader's calibration)."""
-        if self._verifier is None:
-            self._verifier = Verifier(self.reader.calibration)
-        return self._verifier
+        return self.answerer.verifier
 
     def threshold(self, min_score: float | None = None, retrieved: bool = False, follow_up: bool = False) -> float:
-        """The answer score below which we abstain: ``min_score``, else the settings', else the reader's
-        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise, and
-        for follow-ups read with a conversation's history when ``follow_up``, if it has one).
-        With a calibrated reader, scores and thresholds are probabilities that the answer is right."""
-        if min_score is not None:
-            return min_score
-        if self.settings.min_score is not None:
-            return self.settings.min_score
-        if retrieved and follow_up:
-            if self.settings.min_score_follow_up is not None:
-                return self.settings.min_score_follow_up
-            return float(getattr(self.reader, "min_score_follow_up", self.reader.min_score_retrieved))
-        if retrieved:
-            return self.reader.min_score_retrieved
-        return self.reader.min_score
-
-    def _compose(self, follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float,
-                 seconds: float, retrieved: bool = True) -> Answer:
-        """``qa.answering.compose`` with this pipeline's verifier, citing from its index (not from an outside
-        retriever's passages, which are split where they stand)."""
-        index = self.indexes.loaded if self._retriever is None else None
-        return compose(follow_up, passages, reading, threshold, seconds, self.verifier, index, retrieved)
+        """The answer score below which we abstain (``Answerer.threshold``)."""
+        return self.answerer.threshold(min_score, retrieved, follow_up)

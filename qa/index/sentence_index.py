@@ -21,8 +21,8 @@ import numpy as np
 
 from qa.errors import CorruptIndexError
 from qa.filters import Filters
-from qa.index import lexical
-from qa.index.dense import top_rows
+from qa.index.bm25_search import CorpusBM25
+from qa.index.live import LiveArticles
 from qa.index.segment import Part, Segment
 from qa.index.toc import read_current
 from qa.ingest import Skipped
@@ -40,24 +40,11 @@ class SentenceIndex:
         self._offsets = [0]
         for segment in segments:
             self._offsets.append(self._offsets[-1] + segment.rows)
-        self._live: dict[str, tuple[int, int]] = {}  # article id -> (segment, article row)
-        self._deleted: list[np.ndarray | None] = []  # per segment: rows of deleted articles
-        self._excluded: dict[Filters, list[np.ndarray | None]] = {}  # recent filters' masks
-        self._recent: dict[str, list[Any]] = {}  # recent texts' BM25 scores per segment (_bm25)
+        self.live = LiveArticles(segments, manifest.get("segments", []))  # what is not deleted
+        self._live = self.live.rows  # article id -> (segment, article row)
+        self.bm25 = CorpusBM25([segment.lexical for segment in segments], self._offsets)
         self._agreement: dict[int, float] = {}  # embedder -> lowest cosine of the probe (agreement)
         self._lock = threading.Lock()
-        entries = {e["name"]: e for e in manifest.get("segments", [])}
-        for s, segment in enumerate(segments):
-            gone = set(entries.get(segment.name, {}).get("deleted", []))
-            mask = None
-            for row, article_id in enumerate(segment.ids):
-                if article_id in gone:
-                    if mask is None:
-                        mask = np.zeros(segment.rows, dtype=bool)
-                    mask[slice(*segment.sentence_rows(row))] = True
-                else:
-                    self._live[article_id] = (s, row)
-            self._deleted.append(mask)
         self.articles: Mapping[str, Article] = _Articles(self)
         self.sentences: SentenceTable = SentenceTable(self)
 
@@ -88,13 +75,7 @@ class SentenceIndex:
 
     def allows(self, article_id: str, where: Filters | None) -> bool:
         """Whether a live article passes ``where`` (any live article passes None)."""
-        found = self._live.get(article_id)
-        if found is None:
-            return False
-        if where is None:
-            return True
-        segment = self.segments[found[0]]
-        return where.matches(segment.dates[found[1]], segment.sites[found[1]], segment.sources[found[1]])
+        return self.live.allows(article_id, where)
 
     def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
         """Whether this generation indexes exactly these corpus files with this embedder and splitter."""
@@ -185,16 +166,9 @@ class SentenceIndex:
         """The number of the segment holding a live article."""
         return self._live[article_id][0]
 
-    def is_live(self, segment: int, row: int) -> bool:
-        """Whether row ``row`` of segment ``segment``'s article table is a live article."""
-        return self._live.get(self.segments[segment].ids[row]) == (segment, row)
-
     def live_articles(self) -> Iterator[tuple[str, str, str]]:
         """(id, source file, digest) of every live article, in index order; nothing is read from disk."""
-        for s, segment in enumerate(self.segments):
-            for row, article_id in enumerate(segment.ids):
-                if self.is_live(s, row):
-                    yield article_id, segment.sources[row], segment.digests[row]
+        return self.live.articles()
 
     def vectors_of(self, positions: Sequence[int]) -> np.ndarray:
         """The exact vectors of sentences at ``positions``, one row each."""
@@ -207,38 +181,11 @@ class SentenceIndex:
     def withdraw(self, article_ids: set[str] | list[str]) -> None:
         """Treat these articles as deleted from now on, in memory (the next generation on disk deletes
         them for good): no search returns their sentences and ``articles`` no longer lists them."""
-        with self._lock:
-            for article_id in article_ids:
-                found = self._live.pop(article_id, None)
-                if found is None:
-                    continue
-                s, row = found
-                old = self._deleted[s]
-                mask = np.zeros(self.segments[s].rows, dtype=bool) if old is None else old.copy()
-                mask[slice(*self.segments[s].sentence_rows(row))] = True
-                self._deleted[s] = mask
-            self._excluded = {}
-            self._recent = {}
-
-    # -- search -------------------------------------------------------------------------------
+        self.live.withdraw(article_ids)
 
     def excluded(self, where: Filters | None) -> list[np.ndarray | None]:
         """Per segment, the rows a search must skip: deleted articles', and those ``where`` leaves out."""
-        if where is None:
-            return self._deleted
-        if where in self._excluded:
-            return self._excluded[where]
-        masks: list[np.ndarray | None] = []
-        for s, segment in enumerate(self.segments):
-            mask = np.zeros(segment.rows, dtype=bool) if self._deleted[s] is None else self._deleted[s].copy()
-            for row in range(len(segment.ids)):
-                if not where.matches(segment.dates[row], segment.sites[row], segment.sources[row]):
-                    mask[slice(*segment.sentence_rows(row))] = True
-            masks.append(mask)
-        if len(self._excluded) >= 32:
-            self._excluded.clear()
-        self._excluded[where] = masks
-        return masks
+        return self.live.excluded(where)
 
     def search(self, queries: np.ndarray, k: int, where: Filters | None = None) -> list[list[tuple[int, float]]]:
         """For each query vector, up to ``k`` (position, cosine) pairs over all segments, best first;
@@ -254,55 +201,14 @@ class SentenceIndex:
                 out.extend((offset + row, score) for row, score in found)
         return [sorted(hits, key=lambda h: (-h[1], h[0]))[:k] for hits in merged]
 
-    def lexical_terms(self, text: str) -> lexical.Query:
-        """``text``'s BM25 terms found in the corpus, with the whole index's statistics."""
-        return lexical.query_terms([s.lexical for s in self.segments], text)
-
-    def _bm25(self, text: str) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """Per segment, the rows ``text`` scores and their scores, computed once per text: a question
-        is searched and then scored within each article its conversation cites (callers never write
-        to the arrays)."""
-        with self._lock:
-            found = self._recent.get(text)
-        if found is None:
-            terms = self.lexical_terms(text)
-            found = [s.lexical.scores(terms) if terms.terms else None for s in self.segments]
-            with self._lock:
-                if len(self._recent) >= 8:
-                    self._recent.pop(next(iter(self._recent)))
-                self._recent[text] = found
-        return found
-
     def lexical(self, text: str, k: int, where: Filters | None = None) -> list[tuple[int, float]]:
         """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores;
         ``where``: only sentences of the articles it lets through."""
-        hits: list[tuple[int, float]] = []
-        excluded = self.excluded(where)
-        for s, found in enumerate(self._bm25(text)):
-            if found is None:
-                continue
-            rows, scores = found
-            if excluded[s] is not None:
-                keep = ~excluded[s][rows]
-                rows, scores = rows[keep], scores[keep]
-            top = top_rows(scores, k)
-            hits.extend((self._offsets[s] + int(rows[i]), float(scores[i])) for i in top if scores[i] > 0)
-        return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+        return self.bm25.search(text, k, self.excluded(where))
 
     def lexical_scores(self, text: str, positions: Sequence[int]) -> np.ndarray | None:
         """BM25 scores of ``text`` for the sentences at ``positions``; None when no term of it occurs."""
-        by_segment = self._bm25(text)
-        if all(found is None for found in by_segment):
-            return None
-        out = np.zeros(len(positions), dtype=np.float32)
-        for i, position in enumerate(positions):
-            s, row = self._locate(position)
-            if by_segment[s] is not None:
-                rows, scores = by_segment[s]
-                at = int(np.searchsorted(rows, row))
-                if at < len(rows) and rows[at] == row:
-                    out[i] = scores[at]
-        return out
+        return self.bm25.scores_at(text, [self._locate(p) for p in positions])
 
 
 class SentenceTable(Sequence[Sentence]):

@@ -215,7 +215,7 @@ def _merge(folder: Path, index: SentenceIndex, names: list[str], embedder: str, 
     began = time.perf_counter()
     chosen = set(names)
     ids = [a for s, segment in enumerate(index.segments) if segment.name in chosen
-           for row, a in enumerate(segment.ids) if index.is_live(s, row)]
+           for row, a in enumerate(segment.ids) if index.live.is_live(s, row)]
     entry = write_segment(folder, [index.part(a) for a in ids], embedder, ann_min_rows) if ids else None
     segments = [e for e in index.manifest["segments"] if e["name"] not in chosen]
     if entry is not None:

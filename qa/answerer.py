@@ -1,0 +1,154 @@
+"""Reading passages into answers: the reader's batches, the early exit, the thresholds and the verifier.
+
+    answerer = Answerer(reader, settings, index=lambda: qa.indexes.loaded)
+    answers = answerer.read([(question, passages)], min_score=None, retrieved=True, began=time.perf_counter())
+
+``QA`` retrieves and chooses among a follow-up's readings; this is what it hands the passages to:
+the reader reads them (best first, stopping early when the top passage's answer is already probably
+right), ``qa.answering.compose`` turns each reading into a cited, scored ``Answer``, and the threshold
+for its kind of question (given or retrieved passages, a follow-up read with history) decides
+whether it is shown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from qa.answering import compose, joined, normalize_answer
+from qa.followup import FollowUp
+from qa.schema import Answer, Passage, Reading
+from qa.verification import Verifier
+
+if TYPE_CHECKING:
+    from qa.index import SentenceIndex
+    from qa.settings import Settings
+
+# How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
+READING_PRIOR = 0.5
+
+
+class Reader(Protocol):
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]: ...
+
+    @property
+    def min_score(self) -> float: ...
+
+    @property
+    def min_score_retrieved(self) -> float: ...
+
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """Fitted ``qa.verification`` models ({"given": ..., "retrieved": ...}), or None: span scores as is."""
+        ...
+
+
+class Answerer:
+    """Reads questions' passages with ``reader`` and composes their answers, citing from ``index()``
+    (None: passages from elsewhere, cited where they stand)."""
+
+    def __init__(self, reader: Reader, settings: Settings, index: Callable[[], SentenceIndex | None]):
+        self._reader = reader
+        self.settings = settings
+        self.index = index
+        self._verifier: Verifier | None = None
+
+    @property
+    def reader(self) -> Reader:
+        return self._reader
+
+    @reader.setter
+    def reader(self, reader: Reader) -> None:
+        self._reader, self._verifier = reader, None  # another reader, another calibration
+
+    def choose(self, follow_ups: list[FollowUp], retrieve: Callable[[FollowUp], list[Passage]],
+               min_score: float | None, began: float, said: set[str], spent: dict[str, float]) -> list[Answer]:
+        """The answer of each question's best reading. Readings are verified in rounds, simplest first,
+        all questions of a round in one batch: a question's next reading is read only while it could
+        still win (``READING_PRIOR`` per step). An answer that repeats one ``said`` earlier, or the
+        reading's own antecedent, is a wrong reading's sign. ``spent``: seconds per stage, added to."""
+        best: dict[int, tuple[float, Answer]] = {}
+        pending, rank = list(range(len(follow_ups))), 0
+        while pending:
+            batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
+            clock = time.perf_counter()
+            items = [(r.query, retrieve(r)) for r in batch]
+            clock, spent["retrieve"] = time.perf_counter(), spent["retrieve"] + time.perf_counter() - clock
+            answers = self.read(items, min_score, True, began, batch)
+            spent["read"] += time.perf_counter() - clock
+            for i, reading, a in zip(pending, batch, answers):
+                merit = a.score - READING_PRIOR * rank
+                text = normalize_answer(a.text or "")
+                echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} "
+                if a.answered and (text in said or echoed):
+                    merit -= 1.0
+                if i not in best or merit > best[i][0]:
+                    best[i] = (merit, a)
+            rank += 1
+            pending = [i for i in pending if rank < len(follow_ups[i].readings)
+                       and best[i][0] < 1.0 - READING_PRIOR * rank]
+        return [best[i][1] for i in range(len(follow_ups))]
+
+    def read(self, items: list[tuple[str, list[Passage]]], min_score: float | None, retrieved: bool,
+              began: float, follow_ups: list[FollowUp] | None = None) -> list[Answer]:
+        """Read checked questions' passages in shared batches and compose the answers; each answer's
+        ``seconds`` is its share of the time since ``began``. ``follow_ups``: how each question was read
+        (its ``query`` is what ``items`` holds).
+
+        Retrieved passages are read best first: when the answer in a question's top passage is
+        already at least ``Settings.early_exit`` probably right, its other passages are not read
+        (on SQuAD-dev articles that skips about half the reader's work and loses no F1: the other
+        passages mostly add distractors). Given passages, and readers without a calibrated verifier
+        (whose scores are not probabilities), are read all at once.
+        """
+        follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
+        thresholds = [self.threshold(min_score, retrieved, f.uses_history) for f in follow_ups]
+        exit_at = self.settings.early_exit
+        if not (retrieved and exit_at < 1.0 and self.verifier.calibrated(True)):
+            readings = self.reader.read_many(items)
+            seconds = (time.perf_counter() - began) / max(1, len(items))
+            return [self.compose(f, ps, r, t, seconds, retrieved=retrieved)
+                    for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
+        readings = self.reader.read_many([(q, ps[:1]) for q, ps in items])
+        early = [self.compose(f, ps, r, t, 0.0) for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
+        rest = [i for i, (a, (_, ps)) in enumerate(zip(early, items)) if len(ps) > 1 and a.score < exit_at]
+        if rest:
+            for i, more in zip(rest, self.reader.read_many([(items[i][0], items[i][1][1:]) for i in rest])):
+                readings[i] = joined(readings[i], more)
+        seconds = (time.perf_counter() - began) / max(1, len(items))
+        answers = [replace(a, seconds=seconds) for a in early]
+        for i in rest:
+            answers[i] = self.compose(follow_ups[i], items[i][1], readings[i], thresholds[i], seconds)
+        return answers
+
+    @property
+    def verifier(self) -> Verifier:
+        """Turns an answer's signals into the probability that it is right (the reader's calibration)."""
+        if self._verifier is None:
+            self._verifier = Verifier(self.reader.calibration)
+        return self._verifier
+
+    def threshold(self, min_score: float | None = None, retrieved: bool = False, follow_up: bool = False) -> float:
+        """The answer score below which we abstain: ``min_score``, else the settings', else the reader's
+        (its threshold for retrieved passages when ``retrieved``, for given passages otherwise, and
+        for follow-ups read with a conversation's history when ``follow_up``, if it has one).
+        With a calibrated reader, scores and thresholds are probabilities that the answer is right."""
+        if min_score is not None:
+            return min_score
+        if self.settings.min_score is not None:
+            return self.settings.min_score
+        if retrieved and follow_up:
+            if self.settings.min_score_follow_up is not None:
+                return self.settings.min_score_follow_up
+            return float(getattr(self.reader, "min_score_follow_up", self.reader.min_score_retrieved))
+        if retrieved:
+            return self.reader.min_score_retrieved
+        return self.reader.min_score
+
+    def compose(self, follow_up: FollowUp, passages: list[Passage], reading: Reading, threshold: float,
+                seconds: float, retrieved: bool = True) -> Answer:
+        """``qa.answering.compose`` with this reader's verifier, citing from the index (not from an outside
+        retriever's passages, which are split where they stand)."""
+        return compose(follow_up, passages, reading, threshold, seconds, self.verifier, self.index(), retrieved)
