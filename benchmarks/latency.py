@@ -122,7 +122,7 @@ def run(backend: str, corpus: Path, index_dir: Path, questions: list[str], repea
         found = qa._retrieve(retriever, FollowUp(question, question))
         retrieved = time.perf_counter()
         timed.elapsed = 0.0
-        qa._read([(question, found)], None, True, retrieved)
+        qa.answerer.read([(question, found)], None, True, retrieved)
         done = time.perf_counter()
         stages["retrieve"].append(retrieved - began)
         stages["read"].append(timed.elapsed)

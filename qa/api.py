@@ -167,7 +167,7 @@ def build_api(qa: QA, indexer: IndexService | None = None, allow_private: bool =
 
     @app.get("/api/chat/{conversation}", summary="A conversation's remembered turns")
     def turns(conversation: str) -> dict[str, Any]:
-        return store.get(conversation).to_dict()
+        return store.get(conversation, keep=False).to_dict()
 
     @app.delete("/api/chat/{conversation}", summary="Forget a conversation")
     def forget(conversation: str) -> dict[str, Any]:

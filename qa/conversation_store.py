@@ -67,15 +67,20 @@ class ConversationStore:
         folder = None if name.lower() == "none" else Path(name) if name else s.index / "conversations"
         return cls(qa, folder, s.max_conversations, s.conversation_days)
 
-    def get(self, id: str) -> Conversation:
-        """The conversation ``id``: from memory, else from its file, else a new one (not saved until a turn)."""
+    def get(self, id: str, keep: bool = True) -> Conversation:
+        """The conversation ``id``: from memory, else from its file, else a new one (not saved until a turn).
+        ``keep=False``: a conversation only looked at (``GET /api/chat/{id}``) is not cached when new."""
         check_id(id)
         with self._lock:
             found = self._cache.get(id)
             if found is not None:
                 self._cache.move_to_end(id)
                 return found
-        conversation = self._load(id) or self.qa.chat(id=id)
+        conversation = self._load(id)
+        if conversation is None:
+            conversation = self.qa.chat(id=id)
+            if not keep:
+                return conversation
         with self._lock:
             conversation = self._cache.setdefault(id, conversation)
             self._cache.move_to_end(id)
@@ -86,11 +91,19 @@ class ConversationStore:
     def ask(self, id: str, question: str, min_score: float | None = None,
             where: Filters | None = None) -> tuple[Answer, Conversation]:
         """The next turn of conversation ``id`` (turns of one conversation are taken one at a time), saved."""
+        with self.turn(id) as conversation:
+            answer = conversation.ask(question, min_score=min_score, where=where)
+        return answer, conversation
+
+    @contextmanager
+    def turn(self, id: str) -> Iterator[Conversation]:
+        """Conversation ``id`` for one turn, taken one at a time (the page and the API may share an id),
+        saved afterwards if it has turns."""
         with self._turn(id):
             conversation = self.get(id)
-            answer = conversation.ask(question, min_score=min_score, where=where)
-            self.save(conversation)
-        return answer, conversation
+            yield conversation
+            if len(conversation):
+                self.save(conversation)
 
     def save(self, conversation: Conversation) -> None:
         """Write ``conversation`` to its file (atomically); now and then sweep out expired and surplus ones."""

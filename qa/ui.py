@@ -434,6 +434,7 @@ def build_app(qa: QA, editor: CorpusEditor | None = None, conversations: Convers
     from qa.errors import AccessError
     from qa.serving.access import Tokens
     from qa.serving.gate import Busy, Gate
+    from qa.sources.store import UPLOAD_SUFFIXES
     from qa.sources.trash import trashed
 
     s = qa.settings
@@ -459,7 +460,8 @@ def build_app(qa: QA, editor: CorpusEditor | None = None, conversations: Convers
         deadline = time.monotonic() + gate.seconds
         while True:
             try:
-                with gate.slot(timeout=max(0.0, min(2.0, deadline - time.monotonic()))):
+                with gate.slot(timeout=max(0.0, min(2.0, deadline - time.monotonic()))), \
+                        store.turn(conversation.id) as conversation:  # one turn at a time, saved after it
                     answered = converse(message, history, conversation, qa, since, until, source)
                 break
             except Busy as exc:
@@ -470,8 +472,6 @@ def build_app(qa: QA, editor: CorpusEditor | None = None, conversations: Convers
                     break
                 yield history, conversation.id, conversation.id, message, escape("Busy, retrying…")
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-        if len(conversation):
-            store.save(conversation)
         yield answered, conversation.id, conversation.id, "", status()
 
     def forget(cid: str | None) -> tuple[list[dict[str, Any]], str, str]:
@@ -583,7 +583,7 @@ def build_app(qa: QA, editor: CorpusEditor | None = None, conversations: Convers
             with gr.Column(visible=open_writes) as editing:
                 with gr.Row():
                     files = gr.File(label="Add files (.txt .md .html .json .jsonl .pdf)", file_count="multiple",
-                                    file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                                    file_types=sorted(UPLOAD_SUFFIXES),
                                     elem_id="qa-upload")
                     urls = gr.Textbox(label="…or web pages to fetch (one URL per line)", lines=4, elem_id="qa-urls")
                 add_button = gr.Button("Add to the corpus", variant="primary", elem_id="qa-add")

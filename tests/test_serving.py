@@ -23,20 +23,10 @@ from qa.serving.access import Tokens, for_host, is_loopback
 from qa.serving.gate import Busy, Gate, TimedOut
 from qa.sources import audit
 from qa.sources.trash import TRASH, trashed
-from tests.conftest import ALPHA, BETA, FakeEmbedder, FakeReader
+from tests.conftest import ALPHA, FakeReader
 
 ALICE = "alice=alice-secret-0123"
 BOB = "bob=bob-secret-456789"
-
-
-@pytest.fixture
-def news_qa(tmp_path: Path) -> QA:
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
-    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
-    return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(),
-              rescan_seconds=0)
 
 
 @pytest.fixture
@@ -392,3 +382,16 @@ def test_the_page_says_busy_retrying_and_answers_once_a_slot_is_free(news_qa: QA
     with gate_full.slot():
         *_, (history, *_rest) = list(busy_send("Who built the north bridge?", [], "", "", "", ""))
     assert "The server is busy answering other questions: try again in" in history[-1]["content"]
+
+
+def test_looking_at_unknown_conversations_keeps_nothing(news_qa: QA) -> None:
+    from dataclasses import replace
+
+    news_qa.settings = replace(news_qa.settings, conversations="none")  # kept in memory only: countable
+    with TestClient(build_api(news_qa)) as c:
+        store = c.app.state.conversations
+        for n in range(5):
+            assert c.get(f"/api/chat/never-asked-{n}").json()["turns"] == []
+        assert len(store) == 0
+        c.post("/api/chat", json={"question": "Who built the north bridge?", "conversation": "asked"})
+        assert len(store) == 1 and len(c.get("/api/chat/asked").json()["turns"]) == 1
