@@ -75,7 +75,7 @@ def long_form(day: date) -> str:
 
 
 _RELATIVE = re.compile(
-    r"\b(?:(last|this|next|past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    rf"\b(?:(last|this|next|past)\s+)?({'|'.join(WEEKDAYS)})\b"
     r"|\b(yesterday|today|tonight|tomorrow)\b"
     r"|\b(last|this|next)\s+(week|month|year)\b",
     re.I,

@@ -32,6 +32,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from qa.dates import MONTHS, WEEKDAYS
 from qa.schema import Answer
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
@@ -85,8 +86,7 @@ _PLACE_WORDS = {"island", "islands", "city", "county", "state", "river", "lake",
                 "church", "cathedral", "castle", "bridge", "valley", "sea", "ocean", "bay", "coast", "square",
                 "airport", "station", "centre", "center", "museum", "library", "hospital", "province", "region",
                 "district", "empire", "union", "house", "palace", "tower", "road", "avenue", "plain", "forest"}
-_TIME_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday",
-               "week", "month", "months", "year", "years", "day", "days"}
+_TIME_WORDS = {*WEEKDAYS, "today", "yesterday", "week", "month", "months", "year", "years", "day", "days"}
 _NOT_NOUNS = {"first", "last", "now", "most", "best", "same", "only", "next", "still", "just", "very", "least",
               "more", "less", "again", "ever", "never", "yet", "already", "be", "been", "was", "were"}
 # Nouns of things that happen: "the attack" is what "it" means in "How many died in it?"
@@ -95,6 +95,8 @@ _EVENTS = {"attack", "attacks", "bombing", "shooting", "explosion", "blast", "wa
            "vote", "trial", "protest", "ceremony", "match", "game", "visit", "speech", "interview", "announcement",
            "opening", "evacuation", "inquiry", "investigation", "raid", "riot", "massacre", "siege", "invasion",
            "accident", "collapse", "disaster", "campaign", "race", "tournament", "show", "launch", "merger", "sale"}
+# a phrase that is a time and nothing else: "on Monday", "in 2015", "march 5"
+_TIME_PHRASE = re.compile(rf"(on |in )?({'|'.join(WEEKDAYS)}|\d{{4}}|{'|'.join(MONTHS)})( \d+)?")
 _PLACE_PREPOSITIONS = {"in", "at", "to", "from", "into", "near", "across", "inside", "outside"}
 _TIME_QUESTION = re.compile(r"^\s*(when|what (day|date|time|year|month)|on which day|in which year|how long)\b",
                             re.IGNORECASE)
@@ -600,8 +602,7 @@ def _kind_of(phrase: str, text: str, start: int = -1) -> str:
         return "person"
     if phrase.isupper() and len(phrase) >= 2 or _looks_plural(phrase):
         return "group"
-    if re.fullmatch(r"(on |in )?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{4}|january|february|"
-                    r"march|april|may|june|july|august|september|october|november|december)( \d+)?", phrase.lower()):
+    if _TIME_PHRASE.fullmatch(phrase.lower()):
         return "time"
     if start > 0:
         before = _tokens(text[:start])

@@ -30,9 +30,12 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from qa.dates import MONTHS, WEEKDAYS
+from qa.text import stemmer
+
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
-MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b")
+MONTH = re.compile(rf"\b({'|'.join(m.title() for m in MONTHS)})\b")
 # runs of capitalised words, allowing "of", "the", "de", "and" inside: "University of Notre Dame"
 PROPER = re.compile(r"\b[A-Z][\w'\-]*(?:\s+(?:(?:of|the|de|von|van|and)\s+)?[A-Z][\w'\-]*)*")
 # words that start a question or sentence with a capital without being names
@@ -45,8 +48,7 @@ STARTERS = {
 }
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _DATE_WORDS = re.compile(
-    r"\b(\d{1,4}|january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|century|centuries|"
+    rf"\b(\d{{1,4}}|{'|'.join(MONTHS)}|{'|'.join(WEEKDAYS)}|today|yesterday|tomorrow|century|centuries|"
     r"decade|decades|year|years|week|weeks|month|months|day|days|morning|evening|night|spring|summer|autumn|"
     r"fall|winter|ago|bc|bce|ad|ce|era|age|period|dynasty|war|reign|after|before|during|since|until|early|"
     r"late|mid|hours?|minutes?|seconds?)\b", re.IGNORECASE)
@@ -94,13 +96,6 @@ def contains_phrase(text: str, phrase: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
 
@@ -111,7 +106,7 @@ def content_stems(text: str) -> set[str]:
     """The stemmed, lower-cased words of ``text`` that are not stop words."""
     words = [w.lower() for w in _WORD.findall(text)]
     stop = _stopwords()
-    return set(_stemmer().stemWords([w for w in words if w not in stop]))
+    return set(stemmer().stemWords([w for w in words if w not in stop]))
 
 
 def question_type(question: str) -> str:

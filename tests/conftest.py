@@ -8,11 +8,15 @@ import re
 import shutil
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from qa.schema import Passage, Reading, Span
+
+if TYPE_CHECKING:
+    from qa.pipeline import QA
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Ray clusters the tests start (module fixtures too) listen on loopback only: no token auth, so one
@@ -47,6 +51,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch, qa_cache: Path) -> None:
 
 
 @pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """An empty corpus folder."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
 def seed_corpus(tmp_path: Path) -> Path:
     """A corpus folder holding a copy of the seed article."""
     corpus = tmp_path / "corpus"
@@ -70,6 +82,25 @@ def two_articles(tmp_path: Path) -> Path:
     (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
     (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
     return corpus
+
+
+@pytest.fixture
+def news_files() -> dict[str, str]:
+    """The files of ``news_qa``'s corpus, by name: a test module may override this fixture to add more."""
+    return {"alpha.txt": ALPHA, "beta.txt": BETA}
+
+
+@pytest.fixture
+def news_qa(tmp_path: Path, news_files: dict[str, str]) -> QA:
+    """A ``QA`` with the fake models over ``news/`` (``news_files``), its index in ``index/``, rescanning at once."""
+    from qa.pipeline import QA
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    for name, text in news_files.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(),
+              rescan_seconds=0)
 
 
 class FakeEmbedder:

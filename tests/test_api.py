@@ -12,20 +12,15 @@ from fastapi.testclient import TestClient
 
 from qa.api import build_api
 from qa.pipeline import QA
-from tests.conftest import ALPHA, BETA, FakeEmbedder, FakeReader
+from tests.conftest import ALPHA, BETA, FakeEmbedder
 from tests.test_filters import ARTICLES, WeekdayReader
 from tests.test_sources import BRIDGE, Site
 
 
 @pytest.fixture
-def news_qa(tmp_path: Path) -> QA:
-    corpus = tmp_path / "news"
-    corpus.mkdir()
-    (corpus / "wire.json").write_text(json.dumps(ARTICLES), encoding="utf-8")
-    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
-    (corpus / "beta.txt").write_text(BETA, encoding="utf-8")
-    return QA(corpus=corpus, index=tmp_path / "index", reader=FakeReader(), embedder=FakeEmbedder(),
-              rescan_seconds=0)
+def news_files() -> dict[str, str]:
+    """The shared news corpus (``tests.conftest``) plus a wire dump of dated articles, for filters."""
+    return {"wire.json": json.dumps(ARTICLES), "alpha.txt": ALPHA, "beta.txt": BETA}
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from email.message import Message
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,54 +30,40 @@ from qa.sources.feeds import (
 )
 from qa.sources.fetch import fetch
 from qa.sources.store import LEDGER, canonical
-from tests.test_sources import BRIDGE, FERRY, feed
+from tests.test_sources import BRIDGE, FERRY, Site, feed
 
 STORM = FERRY.replace("Ferry rescue", "Storm warning").replace("212", "90")
 RSS = "application/rss+xml"
 
 
-class FeedSite:
-    """A web server on 127.0.0.1 whose answers carry an ETag and a Last-Modified, and which answers 304
-    to a request that sends either back unchanged; it counts requests and answers per path."""
+class FeedSite(Site):
+    """A ``Site`` whose answers carry an ETag and a Last-Modified, and which answers 304 to a request that
+    sends either back unchanged; it counts requests and answers per path."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, bytes, str]] = {}  # path -> status, type, body, last modified
         self.hits: Counter[str] = Counter()
         self.answers: list[tuple[str, int]] = []
         self.sent: list[dict[str, str]] = []  # request headers, in order
         self.version = 0
-        site = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server interface
-                site.hits[self.path] += 1
-                site.sent.append(dict(self.headers))
-                status, kind, body, modified = site.routes.get(self.path, (404, "text/plain", b"not found", ""))
-                etag = f'"{hashlib.sha1(body).hexdigest()[:12]}"'
-                if status == 200 and (self.headers.get("If-None-Match") == etag
-                                      or self.headers.get("If-Modified-Since") == modified):
-                    status, body = 304, b""
-                site.answers.append((self.path, status))
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                if status in {200, 304}:
-                    self.send_header("ETag", etag)
-                    self.send_header("Last-Modified", modified)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def answer(self, path: str, request: Message) -> tuple[int, str, bytes, dict[str, str]]:
+        self.hits[path] += 1
+        self.sent.append(dict(request))
+        status, kind, body, headers = super().answer(path, request)
+        modified = headers.get("Last-Modified", "")
+        etag = f'"{hashlib.sha1(body).hexdigest()[:12]}"'
+        if status == 200 and (request.get("If-None-Match") == etag or request.get("If-Modified-Since") == modified):
+            status, body = 304, b""
+        self.answers.append((path, status))
+        validators = {"ETag": etag, "Last-Modified": modified} if status in {200, 304} else {}
+        return status, kind, body, {**validators, "Content-Length": str(len(body))}
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def page(self, path: str, body: str, kind: str = "text/html; charset=utf-8", status: int = 200) -> str:
+    def page(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8", status: int = 200,
+             **headers: str) -> str:
         self.version += 1  # each change gets a later Last-Modified (real time may not have moved a second)
-        self.routes[path] = (status, kind, body.encode(), formatdate(1_700_000_000 + 60 * self.version, usegmt=True))
-        return self.base + path
+        modified = formatdate(1_700_000_000 + 60 * self.version, usegmt=True)
+        return super().page(path, body, kind, status, **{"Last-Modified": modified, **headers})
 
     def feed(self, path: str, links: list[str]) -> str:
         return self.page(path, feed(self.base, links), kind=RSS)
@@ -94,13 +80,6 @@ def site() -> Iterator[FeedSite]:
     s.page("/news/storm.html", STORM)
     yield s
     s.server.shutdown()
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    return folder
 
 
 ARTICLES = ["/news/bridge.html", "/news/ferry.html", "/news/storm.html"]

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -64,7 +65,8 @@ def make_pdf(pages: list[str]) -> bytes:
 
 
 class Site:
-    """A web server on 127.0.0.1 serving ``routes``: path -> (status, content type, body or callable)."""
+    """A web server on 127.0.0.1 serving ``routes``: path -> (status, content type, body, headers).
+    A subclass answers differently by overriding ``answer`` (``tests.test_feeds``: conditional GETs)."""
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
@@ -74,9 +76,7 @@ class Site:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 site.requests.append(self.path)
-                status, kind, body, headers = site.routes.get(self.path, (404, "text/plain", b"not found", {}))
-                if self.path == "/slow":
-                    time.sleep(3)
+                status, kind, body, headers = site.answer(self.path, self.headers)
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 for k, v in headers.items():
@@ -91,6 +91,12 @@ class Site:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def answer(self, path: str, request: Message) -> tuple[int, str, bytes, dict[str, str]]:
+        """Status, content type, body and headers for a GET of ``path`` with the ``request`` headers."""
+        if path == "/slow":
+            time.sleep(3)
+        return self.routes.get(path, (404, "text/plain", b"not found", {}))
+
     def page(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8", status: int = 200,
              **headers: str) -> str:
         self.routes[path] = (status, kind, body.encode() if isinstance(body, str) else body, headers)
@@ -102,13 +108,6 @@ def site() -> Iterator[Site]:
     s = Site()
     yield s
     s.server.shutdown()
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    return folder
 
 
 def test_a_page_becomes_an_article_without_its_boilerplate(site: Site, corpus: Path) -> None:

@@ -62,7 +62,7 @@ class _Embed:
                                               dtype=np.float32)}
 
 
-def _check_reachable(address: str) -> None:
+def check_reachable(address: str) -> None:
     """Fail at once for a HOST:PORT nothing listens on (Ray itself retries for minutes)."""
     host, _, port = address.rpartition(":")
     if address in {"auto", "local"} or "://" in address or not port.isdigit():
@@ -70,8 +70,24 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
-        raise QAError(f"cannot reach the Ray cluster at {address!r}: {exc.strerror or exc} "
-                      "(start one with `ray start --head`, or pass its address)") from None
+        raise _unreachable(address, exc.strerror or exc) from None
+
+
+def connect_cluster(address: str) -> None:
+    """Join the running Ray cluster at ``address`` ("auto", "HOST:PORT", "ray://..."), or fail with a
+    ``QAError`` that says how to start one (``qa index --ray`` and ``qa serve --ray`` both come here)."""
+    import ray
+
+    check_reachable(address)
+    try:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise _unreachable(address, exc) from exc
+
+
+def _unreachable(address: str, reason: object) -> QAError:
+    return QAError(f"cannot reach the Ray cluster at {address!r}: {reason} "
+                   "(start one with `ray start --head`, or pass its address)")
 
 
 def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None) -> Any:
@@ -82,12 +98,7 @@ def ray_encoder(address: str, cpus_per_actor: int = 1, actors: int | None = None
     def encode(articles: Sequence[Article], embedder: Embedder, progress: bool = False) -> list[Part]:
         ray = _ray()
         if not ray.is_initialized():
-            _check_reachable(address)
-            try:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise QAError(f"cannot reach the Ray cluster at {address!r}: {exc} "
-                              "(start one with `ray start --head`, or pass its address)") from exc
+            connect_cluster(address)
         ray.data.DataContext.get_current().enable_progress_bars = progress
         pool = actors or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus_per_actor)
         shipped = copy.deepcopy(embedder)  # each actor loads its own model, never this process's copy

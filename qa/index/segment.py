@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import CorruptIndexError
+from qa.files import fsync_path
 from qa.index import dense, lexical
-from qa.index.toc import fsync_path
 from qa.schema import Article
 
 META = "segment.json"

@@ -75,14 +75,9 @@ def connect(address: str | None) -> bool:
         ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False,
                  log_to_driver=False, configure_logging=False)
         return True
-    from qa.index.distributed import _check_reachable
+    from qa.index.distributed import connect_cluster
 
-    _check_reachable(address)
-    try:
-        ray.init(address=address, log_to_driver=False, configure_logging=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise QAError(f"cannot reach the Ray cluster at {address!r}: {exc} "
-                      "(start one with `ray start --head`, or pass its address)") from exc
+    connect_cluster(address)
     return False
 
 

@@ -11,7 +11,7 @@ files in the corpus folder (so the corpus stays a folder anyone can read). One m
 
     from qa.sources import add_urls
     for result in add_urls(["https://example.org/news/1"], corpus="seeds"):
-        print(result.url, result.status, result.file or result.error)
+        print(result.item, result.status, result.file or result.error)
 """
 
 from qa.sources.add import AddResult, add_feed, add_urls, save_upload

@@ -6,36 +6,28 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qa.errors import SourceError
 from qa.sources.extract import feed_entries, page_record
 from qa.sources.fetch import MAX_BYTES, Fetched, fetch
+from qa.sources.result import ItemResult
 from qa.sources.store import Ledger, canonical, store_record, upload_path
 
-MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_UPLOAD_BYTES = MAX_BYTES  # an uploaded file is held to the limit on a fetched one
 
 
 @dataclass(frozen=True)
-class AddResult:
-    """What became of one URL, feed entry or upload."""
+class AddResult(ItemResult):
+    """What became of one URL, feed entry or upload (``item``: the URL, or the uploaded file's name).
 
-    item: str  # the URL, or the uploaded file's name
-    # added, updated, unchanged, duplicate, known (a feed entry added before), removed (a feed entry
-    # whose article a user removed), failed
-    status: str
-    file: str | None = None  # where it is, relative to the corpus folder
+    ``status``: added, updated, unchanged, duplicate, known (a feed entry added before), removed (a feed
+    entry whose article a user removed), failed; ``file``: where it is, relative to the corpus folder.
+    """
+
     title: str | None = None
     error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 Fetcher = Callable[..., Fetched]

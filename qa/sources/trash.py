@@ -18,12 +18,15 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qa.errors import SourceError
 from qa.files import fsync_path, write_atomic
+from qa.sources.result import ItemResult
 from qa.sources.store import Ledger, canonical, ledger_lock, text_digest
 
 log = logging.getLogger(__name__)
@@ -32,22 +35,13 @@ MANIFEST = "trash.json"
 
 
 @dataclass(frozen=True)
-class TrashResult:
-    """What became of one id given to ``remove`` or ``restore``."""
+class TrashResult(ItemResult):
+    """What became of one id given to ``remove`` or ``restore`` (``status``: removed, restored, failed;
+    ``file``: the corpus file, relative to the corpus folder)."""
 
-    item: str
-    status: str  # removed, restored, failed
-    file: str | None = None  # the corpus file, relative to the corpus folder
     articles: list[str] = field(default_factory=list)  # the article ids it held
     title: str | None = None
     error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _manifest(corpus: Path) -> list[dict[str, Any]]:
@@ -102,13 +96,22 @@ def _file_of(corpus: Path, item: str) -> tuple[str, list[Any]]:
                       "and the page list)")
 
 
+@contextmanager
+def _editing(corpus: Path) -> Iterator[tuple[list[dict[str, Any]], Ledger]]:
+    """The trash list and the sources' ledger, as the one writer of both; the ledger is saved at the end
+    (the list after each move, by the caller)."""
+    with ledger_lock(corpus):
+        entries = _manifest(corpus)
+        ledger = Ledger(corpus)
+        yield entries, ledger
+        ledger.save()
+
+
 def remove(corpus: str | Path, ids: list[str], who: str) -> list[TrashResult]:
     """Move the files of ``ids`` into the trash; one result per id (a failure never stops the others)."""
     corpus = Path(corpus)
     results = []
-    with ledger_lock(corpus):
-        entries = _manifest(corpus)
-        ledger = Ledger(corpus)
+    with _editing(corpus) as (entries, ledger):
         for item in ids:
             try:
                 rel, articles = _file_of(corpus, item)
@@ -132,7 +135,6 @@ def remove(corpus: str | Path, ids: list[str], who: str) -> list[TrashResult]:
             _save(corpus, entries)  # after each move: the list never misses a file that is in the trash
             results.append(TrashResult(item, "removed", rel, [a.id for a in articles],
                                        articles[0].title if articles else None))
-        ledger.save()
     return results
 
 
@@ -140,9 +142,7 @@ def restore(corpus: str | Path, ids: list[str], who: str) -> list[TrashResult]:
     """Move the most recently removed file of each id (an article id or a file) back into the corpus."""
     corpus = Path(corpus)
     results = []
-    with ledger_lock(corpus):
-        entries = _manifest(corpus)
-        ledger = Ledger(corpus)
+    with _editing(corpus) as (entries, ledger):
         for item in ids:
             item = item.strip()
             found = next((e for e in reversed(entries) if item == e["file"] or item in e.get("articles", [])), None)
@@ -171,7 +171,6 @@ def restore(corpus: str | Path, ids: list[str], who: str) -> list[TrashResult]:
             _prune(source.parent, corpus / TRASH)
             results.append(TrashResult(item, "restored", rel, found.get("articles", []),
                                        (found.get("titles") or [None])[0]))
-        ledger.save()
     return results
 
 
