@@ -113,7 +113,7 @@ def embedder_rows(sentences: list[str], folder: Path) -> None:
 
 def reader_rows(items: list[tuple[str, str, list[str]]], passages: list[Any], folder: Path,
                 only: list[str] | None = None) -> None:
-    from qa.evaluation.questions import score_prediction
+    from qa.evaluation.metrics import score_prediction
     from qa.reader import ExtractiveReader
     from qa.schema import Passage
 

@@ -20,7 +20,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from qa.evaluation.conversations import evaluate_conversations, format_conversation_report
+from qa.evaluation import evaluate_conversations, format_conversation_report
 
 ROOT = Path(__file__).resolve().parent.parent
 

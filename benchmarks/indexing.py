@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--embedder", action="append", help="embedder names (default: the default one)")
     parser.add_argument("--recall", type=int, default=2000, help="questions for recall@5 (0: none)")
     args = parser.parse_args()
-    from qa.evaluation.questions import contains_answer
+    from qa.evaluation.metrics import contains_answer
     from qa.pipeline import QA
     from qa.sentences import split_text
 

@@ -145,7 +145,7 @@ def child(python: str, side: str, args: argparse.Namespace, extra: list[str]) ->
 
 def summary(result: dict, answers: dict[str, list[str]]) -> dict:
     sys.path.insert(0, str(ROOT))
-    from qa.evaluation.questions import score_prediction
+    from qa.evaluation.metrics import score_prediction
 
     scored = [(score_prediction(r["text"], answers[r["id"]]), r["answered"]) for r in result["rows"]]
     ms = sorted(1000 * s for s in result["seconds"])

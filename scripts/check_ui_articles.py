@@ -22,12 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from check_ui import follow_up, free_port, start_browser, wait_for_server  # noqa: E402
-
-from tests.test_sources import BRIDGE, Site  # noqa: E402
+from sample_site import BRIDGE, Site  # noqa: E402
 
 TOKEN = "page-check-secret-token"
 UPLOAD = "Harbour notes\n12 February 2024\nThe ferry Nordlys left Bergen at noon with 212 passengers aboard.\n"

@@ -1,18 +1,19 @@
-"""scripts/calibrate_reader.py: fitting the verifier from saved rows and storing it with a reader."""
+"""qa.training.calibration (scripts/calibrate_reader.py): fitting the verifier from saved rows and storing
+it with a reader."""
 
 from __future__ import annotations
 
 import json
 import random
-import runpy
-import sys
 from pathlib import Path
 
-import pytest
-
+from qa.training.calibration import (
+    calibrate_reader,
+    format_reader_calibration,
+    reader_command,
+    write_reader_calibration,
+)
 from qa.verification import Signals, Verifier
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "calibrate_reader.py"
 
 
 def rows(mode_kinds: list[str], n: int, seed: int) -> list[dict]:
@@ -33,16 +34,8 @@ def rows(mode_kinds: list[str], n: int, seed: int) -> list[dict]:
     return out
 
 
-def run_script(monkeypatch: pytest.MonkeyPatch, *args: object) -> None:
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *map(str, args)])
-    runpy.run_path(str(SCRIPT), run_name="__main__")
-
-
-def test_refit_from_rows_writes_models_thresholds_and_card(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    saved = tmp_path / "rows.json"
-    saved.write_text(json.dumps({"given": rows(["swap", "cut"], 2000, 0), "retrieved": rows(["withheld"], 800, 1)}))
+def test_refit_from_rows_writes_models_thresholds_and_card(tmp_path: Path) -> None:
+    saved = {"given": rows(["swap", "cut"], 2000, 0), "retrieved": rows(["withheld"], 800, 1)}
     model = tmp_path / "reader"
     model.mkdir()
     (model / "qa_reader.json").write_text(json.dumps({"min_score": 0.01, "scores": {"kept": True},
@@ -50,8 +43,9 @@ def test_refit_from_rows_writes_models_thresholds_and_card(
     (model / "README.md").write_text("# reader\n\n## Scores\nF1 80.\n\n## Calibration\nold table\n\n"
                                      "### Follow-up questions\nthreshold 0.16\n")
     for _ in range(2):  # twice: the card keeps one calibration section
-        run_script(monkeypatch, "--model", model, "--dev", "unused.json", "--rows", saved, "--write")
-    printed = capsys.readouterr().out
+        calibration = calibrate_reader(json.loads(json.dumps(saved)))  # as read back from --save's file
+        write_reader_calibration(model, calibration, reader_command(model))
+    printed = format_reader_calibration(calibration.report)
     assert "held_out" in printed and "ECE" in printed
     config = json.loads((model / "qa_reader.json").read_text())
     assert config["scores"] == {"kept": True}

@@ -79,13 +79,13 @@ def test_console_script_entry_point(tmp_path: Path) -> None:
 def test_eval_prints_scores_and_writes_report(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, seed_corpus: Path, tmp_path: Path
 ) -> None:
-    import qa.evaluation.questions
+    import qa.evaluation.runs
 
     def fake_qa(corpus: Any = None, index: Any = None, reader: Any = None, embedder: Any = None) -> QA:
         return QA(corpus=corpus or seed_corpus, index=index or tmp_path / "eval-index", reader=FakeReader(),
                   embedder=FakeEmbedder())
 
-    monkeypatch.setattr(qa.evaluation.questions, "QA", fake_qa)
+    monkeypatch.setattr(qa.evaluation.runs, "QA", fake_qa)
     questions = Path(__file__).parent.parent / "eval" / "seed_questions.jsonl"
     out = tmp_path / "report.json"
     result = runner.invoke(qa.cli.cli, ["eval", str(questions), "--limit", "6", "--out", str(out)])

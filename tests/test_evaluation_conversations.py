@@ -158,9 +158,9 @@ def test_cli_evaluates_a_conversation_file(corpus: Path, tmp_path: Path, monkeyp
     from click.testing import CliRunner
 
     import qa.cli
-    import qa.evaluation.questions
+    import qa.evaluation.runs
 
-    monkeypatch.setattr(qa.evaluation.questions, "QA",
+    monkeypatch.setattr(qa.evaluation.runs, "QA",
                         lambda corpus=None, index=None, reader=None, embedder=None: fake_qa(corpus, tmp_path / "i"))
     path = write_jsonl(tmp_path / "conv.jsonl", [{"id": "c", "article": "alpha.txt", "turns": [
         {"question": "Who built the north bridge?", "answers": ["Karl Olsen"]},
@@ -177,9 +177,9 @@ def test_a_plain_squad_shaped_file_is_read_as_conversations_on_request(tmp_path:
     from click.testing import CliRunner
 
     import qa.cli
-    import qa.evaluation.questions
+    import qa.evaluation.runs
 
-    monkeypatch.setattr(qa.evaluation.questions, "QA", lambda corpus=None, index=None, reader=None, embedder=None:
+    monkeypatch.setattr(qa.evaluation.runs, "QA", lambda corpus=None, index=None, reader=None, embedder=None:
                         fake_qa(corpus, tmp_path / "i"))
     data = json.loads(coqa_file(tmp_path / "coqa.json").read_text())
     for article in data["data"]:

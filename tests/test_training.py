@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,42 +168,36 @@ def test_a_model_trained_from_another_records_both_stages(squad_file: Path, tiny
     assert "--cut-negatives 1.0" in card
 
 
-def package(monkeypatch: pytest.MonkeyPatch, *args: object) -> None:
-    """Run scripts/package_reader.py in this process (torch is already imported)."""
-    import runpy
-    import sys
+def package(**options: Any) -> Path:
+    """Score and package a reader as scripts/package_reader.py does (torch is already imported)."""
+    from qa.training.packaging import PackagingConfig, package_reader
 
-    script = Path(__file__).resolve().parent.parent / "scripts" / "package_reader.py"
-    monkeypatch.setattr(sys, "argv", [str(script), *map(str, args)])
-    runpy.run_path(str(script), run_name="__main__")
+    return package_reader(PackagingConfig(**options))[0]
 
 
-def test_packaging_again_from_saved_scores(
-    squad_file: Path, tiny_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_packaging_again_from_saved_scores(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    from qa.errors import QAError
+
     model = run(squad_file, tiny_base, tmp_path / "run")
     scores = tmp_path / "scores.json"
-    pairs = ("--negatives", 1.0, "--cut-negatives", 1.0)
-    package(monkeypatch, "--model", model, "--dev", squad_file, "--out", tmp_path / "first", *pairs,
-            "--save-scores", scores)
+    pairs = {"negatives": 1.0, "cut_negatives": 1.0}
+    package(model=model, dev=squad_file, out=tmp_path / "first", **pairs, save_scores=scores)
     saved = json.loads(scores.read_text())
     assert {row["id"] for row in saved["items"]} >= {"q1", "q1-cut", "q3-neg"}
 
-    package(monkeypatch, "--model", model, "--dev", squad_file, "--out", tmp_path / "again", *pairs,
-            "--from-scores", scores, "--min-score-retrieved", 0.5)
+    package(model=model, dev=squad_file, out=tmp_path / "again", **pairs, from_scores=scores,
+            min_score_retrieved=0.5)
     first = json.loads((tmp_path / "first" / "qa_reader.json").read_text())
     again = json.loads((tmp_path / "again" / "qa_reader.json").read_text())
     assert again["scores"] == first["scores"] and again["min_score"] == first["min_score"]
     assert again["min_score_retrieved"] == 0.5 and "min_score_retrieved" not in first
     assert "--from-scores" not in (tmp_path / "again" / "README.md").read_text()
 
-    with pytest.raises(SystemExit, match="other questions or pairs"):
-        package(monkeypatch, "--model", model, "--dev", squad_file, "--out", tmp_path / "x", "--negatives", 0.0,
-                "--from-scores", scores)
+    with pytest.raises(QAError, match="other questions or pairs"):
+        package(model=model, dev=squad_file, out=tmp_path / "x", negatives=0.0, from_scores=scores)
     other = run(squad_file, tiny_base, tmp_path / "other", lr=5e-5)
-    with pytest.raises(SystemExit, match="not saved for these weights"):
-        package(monkeypatch, "--model", other, "--dev", squad_file, "--out", tmp_path / "x", *pairs,
-                "--from-scores", scores)
+    with pytest.raises(QAError, match="not saved for these weights"):
+        package(model=other, dev=squad_file, out=tmp_path / "x", **pairs, from_scores=scores)
     assert not (tmp_path / "x").exists()
 
 

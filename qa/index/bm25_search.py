@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.index import lexical
+import qa.index.lexical as lexical
 from qa.index.dense import top_rows
 
 RECENT_TEXTS = 8

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+import qa.index.dense as dense
+import qa.index.lexical as lexical
 from qa.errors import CorruptIndexError
 from qa.files import fsync_path
-from qa.index import dense, lexical
 from qa.schema import Article
 
 META = "segment.json"

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+import qa.index.merge as merge
 from qa.errors import CorpusError, CorruptIndexError
-from qa.index import merge
 from qa.index.lock import write_lock
 from qa.index.segment import Part, write_segment
 from qa.index.sentence_index import SentenceIndex

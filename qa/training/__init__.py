@@ -1,6 +1,10 @@
 """Fine-tuning the extractive reader: the resumable trainer and the unanswerable pairs it learns from.
 
     qa train-reader --train train-v1.1.json --out runs/reader --swap-negatives 0.3
+
+What follows training lives in its own modules, imported from there: ``packaging`` (score a trained
+reader and package it), ``calibration`` (fit its verifier and thresholds), ``pairs`` (a SQuAD
+2.0-style file of questions and pairs), ``early_exit`` (measure ``Settings.early_exit``).
 """
 
 from qa.training.negatives import (

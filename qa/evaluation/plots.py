@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from qa.evaluation import Report
+from qa.evaluation.results import Report
 
 
 def _pyplot() -> Any:
@@ -75,3 +74,6 @@ def _save(fig: Any, path: str | Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+__all__ = ["reliability_diagram", "score_histogram"]
