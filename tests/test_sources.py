@@ -19,22 +19,7 @@ from qa.sources import add_feed, add_urls, save_upload
 from qa.sources.fetch import fetch
 from qa.sources.store import upload_path
 
-BRIDGE = """<!doctype html><html><head><title>Lyon opens its new bridge - Daily Rhône</title>
-<meta property="og:site_name" content="Daily Rhône">
-<meta property="article:published_time" content="2024-03-26T08:00:00+01:00">
-<meta name="author" content="Claire Martin">
-</head><body>
-<nav><a href="/">Home</a> <a href="/sport">Sport</a> <a href="/weather">Weather</a> Subscribe now!</nav>
-<div class="ad">BUY CHEAP WATCHES TODAY</div>
-<article><h1>Lyon opens its new bridge</h1>
-<p>The mayor of Lyon, Grégory Doucet, opened the new Pont Schuman on Monday after five years of work.</p>
-<p>The bridge cost 40 million euros and carries trams, bicycles and pedestrians across the Saône.</p>
-<p>Engineers from the firm Arcadis designed the steel arch, which spans 120 metres.</p>
-</article>
-<section class="comments"><h3>Comments</h3>
-<p>Comment by troll42: first!!! This bridge is a waste of money.</p></section>
-<footer>Copyright 2024 Daily Rhône. All rights reserved. Cookie settings.</footer>
-</body></html>"""
+BRIDGE = (Path(__file__).resolve().parent.parent / "eval" / "pages" / "bridge.html").read_text(encoding="utf-8")
 
 FERRY = """<html><head><title>Ferry rescue off Bergen</title><meta name="date" content="2024-03-20">
 <meta property="og:site_name" content="Nordic Wire"></head><body><article><h1>Ferry rescue off Bergen</h1>
