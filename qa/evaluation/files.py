@@ -20,6 +20,7 @@ from typing import Any
 
 from qa.answering import normalize_answer
 from qa.errors import QAError
+from qa.squad import squad_paragraphs, squad_questions
 
 CANNOT_ANSWER = "CANNOTANSWER"  # QuAC's answer to an unanswerable turn
 
@@ -162,24 +163,26 @@ def _record_question(record: Any, path: Path, where: str, default_id: str) -> Ev
 def _squad_questions(data: dict[str, Any], path: Path) -> list[EvalQuestion]:
     questions = []
     try:
-        for a, article in enumerate(data["data"]):
-            title = str(article.get("title") or f"article {a}")
-            for p, paragraph in enumerate(article["paragraphs"]):
-                context = paragraph["context"]
-                for n, qa in enumerate(paragraph["qas"]):
-                    where = f"data[{a}].paragraphs[{p}].qas[{n}]"
-                    if not isinstance(qa.get("question"), str) or not qa["question"].strip():
-                        raise QAError(f"{path}, {where}: \"question\" must be a non-empty string")
-                    answers = [] if qa.get("is_impossible") else \
-                        [answer_text(x, path, where) for x in qa.get("answers", [])]
-                    questions.append(EvalQuestion(
-                        str(qa.get("id", f"{a}-{p}-{n}")), qa["question"].strip(), unique(answers),
-                        str(context), title,
-                    ))
+        for q in squad_questions(data["data"]):
+            qa = q.qa
+            question = _squad_question_text(qa, path, q.where)
+            answers = [] if qa.get("is_impossible") else \
+                [answer_text(x, path, q.where) for x in qa.get("answers", [])]
+            questions.append(EvalQuestion(
+                str(qa.get("id", f"{q.article}-{q.paragraph}-{q.index}")), question, unique(answers),
+                str(q.context), str(q.title or f"article {q.article}"),
+            ))
     except (KeyError, TypeError, AttributeError) as exc:
         raise QAError(f"{path} is not valid SQuAD JSON (data/paragraphs/qas): {type(exc).__name__} {exc}") \
             from None
     return questions
+
+
+def _squad_question_text(qa: dict[str, Any], path: Path, where: str) -> str:
+    """The stripped "question" of a SQuAD or CoQA/QuAC record; ``QAError`` naming ``where`` otherwise."""
+    if not isinstance(qa.get("question"), str) or not qa["question"].strip():
+        raise QAError(f"{path}, {where}: \"question\" must be a non-empty string")
+    return qa["question"].strip()
 
 
 # -- conversations ------------------------------------------------------------------------------
@@ -257,25 +260,22 @@ def _coqa_conversations(data: dict[str, Any], path: Path) -> list[EvalConversati
     conversations = []
     stories: dict[str, str] = {}  # story text -> id of its first conversation: repeated stories are one article
     try:
-        for a, article in enumerate(data["data"]):
-            title = str(article.get("title") or f"story {a}")
-            for p, paragraph in enumerate(article["paragraphs"]):
-                context = str(paragraph["context"])
-                story = _story_text(context)
-                cid = str(paragraph.get("id") or f"{a}-{p}")
-                stories.setdefault(story, cid)
-                turns, scored = [], []
-                for n, qa in enumerate(paragraph["qas"]):
-                    where = f"data[{a}].paragraphs[{p}].qas[{n}]"
-                    if not isinstance(qa.get("question"), str) or not qa["question"].strip():
-                        raise QAError(f"{path}, {where}: \"question\" must be a non-empty string")
-                    answers = [answer_text(x, path, where) for x in qa.get("answers", [])]
-                    answers = [] if any(x.strip() == CANNOT_ANSWER for x in answers) else answers
-                    turns.append(EvalQuestion(str(qa.get("id", f"{cid}#{n}")), qa["question"].strip(),
-                                              unique(answers), story, title))
-                    scored.append(qa.get("yesno", "x") not in ("y", "n"))
-                if turns:
-                    conversations.append(EvalConversation(cid, turns, scored, stories[story], story, title))
+        for paragraph in squad_paragraphs(data["data"]):
+            title = str(paragraph.title or f"story {paragraph.article}")
+            story = _story_text(str(paragraph.context))
+            cid = str(paragraph.record.get("id") or f"{paragraph.article}-{paragraph.paragraph}")
+            stories.setdefault(story, cid)
+            turns, scored = [], []
+            for q in paragraph.questions():
+                qa = q.qa
+                question = _squad_question_text(qa, path, q.where)
+                answers = [answer_text(x, path, q.where) for x in qa.get("answers", [])]
+                answers = [] if any(x.strip() == CANNOT_ANSWER for x in answers) else answers
+                turns.append(EvalQuestion(str(qa.get("id", f"{cid}#{q.index}")), question,
+                                          unique(answers), story, title))
+                scored.append(qa.get("yesno", "x") not in ("y", "n"))
+            if turns:
+                conversations.append(EvalConversation(cid, turns, scored, stories[story], story, title))
     except (KeyError, TypeError, AttributeError) as exc:
         raise QAError(f"{path} is not valid CoQA/QuAC-style JSON (data/paragraphs/qas): "
                       f"{type(exc).__name__} {exc}") from None

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from qa.embedding import STUDENT_CARD, WORD_EMBEDDINGS, mean_pooled
+from qa.squad import read_squad, squad_paragraphs
 
 log = logging.getLogger("qa.training.embedder")
 
@@ -75,8 +76,7 @@ def teacher_path() -> Path:
 
 def split_articles(path: str | Path, every: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The file's articles as (training, held out): every ``every``-th article by title is held out."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    data = sorted(data, key=lambda a: a["title"])
+    data = sorted(read_squad(path), key=lambda a: a["title"])
     return [a for i, a in enumerate(data) if i % every], [a for i, a in enumerate(data) if not i % every]
 
 
@@ -85,18 +85,17 @@ def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str,
     from qa.sentences import split_text
 
     pairs, sentences = [], []
-    for article in articles:
-        for paragraph in article["paragraphs"]:
-            context = paragraph["context"]
-            spans = split_text(context)
-            sentences += [context[s:e] for s, e in spans]
-            for qa in paragraph["qas"]:
-                if not qa.get("answers"):
-                    continue
-                at = qa["answers"][0]["answer_start"]
-                hit = next((context[s:e] for s, e in spans if s <= at < e), None)
-                if hit:
-                    pairs.append((qa["question"], hit))
+    for paragraph in squad_paragraphs(articles):
+        context = paragraph.context
+        spans = split_text(context)
+        sentences += [context[s:e] for s, e in spans]
+        for q in paragraph.questions():
+            if not q.qa.get("answers"):
+                continue
+            at = q.qa["answers"][0]["answer_start"]
+            hit = next((context[s:e] for s, e in spans if s <= at < e), None)
+            if hit:
+                pairs.append((q.qa["question"], hit))
     return pairs, sentences
 
 

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.squad import read_squad, squad_questions
 from qa.training.negatives import make_negatives
 
 log = logging.getLogger("qa.training")
@@ -105,28 +106,17 @@ def packaged_encoder_path() -> str:
 def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
     """Flatten a SQuAD v1.1/v2.0 file (``.json``, or ``.json.xz`` as ``write_pairs`` makes) into one dict
     per question, keeping the article index. SQuAD 2.0's impossible questions have no answers."""
-    if str(path).endswith(".xz"):
-        import lzma
-
-        with lzma.open(path, "rt", encoding="utf-8") as f:
-            data = json.load(f)["data"]
-    else:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    examples = []
-    for article_index, article in enumerate(data):
-        for paragraph_index, paragraph in enumerate(article["paragraphs"]):
-            for qa in paragraph["qas"]:
-                examples.append(
-                    {
-                        "id": qa["id"],
-                        "question": qa["question"],
-                        "context": paragraph["context"],
-                        "answers": [] if qa.get("is_impossible") else qa.get("answers", []),
-                        "article": article_index,
-                        "paragraph": paragraph_index,
-                    }
-                )
-    return examples
+    return [
+        {
+            "id": q.qa["id"],
+            "question": q.qa["question"],
+            "context": q.context,
+            "answers": [] if q.qa.get("is_impossible") else q.qa.get("answers", []),
+            "article": q.article,
+            "paragraph": q.paragraph,
+        }
+        for q in squad_questions(read_squad(path))
+    ]
 
 
 def negative_shares(cfg: TrainingConfig) -> dict[str, float]:
