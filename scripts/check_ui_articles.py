@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -31,9 +32,27 @@ TOKEN = "page-check-secret-token"
 UPLOAD = "Harbour notes\n12 February 2024\nThe ferry Nordlys left Bergen at noon with 212 passengers aboard.\n"
 
 
-def main() -> int:
+def open_tab(driver: Any, name: str) -> None:
+    """Click the page's tab called ``name``."""
+    from selenium.webdriver.common.by import By
+
+    next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == name).click()
+
+
+def pick(driver: Any, dropdown: str, text: str) -> None:
+    """Choose the first option of the dropdown ``dropdown`` (a CSS id) that matches ``text``."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, f"{dropdown} input")
+    box.click()
+    box.send_keys(text)
+    time.sleep(0.5)
+    box.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+
+
+def main() -> int:
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     site = Site()
@@ -56,8 +75,7 @@ def main() -> int:
             wait = WebDriverWait(driver, 240)
             driver.get(url)
             wait.until(lambda d: "article" in d.find_element(By.ID, "qa-status").text)
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
-            tab.click()
+            open_tab(driver, "Articles")
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#qa-token input"))
             if any(e.is_displayed() for e in driver.find_elements(By.ID, "qa-add")):
                 problems.append("the add button shows before anyone signed in")
@@ -92,14 +110,9 @@ def main() -> int:
             table = driver.find_element(By.ID, "qa-article-table").text
             if "Daily Rhône" not in table or "2024-03-26" not in table:
                 problems.append(f"the article list lacks the page's source or date: {table[:500]!r}")
-            picker = driver.find_element(By.CSS_SELECTOR, "#qa-article-pick input")
-            picker.click()
-            picker.send_keys("Lyon opens")
-            time.sleep(0.5)
-            picker.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            pick(driver, "#qa-article-pick", "Lyon opens")
             wait.until(lambda d: "Pont Schuman" in d.find_element(By.ID, "qa-article").text)
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
-            tab.click()
+            open_tab(driver, "Chat")
             answer = follow_up(driver, "When did the mayor of Lyon open the Pont Schuman?", 240)
             print(f"answer: {answer['text']}")
             for expected in ("Monday", "Daily Rhône", "2024-03-26", "Monday (25 March 2024)"):
@@ -107,36 +120,24 @@ def main() -> int:
                     problems.append(f"the answer lacks {expected!r}: {answer['text']!r}")
             driver.save_screenshot(str(ROOT / "docs" / "chat-articles.png"))
             # remove the page's article: the next answer must not cite it; then bring it back
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
-            tab.click()
-            picker = driver.find_element(By.CSS_SELECTOR, "#qa-article-pick input")
-            picker.click()
-            picker.send_keys("Lyon opens")
-            time.sleep(0.5)
-            picker.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            open_tab(driver, "Articles")
+            pick(driver, "#qa-article-pick", "Lyon opens")
             wait.until(lambda d: "Pont Schuman" in d.find_element(By.ID, "qa-article").text)
             driver.find_element(By.ID, "qa-remove").click()
             wait.until(lambda d: "removed" in d.find_element(By.ID, "qa-trash-result").text)
             print("removed:", driver.find_element(By.ID, "qa-trash-result").text)
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
-            tab.click()
+            open_tab(driver, "Chat")
             gone = follow_up(driver, "Who opened the new Pont Schuman in Lyon?", 240)
             print(f"after removal: {gone['text'][:200]!r}")
             if "Daily Rhône" in gone["text"] or "Lyon opens its new bridge" in gone["text"]:
                 problems.append(f"a removed article is still cited: {gone['text'][:300]!r}")
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Articles")
-            tab.click()
-            trash = driver.find_element(By.CSS_SELECTOR, "#qa-trash-pick input")
-            trash.click()
-            trash.send_keys("Lyon opens")
-            time.sleep(0.5)
-            trash.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+            open_tab(driver, "Articles")
+            pick(driver, "#qa-trash-pick", "Lyon opens")
             time.sleep(0.5)
             driver.find_element(By.ID, "qa-restore").click()
             wait.until(lambda d: "restored" in d.find_element(By.ID, "qa-trash-result").text)
             wait.until(lambda d: "3 articles" in d.find_element(By.ID, "qa-status").text)
-            tab = next(b for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]") if b.text == "Chat")
-            tab.click()
+            open_tab(driver, "Chat")
             back = follow_up(driver, "Who opened the new Pont Schuman in Lyon?", 240)
             print(f"after restore: {back['text'][:200]!r}")
             if "Daily Rhône" not in back["text"]:
