@@ -23,7 +23,7 @@ from qa.errors import CorruptIndexError
 from qa.filters import Filters
 from qa.index.bm25_search import CorpusBM25
 from qa.index.live import LiveArticles
-from qa.index.segment import Part, Segment
+from qa.index.segment import Segment
 from qa.index.toc import read_current
 from qa.ingest import Skipped
 from qa.schema import Article, Sentence
@@ -99,16 +99,12 @@ class SentenceIndex:
         if total == 0:
             return 1.0
         positions = sorted({int(p) for p in np.linspace(0, total - 1, min(probes, total))})
-        stored = np.stack([self._vector(p) for p in positions]).astype(np.float32)
+        stored = self.vectors_of(positions)
         fresh = np.asarray(embedder.encode([self.sentence(p).text for p in positions]), dtype=np.float32)
         lowest = float(np.min(np.sum(stored * fresh, axis=1)))
         with self._lock:
             self._agreement[key] = lowest
         return lowest
-
-    def _vector(self, position: int) -> np.ndarray:
-        s, row = self._locate(position)
-        return np.asarray(self.segments[s].vectors[row])
 
     @property
     def splitter(self) -> str:
@@ -154,22 +150,6 @@ class SentenceIndex:
     def article_sentences(self, article_id: str) -> list[Sentence]:
         return [self.sentence(p) for p in self.article_positions(article_id)]
 
-    def part(self, article_id: str) -> Part:
-        """An article with its spans and exact vectors, as a writer re-uses or merges it."""
-        s, row = self._live[article_id]
-        segment = self.segments[s]
-        begin, end = segment.sentence_rows(row)
-        spans = [(int(a), int(b)) for a, b in segment.spans[begin:end]]
-        return Part(segment.article(row), spans, np.array(segment.vectors[begin:end]))
-
-    def segment_of(self, article_id: str) -> int:
-        """The number of the segment holding a live article."""
-        return self._live[article_id][0]
-
-    def live_articles(self) -> Iterator[tuple[str, str, str]]:
-        """(id, source file, digest) of every live article, in index order; nothing is read from disk."""
-        return self.live.articles()
-
     def vectors_of(self, positions: Sequence[int]) -> np.ndarray:
         """The exact vectors of sentences at ``positions``, one row each."""
         out = np.empty((len(positions), self.dimension), dtype=np.float32)
@@ -183,16 +163,12 @@ class SentenceIndex:
         them for good): no search returns their sentences and ``articles`` no longer lists them."""
         self.live.withdraw(article_ids)
 
-    def excluded(self, where: Filters | None) -> list[np.ndarray | None]:
-        """Per segment, the rows a search must skip: deleted articles', and those ``where`` leaves out."""
-        return self.live.excluded(where)
-
     def search(self, queries: np.ndarray, k: int, where: Filters | None = None) -> list[list[tuple[int, float]]]:
         """For each query vector, up to ``k`` (position, cosine) pairs over all segments, best first;
         ``where``: only sentences of the articles it lets through."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         merged: list[list[tuple[int, float]]] = [[] for _ in range(len(queries))]
-        excluded = self.excluded(where)
+        excluded = self.live.excluded(where)
         for s, segment in enumerate(self.segments):
             offset = self._offsets[s]
             if excluded[s] is not None and excluded[s].all():
@@ -204,7 +180,7 @@ class SentenceIndex:
     def lexical(self, text: str, k: int, where: Filters | None = None) -> list[tuple[int, float]]:
         """Up to ``k`` (position, BM25 score) pairs for ``text``, best first; only positive scores;
         ``where``: only sentences of the articles it lets through."""
-        return self.bm25.search(text, k, self.excluded(where))
+        return self.bm25.search(text, k, self.live.excluded(where))
 
     def lexical_scores(self, text: str, positions: Sequence[int]) -> np.ndarray | None:
         """BM25 scores of ``text`` for the sentences at ``positions``; None when no term of it occurs."""
@@ -224,7 +200,7 @@ class SentenceTable(Sequence[Sentence]):
         return self._index.sentence(position)
 
     def __iter__(self) -> Iterator[Sentence]:
-        for article_id, _, _ in self._index.live_articles():
+        for article_id, _, _ in self._index.live.articles():
             yield from self._index.article_sentences(article_id)
 
 
@@ -242,7 +218,7 @@ class _Articles(Mapping[str, Article]):
         return article_id in self._index._live
 
     def __iter__(self) -> Iterator[str]:
-        return (article_id for article_id, _, _ in self._index.live_articles())
+        return (article_id for article_id, _, _ in self._index.live.articles())
 
     def __len__(self) -> int:
         return len(self._index._live)

@@ -125,6 +125,15 @@ def tolerance(index: SentenceIndex, embedder: Embedder) -> float | None:
     return float(recorded) if isinstance(recorded, (int, float)) else float(own)
 
 
+def article_part(index: SentenceIndex, article_id: str) -> Part:
+    """A live article of ``index`` with its spans and exact vectors, to re-use or merge into a new segment."""
+    s, row = index.live.rows[article_id]
+    segment = index.segments[s]
+    begin, end = segment.sentence_rows(row)
+    spans = [(int(a), int(b)) for a, b in segment.spans[begin:end]]
+    return Part(segment.article(row), spans, np.array(segment.vectors[begin:end]))
+
+
 def serves(index: SentenceIndex, embedder: Embedder) -> bool:
     """Whether ``embedder``, on whatever backend it runs here, may answer from ``index``: its vectors of
     a few of the index's sentences agree with the stored ones to the tolerance. An index built on
@@ -154,7 +163,7 @@ def _update(
     changes = diff(indexed_files, signatures) if previous is not None else Changes(added=sorted(signatures))
     corpus = read_corpus(corpus_root, only=changes.to_read)
     touched = changes.files
-    live = list(previous.live_articles()) if previous is not None else []
+    live = list(previous.live.articles()) if previous is not None else []
     old = {a: (src, d) for a, src, d in live if src in touched}  # articles the changed files held
     by_digest = {d: a for a, _, d in live}
     elsewhere = {a for a, src, _ in live if src not in touched}  # ids held by files that did not change
@@ -170,7 +179,7 @@ def _update(
     parts: dict[str, Part] = {}
     for article in fresh:  # the same content indexed under any id: its spans and vectors as they are
         if previous is not None and article.digest in by_digest:
-            known = previous.part(by_digest[article.digest])
+            known = article_part(previous, by_digest[article.digest])
             parts[article.id] = Part(article, known.spans, known.vectors)
     todo = [a for a in fresh if a.id not in parts]
     log.info("updating the index at %s: %d files changed, %d articles to write (%d new, %d re-used), "
@@ -186,7 +195,7 @@ def _update(
     sentences = 0
     if previous is not None:
         for s, entry in enumerate(previous.manifest["segments"]):
-            gone = {*entry.get("deleted", []), *(a for a in deleted if previous.segment_of(a) == s)}
+            gone = {*entry.get("deleted", []), *(a for a in deleted if previous.live.rows[a][0] == s)}
             if len(gone) < entry["articles"]:
                 segments.append({**entry, "deleted": sorted(gone)})
         sentences = len(previous.sentences) - sum(len(previous.article_positions(a)) for a in deleted)
@@ -216,7 +225,7 @@ def _merge(folder: Path, index: SentenceIndex, names: list[str], embedder: str, 
     chosen = set(names)
     ids = [a for s, segment in enumerate(index.segments) if segment.name in chosen
            for row, a in enumerate(segment.ids) if index.live.is_live(s, row)]
-    entry = write_segment(folder, [index.part(a) for a in ids], embedder, ann_min_rows) if ids else None
+    entry = write_segment(folder, [article_part(index, a) for a in ids], embedder, ann_min_rows) if ids else None
     segments = [e for e in index.manifest["segments"] if e["name"] not in chosen]
     if entry is not None:
         segments.append({**entry, "deleted": []})
