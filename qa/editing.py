@@ -49,7 +49,7 @@ class CorpusEditor:
             results += add_feed(feed, self.corpus, self.allow_private)
         action = "feed" if feeds and not urls and not uploads else "upload" if uploads and not urls else "add"
         items = [n for n, _ in uploads] + urls + feeds
-        audit.record(self.corpus, who, action, items, [r for r in results], via)
+        audit.record(self.corpus, who, action, items, results, via)
         if any(r.status in {"added", "updated"} for r in results):
             self.refresh()
         return results

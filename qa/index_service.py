@@ -49,7 +49,8 @@ class IndexService:
         self._requests = threading.Lock()
         self.state: dict[str, Any] = {"updating": False, "started": None, "finished": None, "error": None,
                                       "articles": None, "sentences": None}
-        self.observers: list[Callable[[float], None]] = []  # called with each update's seconds (metrics)
+        # called with the seconds of each update that loaded another index (metrics; not the rescans that found none)
+        self.observers: list[Callable[[float], None]] = []
         self._withdrawn: set[str] = set()  # removed from the corpus, not yet out of the index on disk
         self._reload = False  # the next update reads the index from disk (after a reinstate)
 
@@ -69,9 +70,9 @@ class IndexService:
                 serial_blas()  # numpy's idle BLAS threads would spin against the models' (qa.backends)
                 index.withdraw(self._withdrawn)
                 self.loaded = index
+                for observe in self.observers:
+                    observe(time.monotonic() - began)
             self._checked = _clock()
-            for observe in self.observers:
-                observe(time.monotonic() - began)
             return index
 
     def withdraw(self, article_ids: Iterable[str]) -> None:

@@ -23,7 +23,7 @@ from qa.serving.access import Tokens, for_host, is_loopback
 from qa.serving.gate import Busy, Gate, TimedOut
 from qa.sources import audit
 from qa.sources.trash import TRASH, trashed
-from tests.conftest import ALPHA, FakeReader
+from tests.conftest import ALPHA, BETA, FakeReader
 
 ALICE = "alice=alice-secret-0123"
 BOB = "bob=bob-secret-456789"
@@ -395,3 +395,29 @@ def test_looking_at_unknown_conversations_keeps_nothing(news_qa: QA) -> None:
         assert len(store) == 0
         c.post("/api/chat", json={"question": "Who built the north bridge?", "conversation": "asked"})
         assert len(store) == 1 and len(c.get("/api/chat/asked").json()["turns"]) == 1
+
+
+def test_removing_the_same_file_twice_keeps_both_versions_in_the_trash(news_qa: QA) -> None:
+    """A restore shortens the trash list; the next removals must not reuse a folder still holding a file."""
+    corpus = news_qa.settings.corpus
+    editor = CorpusEditor(corpus, None)
+    editor.remove("alice", ["alpha.txt"])
+    editor.remove("alice", ["beta.txt"])
+    editor.restore("alice", ["alpha.txt"])
+    (corpus / "beta.txt").write_text("Beta, second version.", encoding="utf-8")
+    assert editor.remove("alice", ["beta.txt"])[0].status == "removed"
+    kept = sorted(p.read_text(encoding="utf-8") for p in (corpus / TRASH).rglob("beta.txt"))
+    assert kept == sorted([BETA, "Beta, second version."])
+    assert editor.restore("alice", ["beta.txt"])[0].status == "restored"
+    assert (corpus / "beta.txt").read_text(encoding="utf-8") == "Beta, second version."
+    assert editor.restore("alice", ["beta.txt"])[0].status == "failed"  # the corpus holds one again
+    assert [e["file"] for e in trashed(corpus)] == ["beta.txt"]
+
+
+def test_the_update_metric_counts_updates_not_rescans(news_qa: QA) -> None:
+    with TestClient(build_api(news_qa)) as c:
+        for _ in range(3):
+            c.get("/api/status")  # each re-checks the corpus (rescan_seconds=0) and finds nothing new
+        (news_qa.settings.corpus / "gamma.txt").write_text("Ines Duarte built the west pier.", encoding="utf-8")
+        c.get("/api/status")
+        assert "qa_index_update_seconds_count 2.0" in c.get("/metrics").text  # the first load, and gamma

@@ -161,13 +161,8 @@ class Gate:
             try:
                 await asyncio.wait_for(asyncio.shield(waiter.future), self.seconds)
             except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
-                if self._leave_line(waiter):
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                    self.timed_out += 1
-                    raise TimedOut(self.retry_after(), "the question waited too long for a free model") from None
-                # granted at the last moment: the slot is ours to give back
-                self.release()
+                if not self._leave_line(waiter):
+                    self.release()  # granted at the last moment: the slot is ours to give back
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 self.timed_out += 1

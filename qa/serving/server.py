@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import CorpusError
@@ -42,7 +42,6 @@ class Options:
     request_seconds: float = 30.0
     feed_poll_seconds: float = 900.0  # 0: no feed polling in this process
     warm_up: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, qa: QA, host: str | None = None, token: str | list[str] | tuple[str, ...] | None = None,

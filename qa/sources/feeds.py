@@ -31,7 +31,7 @@ from qa.errors import QAError, SourceError
 from qa.files import write_atomic
 from qa.sources.add import AddResult, Fetcher, add_feed_entries
 from qa.sources.fetch import check_url, fetch
-from qa.sources.store import canonical
+from qa.sources.store import canonical, ledger_lock
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,6 @@ NEW = "new items"
 NOT_MODIFIED = "not modified"
 NO_NEW = "no new items"
 FAILED = "failed"
-_lock = threading.Lock()  # one writer of a subscription list per process (the poller, the CLI and the API)
 
 
 def _iso(epoch: float) -> str:
@@ -105,8 +104,9 @@ class FeedPoll:
 class Subscriptions:
     """The feeds a corpus folder is subscribed to, kept in ``<corpus>/.qa-feeds.json``.
 
-    Every change re-reads the file under a lock and rewrites it, so several instances in one process
-    (the server's poller, a request adding a feed) never lose each other's changes.
+    Every change re-reads the file under the corpus's sources lock (``qa.sources.store.ledger_lock``: a
+    thread lock and a file lock) and rewrites it, so the server's poller, a request adding a feed and
+    ``qa watch`` or ``qa feeds`` in another process never lose each other's changes.
     """
 
     def __init__(self, corpus: str | Path):
@@ -115,18 +115,18 @@ class Subscriptions:
 
     def list(self) -> list[Feed]:
         """The subscriptions, in the order they were added."""
-        with _lock:
+        with ledger_lock(self.corpus):
             return list(self._load().values())
 
     def get(self, url: str) -> Feed | None:
-        with _lock:
+        with ledger_lock(self.corpus):
             return self._load().get(canonical(url))
 
     def add(self, url: str) -> Feed:
         """Subscribe to the feed at ``url`` (http or https, with a host); already subscribed: the existing one."""
         check_url(url, allow_private=True)  # the address is checked when it is fetched, not here
         key = canonical(url)
-        with _lock:
+        with ledger_lock(self.corpus):
             feeds = self._load()
             if key not in feeds:
                 feeds[key] = Feed(key, _iso(time.time()))
@@ -136,7 +136,7 @@ class Subscriptions:
     def remove(self, url: str) -> Feed:
         """Unsubscribe; the articles it brought stay in the corpus. ``SourceError`` for a feed not subscribed."""
         key = canonical(url)
-        with _lock:
+        with ledger_lock(self.corpus):
             feeds = self._load()
             if key not in feeds:
                 raise SourceError(f"{url}: not a subscribed feed (`qa feeds list` shows them)")
@@ -146,7 +146,7 @@ class Subscriptions:
 
     def record(self, feed: Feed) -> None:
         """Store the outcome of a poll, unless the feed was unsubscribed meanwhile."""
-        with _lock:
+        with ledger_lock(self.corpus):
             feeds = self._load()
             if feed.url in feeds:
                 feeds[feed.url] = feed

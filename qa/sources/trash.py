@@ -7,7 +7,7 @@ update writes its tombstone), and ``qa restore`` moves it back.
 
 An id is an article id or a corpus file. A file holding several articles (a JSONL feed dump) is
 removed whole, by its file name: naming one of its articles says which file to name instead.
-Each removal is kept in ``.trash/<when>-<n>/<file>`` with a line in ``.trash/trash.json`` (who,
+Each removal is kept in ``.trash/<when>-<random id>/<file>`` with a line in ``.trash/trash.json`` (who,
 when, which articles, which URLs). URLs of removed articles are remembered by the sources' ledger,
 so a feed that still lists them does not bring them back; adding such a URL by hand does.
 """
@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -118,8 +119,9 @@ def remove(corpus: str | Path, ids: list[str], who: str) -> list[TrashResult]:
             except SourceError as exc:
                 results.append(TrashResult(item, "failed", error=str(exc)))
                 continue
-            stamp = time.strftime("%Y%m%dT%H%M%S")
-            slot = f"{stamp}-{len(entries):06d}"
+            # a folder of its own, whatever is already in the trash (a count of the entries could name
+            # one again after a restore, and a second removal of the same file would overwrite the first)
+            slot = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
             target = corpus / TRASH / slot / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(corpus / rel, target)
