@@ -157,9 +157,7 @@ def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | No
             error = r.error or ""
             click.echo(f"failed    {error if error.startswith(r.item) else f'{r.item}: {error}'}", err=True)
     if not no_index and any(r.status in {"added", "updated"} for r in results):
-        qa = make_qa(folder, index_dir, None, None)
-        index = qa.index(progress=False)
-        click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
+        _update_index(folder, index_dir)
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -191,7 +189,17 @@ def _poll_seconds(interval: float | None) -> float:
 
 
 def _update_index(folder: Path, index_dir: Path | None) -> None:
-    index = make_qa(folder, index_dir, None, None).index(progress=False)
+    """Bring the index up to date after a command changed the corpus, and say what it holds."""
+    from qa.errors import CorpusError
+    from qa.ingest import corpus_files
+
+    try:
+        index = make_qa(folder, index_dir, None, None).index(progress=False)
+    except CorpusError:
+        if corpus_files(folder):
+            raise
+        click.echo(f"no articles left in {folder}: nothing is answered until one is added")
+        return
     click.echo(f"{len(index.articles)} articles, {len(index.sentences)} sentences indexed")
 
 
@@ -335,7 +343,7 @@ def _who() -> str:
         return "cli"
 
 
-def _print_trash_results(results: list[Any], verb: str) -> None:
+def _print_trash_results(results: list[Any]) -> None:
     for r in results:
         if r.ok:
             click.echo(f"{r.status:9} {r.file}" + (f"  ({r.title})" if r.title else "") +
@@ -360,9 +368,10 @@ def remove_command(ids: tuple[str, ...], corpus: Path | None, index_dir: Path | 
     from qa.settings import Settings
 
     folder = Settings.load(corpus=corpus).corpus
-    indexes = None if no_index else make_qa(folder, index_dir, None, None).indexes
-    results = CorpusEditor(folder, indexes, background=False).remove(_who(), list(ids), via="cli")
-    _print_trash_results(results, "removed")
+    results = CorpusEditor(folder).remove(_who(), list(ids), via="cli")
+    _print_trash_results(results)
+    if not no_index and any(r.ok for r in results):
+        _update_index(folder, index_dir)
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -392,9 +401,10 @@ def restore_command(ids: tuple[str, ...], listing: bool, corpus: Path | None, in
                        (f"  ({title})" if title else ""))
         if not ids:
             return
-    indexes = None if no_index else make_qa(folder, index_dir, None, None).indexes
-    results = CorpusEditor(folder, indexes, background=False).restore(_who(), list(ids), via="cli")
-    _print_trash_results(results, "restored")
+    results = CorpusEditor(folder).restore(_who(), list(ids), via="cli")
+    _print_trash_results(results)
+    if not no_index and any(r.ok for r in results):
+        _update_index(folder, index_dir)
     if not all(r.ok for r in results):
         sys.exit(1)
 

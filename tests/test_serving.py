@@ -23,7 +23,7 @@ from qa.serving.access import Tokens, for_host, is_loopback
 from qa.serving.gate import Busy, Gate, TimedOut
 from qa.sources import audit
 from qa.sources.trash import TRASH, trashed
-from tests.conftest import ALPHA, BETA, FakeReader
+from tests.conftest import ALPHA, BETA, FakeEmbedder, FakeReader
 
 ALICE = "alice=alice-secret-0123"
 BOB = "bob=bob-secret-456789"
@@ -421,3 +421,23 @@ def test_the_update_metric_counts_updates_not_rescans(news_qa: QA) -> None:
         (news_qa.settings.corpus / "gamma.txt").write_text("Ines Duarte built the west pier.", encoding="utf-8")
         c.get("/api/status")
         assert "qa_index_update_seconds_count 2.0" in c.get("/metrics").text  # the first load, and gamma
+
+
+def test_qa_remove_of_the_last_article_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import qa.cli
+    from qa.cli import cli
+
+    corpus = tmp_path / "one"
+    corpus.mkdir()
+    (corpus / "alpha.txt").write_text(ALPHA, encoding="utf-8")
+    monkeypatch.setattr(qa.cli, "make_qa", lambda c, i, e, r: QA(corpus=c, index=i, reader=FakeReader(),
+                                                                  embedder=FakeEmbedder()))
+    index = str(tmp_path / "index")
+    qa.cli.make_qa(corpus, index, None, None).index()
+    r = CliRunner().invoke(cli, ["remove", "alpha.txt", "--corpus", str(corpus), "--index", index])
+    assert r.exit_code == 0, r.output
+    assert "removed   alpha.txt" in r.output and "no articles left" in r.output
+    r = CliRunner().invoke(cli, ["restore", "alpha.txt", "--corpus", str(corpus), "--index", index])
+    assert r.exit_code == 0 and "1 articles, 3 sentences indexed" in r.output
