@@ -143,7 +143,7 @@ def main() -> int:
             if "Daily Rhône" not in back["text"]:
                 problems.append(f"a restored article is not cited again: {back['text'][:300]!r}")
             audit = (corpus / ".qa-audit.jsonl").read_text(encoding="utf-8").splitlines()
-            actions = [(json.loads(line)["who"], json.loads(line)["action"]) for line in audit]
+            actions = [(entry["who"], entry["action"]) for entry in map(json.loads, audit)]
             print("audit:", actions)
             if actions != [("checker", "add"), ("checker", "remove"), ("checker", "restore")]:
                 problems.append(f"the audit log says {actions}")

@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, help="only the first N dev articles (a quick check)")
     cfg = PackagingConfig(**vars(parser.parse_args()))
     try:
-        scores, _ = score_reader(cfg)
+        scores = score_reader(cfg)
     except QAError as exc:
         raise SystemExit(str(exc)) from None
     print(json.dumps(scores, indent=2))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError, QuestionError
-from qa.evaluation.corpora import conversation_corpus, index_beside
+from qa.evaluation.corpora import conversation_corpus
 from qa.evaluation.files import EvalConversation, EvalQuestion, load_conversations
 from qa.evaluation.metrics import CONFIDENT, RIGHT_F1, inside, mean, percentile, same_article, score_prediction, share
 from qa.evaluation.reports import write_conversation_report
@@ -70,8 +70,6 @@ def evaluate_conversations(
     if qa is None:
         if spans and corpus is None:
             corpus, index = conversation_corpus(path, every)
-        elif corpus is not None and index is None:
-            index = index_beside(Path(corpus))
         qa = open_pipeline(corpus, index, reader, embedder, backend)
     runs = [NO_HISTORY] + ([",".join(sorted(parse_parts(f))) or NO_HISTORY for f in follow_ups] if history else [])
     runs = list(dict.fromkeys(runs))

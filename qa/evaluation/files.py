@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.answering import normalize_answer
 from qa.errors import QAError
+from qa.evaluation.metrics import answerable
 from qa.squad import squad_paragraphs, squad_questions
 
 CANNOT_ANSWER = "CANNOTANSWER"  # QuAC's answer to an unanswerable turn
@@ -37,8 +37,7 @@ class EvalQuestion:
 
     @property
     def answerable(self) -> bool:
-        # Like the SQuAD v2 script: answers that normalise to nothing don't count.
-        return any(normalize_answer(a) for a in self.answers)
+        return answerable(self.answers)
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,8 @@ def is_conversation_file(path: str | Path) -> bool:
         except json.JSONDecodeError:
             first = next((line for line in text.splitlines() if line.strip()), "")
             try:
-                return isinstance(json.loads(first), dict) and "turns" in json.loads(first)
+                record = json.loads(first)
+                return isinstance(record, dict) and "turns" in record
             except json.JSONDecodeError:
                 return False
         if isinstance(data, dict) and "turns" in data:

@@ -61,6 +61,19 @@ def score_prediction(prediction: str | None, answers: Sequence[str]) -> tuple[fl
     return max(exact_match(g, pred) for g in golds), max(f1(g, pred) for g in golds)
 
 
+def answerable(answers: Sequence[str]) -> bool:
+    """Whether gold ``answers`` hold an answer: like the SQuAD v2 script, answers that normalise to
+    nothing don't count."""
+    return any(normalize_answer(a) for a in answers)
+
+
+def best_candidate(answer: Answer) -> str | None:
+    """The answer's text, or when it abstained the best span it held back (None if it had none)."""
+    if answer.text is not None:
+        return answer.text
+    return answer.alternatives[0].text if answer.alternatives else None
+
+
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
     """Whether a normalised gold answer occurs in ``text`` as whole words."""
     haystack = f" {normalize_answer(text)} "
@@ -189,6 +202,7 @@ def calibrate_min_score(rows: Sequence[Scored]) -> Calibration | None:
 
 
 __all__ = [
+    "answerable", "best_candidate",
     "CONFIDENT", "RIGHT_F1", "Calibration", "Scored", "calibrate_min_score", "citation_ok", "contains_answer",
     "exact_match", "f1", "inside", "mean", "percentile", "same_article", "score_prediction", "share",
 ]

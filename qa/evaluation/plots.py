@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from qa.evaluation.results import Report
+from qa.files import write_atomic
 
 
 def _pyplot() -> Any:
@@ -68,11 +70,11 @@ def _save(fig: Any, path: str | Path) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    png = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(tmp, format="png")
+    fig.savefig(png, format="png")
     plt.close(fig)
-    tmp.replace(path)
+    write_atomic(path, png.getvalue())
     return path
 
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from qa.answering import normalize_answer
-from qa.evaluation.metrics import RIGHT_F1, Calibration
+from qa.evaluation.metrics import RIGHT_F1, Calibration, answerable
 
 NO_HISTORY = "none"  # the run of a conversation evaluation that asks every turn on its own
 
@@ -42,7 +41,7 @@ class QuestionResult:
 
     @property
     def answerable(self) -> bool:
-        return any(normalize_answer(a) for a in self.answers)
+        return answerable(self.answers)
 
     @property
     def right(self) -> bool:
@@ -118,7 +117,7 @@ class TurnResult:
 
     @property
     def answerable(self) -> bool:
-        return any(normalize_answer(a) for a in self.answers)
+        return answerable(self.answers)
 
 
 @dataclass(frozen=True)

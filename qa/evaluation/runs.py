@@ -22,6 +22,7 @@ from qa.errors import QAError, QuestionError
 from qa.evaluation.corpora import hide_half_articles, index_beside, squad_corpus
 from qa.evaluation.files import EvalQuestion, read_questions
 from qa.evaluation.metrics import (
+    best_candidate,
     calibrate_min_score,
     citation_ok,
     contains_answer,
@@ -41,7 +42,10 @@ MODES = ("end-to-end", "reader")
 
 def open_pipeline(corpus: str | Path | None, index: str | Path | None, reader: Any, embedder: Any,
                   backend: str | None = None) -> QA:
-    """The ``QA`` an evaluation answers with when none is given; a bare ``backend`` keeps the settings'."""
+    """The ``QA`` an evaluation answers with when none is given (a bare ``backend`` keeps the settings');
+    a corpus named without an index gets one beside it (``index_beside``)."""
+    if corpus is not None and index is None:
+        index = index_beside(Path(corpus))
     return QA(corpus=corpus, index=index, reader=reader, embedder=embedder,
               **({"backend": backend} if backend else {}))
 
@@ -94,8 +98,6 @@ def evaluate(
     if qa is None:
         if mode == "end-to-end" and corpus is None and kind == "squad":
             corpus, index = squad_corpus(path, all_questions, index, "half" if hide_half else "")
-        elif corpus is not None and index is None:
-            index = index_beside(Path(corpus))
         qa = open_pipeline(corpus, index, reader, embedder, backend)
     threshold = qa.threshold(min_score, retrieved=mode == "end-to-end")
 
@@ -146,9 +148,7 @@ def evaluate(
 def question_result(q: EvalQuestion, answer: Answer, seconds: float, articles: dict[str, str]) -> QuestionResult:
     """How ``answer`` to ``q`` went; ``articles`` (id -> text) checks its citation's span."""
     exact, f1_score = score_prediction(answer.text, q.answers)
-    candidate = answer.text
-    if candidate is None and answer.alternatives:  # abstained: the best span it held back
-        candidate = answer.alternatives[0].text
+    candidate = best_candidate(answer)
     candidate_exact, candidate_f1 = score_prediction(candidate, q.answers)
     retrieved = None
     if q.answerable:

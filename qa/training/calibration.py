@@ -45,6 +45,8 @@ from qa.evaluation import (
     score_prediction,
     squad_corpus,
 )
+from qa.evaluation.metrics import best_candidate
+from qa.files import write_atomic
 from qa.pipeline import QA
 from qa.reader import READER_CONFIG
 from qa.schema import Answer, Passage
@@ -78,8 +80,7 @@ def read_rows(qa: QA, items: list[dict[str, Any]], retrieved: bool, batch: int, 
 
 def reader_row(item: dict[str, Any], answer: Answer) -> dict[str, Any]:
     """The row of one item: its best candidate (answered or withheld), EM/F1, reader score and signals."""
-    candidate = answer.text if answer.text is not None else \
-        (answer.alternatives[0].text if answer.alternatives else None)
+    candidate = best_candidate(answer)
     exact, f1 = score_prediction(candidate, item["answers"]) if item["answers"] else (0.0, 0.0)
     return {"id": item["id"], "kind": item["kind"], "article": item["article"], "answers": item["answers"],
             "prediction": candidate, "exact": exact, "f1": f1, "reader_score": answer.reader_score,
@@ -287,7 +288,7 @@ def write_reader_calibration(folder: str | Path, calibration: ReaderCalibration,
                              "retrieved": calibration.retrieved, "report": calibration.report}
     config["min_score"] = calibration.given["threshold"]
     config["min_score_retrieved"] = calibration.retrieved["threshold"]
-    (folder / READER_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    write_atomic(folder / READER_CONFIG, json.dumps(config, indent=2) + "\n")  # the shipped reader reads it
     card = folder / "README.md"
     if card.exists():
         text, _, section = card.read_text().partition("\n" + CARD_HEADING + "\n")
@@ -319,7 +320,7 @@ def follow_up_rows(path: Path, model: str, limit: int | None) -> list[dict[str, 
             if n == 0 or not scored or not answer.signals or not (
                     follow_up.completed or follow_up.context or follow_up.articles):
                 continue
-            candidate = answer.text if answer.text is not None else answer.alternatives[0].text
+            candidate = best_candidate(answer)
             _, f1 = score_prediction(candidate, q.answers)
             right = q.answerable and (f1 >= RIGHT_F1 or inside(candidate, q.answers))
             rows.append({"file": path.name, "conversation": c.id, "turn": n, "query": answer.query,
@@ -411,7 +412,7 @@ def write_follow_up_calibration(folder: str | Path, calibration: FollowUpCalibra
     config["follow_up_report"] = calibration.report
     if calibration.model is not None:
         config.setdefault("calibration", {})["follow_up"] = calibration.model
-    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return path
 
 

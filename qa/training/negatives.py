@@ -116,17 +116,16 @@ def cut_answer_negatives(examples: list[Example], ratio: float, rng: random.Rand
 def hard_paragraph_negatives(examples: list[Example], ratio: float, rng: random.Random) -> list[Example]:
     """Pair questions with the most BM25-similar other paragraph that holds none of their answers."""
     import bm25s
-    import Stemmer
+
+    from qa.text import stemmer
 
     chosen = [ex for ex in examples if rng.random() < ratio and ex["answers"]]
     if not chosen:
         return []
     paragraphs = sorted({(ex["article"], ex["paragraph"]): ex["context"] for ex in examples}.items())
     keys = [k for k, _ in paragraphs]
-    stemmer = Stemmer.Stemmer("english")
-
-    def tokens(texts: list[str], ids: bool) -> Any:
-        return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=ids)
+    def tokens(texts: list[str], ids: bool) -> Any:  # the terms of qa.index.lexical.tokenize; ids to index them
+        return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False, return_ids=ids)
 
     bm25 = bm25s.BM25()
     bm25.index(tokens([t for _, t in paragraphs], True), show_progress=False)

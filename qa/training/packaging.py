@@ -147,9 +147,9 @@ def choose_threshold(
     return float(max(best_t, needed))
 
 
-def score_reader(cfg: PackagingConfig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Read (or load) the dev questions and pairs, choose the threshold, and score it:
-    (the scores the card and ``qa_reader.json`` carry, every item with its prediction and score)."""
+def score_reader(cfg: PackagingConfig) -> dict[str, Any]:
+    """Read (or load) the dev questions and pairs, choose the threshold, and score it: the scores the
+    card and ``qa_reader.json`` carry."""
     reader = ExtractiveReader(str(cfg.model))
     examples = load_squad_examples(cfg.dev)
     if cfg.articles:
@@ -188,7 +188,7 @@ def score_reader(cfg: PackagingConfig) -> tuple[dict[str, Any], list[dict[str, A
             "weights_sha256": digest, "throughput_questions_per_s": throughput,
             "items": [{k: ex[k] for k in keep} for ex in examples + negatives],
         }))
-    return scores, examples + negatives
+    return scores
 
 
 def write_package(cfg: PackagingConfig, scores: dict[str, Any]) -> Path:
@@ -224,7 +224,7 @@ def write_package(cfg: PackagingConfig, scores: dict[str, Any]) -> Path:
 
 def package_reader(cfg: PackagingConfig) -> tuple[Path, dict[str, Any]]:
     """Score the reader in ``cfg.model`` and package it into ``cfg.out``: (the folder, its scores)."""
-    scores, _ = score_reader(cfg)
+    scores = score_reader(cfg)
     return write_package(cfg, scores), scores
 
 
