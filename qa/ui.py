@@ -320,11 +320,17 @@ def render_added(results: list[Any]) -> str:
     """What became of each upload or URL, as an HTML table (names and errors escaped)."""
     if not results:
         return '<div class="qa-meta">Nothing to add: choose files or paste URLs.</div>'
+    return _results_table(results, ("item", "result", "article"))
+
+
+def _results_table(results: list[Any], headers: tuple[str, str, str]) -> str:
+    """One row per ``qa.sources.result.ItemResult``: the item, its status, and its file and title or error."""
     rows = []
     for r in results:
         what = escape(r.error) if r.error else escape(f"{r.file}" + (f" — {r.title}" if r.title else ""))
         rows.append(f"<tr><td>{escape(r.item)}</td><td>{escape(r.status)}</td><td>{what}</td></tr>")
-    return f'<table class="qa-added"><tr><th>item</th><th>result</th><th>article</th></tr>{"".join(rows)}</table>'
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    return f'<table class="qa-added"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def add_sources(files: list[Any] | None, urls: str | None, editor: CorpusEditor, who: str) -> str:
@@ -357,11 +363,7 @@ def add_sources(files: list[Any] | None, urls: str | None, editor: CorpusEditor,
 
 def render_trashed(results: list[Any]) -> str:
     """What became of each article removed or restored, as HTML (escaped)."""
-    rows = []
-    for r in results:
-        what = escape(r.error) if r.error else escape(f"{r.file}" + (f" — {r.title}" if r.title else ""))
-        rows.append(f"<tr><td>{escape(r.item)}</td><td>{escape(r.status)}</td><td>{what}</td></tr>")
-    return f'<table class="qa-added"><tr><th>article</th><th>result</th><th>file</th></tr>{"".join(rows)}</table>'
+    return _results_table(results, ("article", "result", "file"))
 
 
 def index_status(qa: QA, indexer: Any) -> str:
