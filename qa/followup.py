@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.schema import Answer
+from qa.text import TOKEN, name_end
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
 MAX_ENTITY_WORDS = 4  # a longer answer ("the counties of Dorset, Somerset, ...") is no antecedent
 
-_TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+_NAME_JOINS = frozenset({"of", "in", "de", "al", "von", "van", "the"})  # inside a name: "Islamic State in Khorasan"
 
 _MALE = {"he", "him", "his", "himself"}
 _FEMALE = {"she", "her", "hers", "herself"}
@@ -255,7 +256,7 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
 def _pronoun_readings(question: str, recent: Sequence[Answer], per_pronoun: int = 3) -> list[str]:
     """``question`` with its first referring pronoun filled by each plausible antecedent in turn
     (the others by their likeliest), best first; [] when it has none or nothing fits."""
-    spans = list(_TOKEN.finditer(question))
+    spans = list(TOKEN.finditer(question))
     lowered = [m.group().lower() for m in spans]
     entities = entities_of(recent)
     at = [i for i in range(len(spans)) if _is_pronoun(lowered, i)]
@@ -534,28 +535,14 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
 def _phrases(text: str) -> list[tuple[str, str]]:
     """Proper-noun phrases ("Emmanuel Macron", "Islamic State in Khorasan") and role phrases
     ("the French president") of ``text``, with a guess of their kind."""
-    tokens = list(_TOKEN.finditer(text))
+    tokens = list(TOKEN.finditer(text))
+    words = [t.group() for t in tokens]
     found: list[tuple[str, str]] = []
     i = 0
     while i < len(tokens):
-        word = tokens[i].group()
-        lower = word.lower()
-        capital = word[:1].isupper() and (i > 0 and lower not in _FUNCTION or (i == 0 and lower not in _QUESTION_WORDS
-                                                                               and lower not in _FUNCTION))
-        if capital:
-            j = i + 1
-            while j < len(tokens):
-                w = tokens[j].group()
-                if w[:1].isupper() and w.lower() not in _QUESTION_WORDS:
-                    j += 1
-                    if len(w) == 1 and j + 1 < len(tokens) and tokens[j].group() == "." \
-                            and tokens[j + 1].group()[:1].isupper():  # an initial: "Frederick G. Kilgour"
-                        j += 1
-                elif w.lower() in {"of", "in", "de", "al", "von", "van", "the"} and j + 1 < len(tokens) \
-                        and tokens[j + 1].group()[:1].isupper():
-                    j += 2
-                else:
-                    break
+        lower = tokens[i].group().lower()
+        j = name_end(words, i, joins=_NAME_JOINS, not_first=_FUNCTION, not_inside=_QUESTION_WORDS)
+        if j > i:
             start, end = tokens[i].start(), tokens[j - 1].end()
             phrase = re.sub(r"['’]s?$", "", text[start:end])  # "Macron's wife": the name is "Macron"
             kind = _kind_of(phrase, text, start)
@@ -647,7 +634,7 @@ def _gender(name: str, context: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text) if t[:1].isalnum()]
+    return [t for t in TOKEN.findall(text) if t[:1].isalnum()]
 
 
 def _new_subject(question: str, turns: Sequence[Answer]) -> bool:

@@ -31,13 +31,13 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import stemmer
+from qa.text import TOKEN, name_end, stemmer
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
 MONTH = re.compile(rf"\b({'|'.join(m.title() for m in MONTHS)})\b")
-# runs of capitalised words, allowing "of", "the", "de", "and" inside: "University of Notre Dame"
-PROPER = re.compile(r"\b[A-Z][\w'\-]*(?:\s+(?:(?:of|the|de|von|van|and)\s+)?[A-Z][\w'\-]*)*")
+# words a name may hold between capitalised ones: "University of Notre Dame", "Bosnia and Herzegovina"
+NAME_JOINS = frozenset({"of", "the", "de", "von", "van", "and"})
 # words that start a question or sentence with a capital without being names
 STARTERS = {
     "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "in", "on", "at", "the", "a", "an",
@@ -47,6 +47,7 @@ STARTERS = {
     "her", "their", "its", "has", "have", "had", "will", "would", "should", "apart", "aside", "except",
 }
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_POSSESSIVE = re.compile(r"(?:['’]s?)?$")
 _DATE_WORDS = re.compile(
     rf"\b(\d{{1,4}}|{'|'.join(MONTHS)}|{'|'.join(WEEKDAYS)}|today|yesterday|tomorrow|century|centuries|"
     r"decade|decades|year|years|week|weeks|month|months|day|days|morning|evening|night|spring|summer|autumn|"
@@ -73,18 +74,26 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
     for kind, pattern in (("year", YEAR), ("month", MONTH), ("number", NUMBER)):
         for m in pattern.finditer(text):
             add(kind, m.start(), m.end())
-    for m in PROPER.finditer(text):
-        words = m.group().split()
-        begin = m.start()
+    tokens = list(TOKEN.finditer(text))
+    words = [t.group() for t in tokens]
+    i = 0
+    while i < len(tokens):
+        j = name_end(words, i, joins=NAME_JOINS)
+        if j == i:
+            i += 1
+            continue
+        first, i = i, j
         # a capitalised word that is not a name: the sentence's first word, or "I"/"The" anywhere
-        while words and (words[0].lower() in STARTERS and (begin == 0 and skip_start or len(words[0]) < 4)):
-            rest = text[begin + len(words[0]) : m.end()].lstrip()
-            begin = m.end() - len(rest)
-            words = rest.split()
-            if words and not words[0][:1].isupper():
-                words = []
-        if words:
-            add("proper", begin, m.end())
+        while first < j and words[first].lower() in STARTERS and \
+                (tokens[first].start() == 0 and skip_start or len(words[first]) < 4):
+            first += 1
+            if first < j and not words[first][:1].isupper():
+                first = j
+        if first < j:
+            begin, end = tokens[first].start(), tokens[j - 1].end()
+            end -= len(_POSSESSIVE.search(text, begin, end).group())  # "Warsaw's": the name is "Warsaw"
+            if end > begin:
+                add("proper", begin, end)
     return sorted(found, key=lambda x: x[1])
 
 

