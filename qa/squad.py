@@ -12,13 +12,13 @@ The walk checks nothing beyond the shape it steps through: a missing key or a wr
 from __future__ import annotations
 
 import json
-import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.files import read_text
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,7 @@ def read_squad(path: str | Path) -> list[dict[str, Any]]:
     """The ``data`` list (the articles) of a SQuAD-format ``.json`` or ``.json.xz`` file;
     ``QAError`` naming the file when it is missing, unreadable or not SQuAD."""
     path = Path(path)
-    try:
-        if path.name.endswith(".xz"):
-            with lzma.open(path, "rt", encoding="utf-8-sig") as f:
-                text = f.read()
-        else:
-            text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QAError(f"SQuAD file {path} does not exist: give a SQuAD-format .json or .json.xz file") from None
-    except (OSError, EOFError, lzma.LZMAError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read SQuAD file {path}: {exc}") from None
+    text = read_text(path, "SQuAD file", "give a SQuAD-format .json or .json.xz file")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -85,6 +76,22 @@ def squad_paragraphs(data: list[dict[str, Any]]) -> Iterator[SquadParagraph]:
             yield SquadParagraph(a, title, p, paragraph["context"], paragraph)
 
 
+def squad_examples(path: str | Path) -> list[dict[str, Any]]:
+    """A SQuAD v1.1/v2.0 file (``.json`` or ``.json.xz``) as one flat dict per question: id, question,
+    context, answers (none for SQuAD 2.0's impossible questions), article and paragraph index."""
+    return [
+        {
+            "id": q.qa["id"],
+            "question": q.qa["question"],
+            "context": q.context,
+            "answers": [] if q.qa.get("is_impossible") else q.qa.get("answers", []),
+            "article": q.article,
+            "paragraph": q.paragraph,
+        }
+        for q in squad_questions(read_squad(path))
+    ]
+
+
 def squad_questions(data: list[dict[str, Any]]) -> Iterator[SquadQuestion]:
     """Every question of a SQuAD ``data`` list, in file order.
 
@@ -94,4 +101,4 @@ def squad_questions(data: list[dict[str, Any]]) -> Iterator[SquadQuestion]:
         yield from paragraph.questions()
 
 
-__all__ = ["SquadParagraph", "SquadQuestion", "read_squad", "squad_paragraphs", "squad_questions"]
+__all__ = ["SquadParagraph", "SquadQuestion", "read_squad", "squad_examples", "squad_paragraphs", "squad_questions"]

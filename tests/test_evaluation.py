@@ -193,6 +193,18 @@ def test_squad_questions_keep_context_and_title(squad_file: Path) -> None:
     assert q3.context == "Grace Hopper built the first compiler."
 
 
+def test_xz_question_files_read_as_plain_ones(squad_file: Path, tmp_path: Path) -> None:
+    import lzma
+
+    packed = tmp_path / "pairs.json.xz"  # what qa.training.pairs writes
+    packed.write_bytes(lzma.compress(squad_file.read_bytes()))
+    assert load_questions(packed) == load_questions(squad_file)
+    broken = tmp_path / "broken.json.xz"
+    broken.write_bytes(b"not xz")
+    with pytest.raises(QAError, match="cannot read question file"):
+        load_questions(broken)
+
+
 def test_seed_questions_are_grounded_in_the_article() -> None:
     article = (ROOT / "seeds" / "000_6932526c1d07f25d.txt").read_text(encoding="utf-8")
     questions = load_questions(SEED_QUESTIONS)

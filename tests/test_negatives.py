@@ -5,7 +5,8 @@ import re
 
 import pytest
 
-from qa.training import load_squad_examples, make_negatives
+from qa.squad import squad_examples
+from qa.training import make_negatives
 from qa.training.negatives import (
     antonym_negatives,
     condition_negatives,
@@ -99,4 +100,4 @@ def test_training_takes_the_new_kinds(tmp_path) -> None:  # type: ignore[no-unty
     path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [
         {"context": PARIS, "qas": [{"id": "a", "question": "When was the Eiffel Tower finished?",
                                     "answers": [{"text": "1889", "answer_start": PARIS.index("1889")}]}]}]}]}))
-    assert load_squad_examples(path)[0]["answers"][0]["text"] == "1889"
+    assert squad_examples(path)[0]["answers"][0]["text"] == "1889"

@@ -9,7 +9,8 @@ import pytest
 
 import qa.training as training
 import qa.training.trainer as trainer
-from qa.training import TrainingConfig, add_negatives, batch_order, featurize, load_squad_examples
+from qa.squad import squad_examples
+from qa.training import TrainingConfig, add_negatives, batch_order, featurize
 
 CONTEXT_A = "The Eiffel Tower was finished in 1889. It stands in Paris on the Champ de Mars."
 CONTEXT_B = "The Louvre is the world's most visited museum. It opened in 1793."
@@ -52,7 +53,7 @@ def test_labels_point_at_the_answer_tokens(squad_file: Path, tiny_base: Path) ->
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_base)
-    examples = load_squad_examples(squad_file)
+    examples = squad_examples(squad_file)
     cfg = TrainingConfig(train=str(squad_file), out="", max_length=24, stride=8, overflow_negatives=1.0)
     features = featurize(examples + add_negatives(examples, 1.0, random.Random(0)), tokenizer, cfg)
     decoded = {tokenizer.decode(f.input_ids[f.start : f.end + 1]) for f in features if f.start}
@@ -62,7 +63,7 @@ def test_labels_point_at_the_answer_tokens(squad_file: Path, tiny_base: Path) ->
 
 
 def test_negatives_never_hold_the_answer(squad_file: Path) -> None:
-    examples = load_squad_examples(squad_file)
+    examples = squad_examples(squad_file)
     negatives = add_negatives(examples, 1.0, random.Random(0))
     assert negatives and all(ex["answers"] == [] for ex in negatives)
     for neg in negatives:
@@ -75,7 +76,7 @@ def test_batch_order_is_seeded(squad_file: Path, tiny_base: Path) -> None:
     from transformers import AutoTokenizer
 
     cfg = TrainingConfig(train=str(squad_file), out="", batch_size=2, max_length=24, stride=8)
-    features = featurize(load_squad_examples(squad_file), AutoTokenizer.from_pretrained(tiny_base), cfg)
+    features = featurize(squad_examples(squad_file), AutoTokenizer.from_pretrained(tiny_base), cfg)
     assert batch_order(features, cfg, 2) == batch_order(features, cfg, 2)
     assert sorted(i for b in batch_order(features, cfg, 1) for i in b) == list(range(len(features)))
 
@@ -140,7 +141,7 @@ def test_checkpoint_refuses_other_settings(squad_file: Path, tiny_base: Path, tm
 
 
 def test_cut_negatives_keep_the_paragraph_but_not_the_answer(squad_file: Path) -> None:
-    examples = load_squad_examples(squad_file)
+    examples = squad_examples(squad_file)
     cut = training.cut_answer_negatives(examples, 1.0, random.Random(0))
     by_id = {ex["id"]: ex for ex in cut}
     assert by_id["q1-cut"]["context"] == "It stands in Paris on the Champ de Mars."
@@ -218,9 +219,9 @@ def test_pairs_file_round_trips_as_squad_2(tmp_path: Path) -> None:
 
     path = tmp_path / "squad.json"
     path.write_text(json.dumps(SQUAD))
-    examples = load_squad_examples(path)
+    examples = squad_examples(path)
     negatives = make_negatives(examples, {"other": 1.0, "cut": 1.0}, 0)
     path = write_pairs(examples, negatives, tmp_path / "pairs.json.xz")
-    back = load_squad_examples(path)
+    back = squad_examples(path)
     assert sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in back) == \
         sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in examples + negatives)

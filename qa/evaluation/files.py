@@ -20,6 +20,7 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.evaluation.metrics import answerable
+from qa.files import read_text
 from qa.squad import squad_paragraphs, squad_questions
 
 CANNOT_ANSWER = "CANNOTANSWER"  # QuAC's answer to an unanswerable turn
@@ -57,14 +58,9 @@ class EvalConversation:
 
 
 def read_json_or_lines(path: Path, what: str, hint: str) -> tuple[str, Any]:
-    """The text of ``path`` and its JSON document, or None for the document when it is JSON Lines;
+    """The text of ``path`` (``.xz`` or not) and its JSON document, or None for the document when it is JSON Lines;
     ``QAError`` naming ``what`` when it is missing, unreadable or empty."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QAError(f"{what} {path} does not exist: {hint}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read {what} {path}: {exc}") from None
+    text = read_text(path, what, hint)
     if not text.strip():
         raise QAError(f"{what} {path} is empty")
     try:

@@ -23,7 +23,6 @@ from qa.training.trainer import (
     batch_order,
     collate,
     featurize,
-    load_squad_examples,
     main,
     model_card,
     negative_shares,
@@ -33,6 +32,6 @@ from qa.training.trainer import (
 
 __all__ = [
     "DEFAULTS", "KINDS", "RUN_LOG", "Feature", "TrainingConfig", "add_negatives", "batch_order", "collate",
-    "cut_answer_negatives", "featurize", "hard_paragraph_negatives", "load_squad_examples", "main",
+    "cut_answer_negatives", "featurize", "hard_paragraph_negatives", "main",
     "make_negatives", "model_card", "negative_shares", "packaged_encoder_path", "swap_negatives", "train",
 ]

@@ -50,9 +50,9 @@ from qa.files import write_atomic
 from qa.pipeline import QA
 from qa.reader import READER_CONFIG
 from qa.schema import Answer, Passage
+from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
 from qa.training.pairs import SHARES
-from qa.training.trainer import load_squad_examples
 from qa.verification import Signals, fit, predict, reliability
 
 SEED = 2026  # not a training seed: these pairs differ from any the reader was trained on
@@ -129,7 +129,7 @@ def reader_rows(model: str | Path, dev: str | Path, articles: int | None = None,
                 batch: int = 32) -> dict[str, list[dict[str, Any]]]:
     """Read the given-paragraph items and the retrieved-passage items of ``dev`` (its first ``articles``
     articles) with the reader in ``model``: {"given": rows, "retrieved": rows}."""
-    examples = load_squad_examples(dev)
+    examples = squad_examples(dev)
     if articles:
         examples = [ex for ex in examples if ex["article"] < articles]
     qa = QA(reader=str(model))

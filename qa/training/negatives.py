@@ -1,6 +1,6 @@
 """Unanswerable training pairs made from SQuAD v1.1, the way SQuAD 2.0's annotators made theirs.
 
-Each maker takes flattened examples (``load_squad_examples``), a share and a seeded
+Each maker takes flattened examples (``squad_examples``), a share and a seeded
 ``random.Random``, and returns new examples with ``answers == []`` and a ``kind``:
 
 - ``other``: the question with another paragraph of its article that holds none of its answers;
@@ -272,7 +272,7 @@ def write_pairs(examples: list[Example], negatives: list[Example], path: str | P
     """Questions and unanswerable pairs as one SQuAD 2.0-style file (each context stored once, xz-compressed
     when ``path`` ends in ``.xz``): training elsewhere then needs neither the makers nor their libraries.
 
-    Pairs keep their article, so ``load_squad_examples`` gives them back grouped as before.
+    Pairs keep their article, so ``squad_examples`` gives them back grouped as before.
     """
     import json
     import lzma

@@ -33,8 +33,9 @@ from qa.errors import QAError
 from qa.evaluation import score_prediction
 from qa.reader import READER_CONFIG, ExtractiveReader
 from qa.schema import Passage
+from qa.squad import squad_examples
 from qa.training.negatives import add_negatives, cut_answer_negatives
-from qa.training.trainer import RUN_LOG, load_squad_examples, model_card
+from qa.training.trainer import RUN_LOG, model_card
 
 WEIGHT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
 RULES = ("f1", "abstain")
@@ -151,7 +152,7 @@ def score_reader(cfg: PackagingConfig) -> dict[str, Any]:
     """Read (or load) the dev questions and pairs, choose the threshold, and score it: the scores the
     card and ``qa_reader.json`` carry."""
     reader = ExtractiveReader(str(cfg.model))
-    examples = load_squad_examples(cfg.dev)
+    examples = squad_examples(cfg.dev)
     if cfg.articles:
         examples = [ex for ex in examples if ex["article"] < cfg.articles]
     negatives = add_negatives(examples, cfg.negatives, random.Random(cfg.seed))

