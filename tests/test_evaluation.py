@@ -400,3 +400,30 @@ def test_report_measures_calibration_and_writes_its_plots(
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", plot
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert saved["ece"] == pytest.approx(report.ece) and "reader_score" in saved["rows"][0]
+
+
+def test_one_threshold_sweep_serves_every_chooser() -> None:
+    import math
+
+    from qa.evaluation.metrics import abstention_threshold, sweep_threshold
+    from qa.training.calibration import verifier_threshold
+    from qa.training.packaging import reader_threshold
+
+    # answered items gain, abstaining ones keep their abstain value; equal scores flip together
+    assert sweep_threshold([0.9, 0.5, 0.5, 0.2], [1, 1, 1, 0], [0, 0, 1, 1]) == (0.5, 4.0)
+    assert sweep_threshold([0.9, 0.5, 0.5, 0.2], [1, 1, 0, 0], [0, 0, 1, 1]) == (0.9, 3.0)  # a tie: abstain
+    assert sweep_threshold([0.9, 0.5, 0.5, 0.2], [1, 0, 0, 0], [0, 1, 1, 1]) == (0.9, 4.0)
+    never, total = sweep_threshold([0.3, 0.1], [0, 0], [1, 1])
+    assert never == math.nextafter(0.3, math.inf) and total == 2.0  # showing nothing is best
+    assert abstention_threshold([0.1, 0.4, 0.2, 0.3], 0.5) == 0.3 and abstention_threshold([], 0.5) == 0.0
+
+    rows = [{"answers": ["a"], "f1": 1.0}, {"answers": ["b"], "f1": 0.0}, {"answers": [], "f1": 0.0}]
+    assert verifier_threshold(rows, [0.8, 0.6, 0.4], "f1", 0.5) == 0.8
+    assert verifier_threshold(rows, [0.8, 0.6, 0.4], "abstain", 0.5) == 0.4
+    pos = [{"score": 0.8, "prediction": "a", "answers": [{"text": "a"}]},
+           {"score": 0.3, "prediction": "b", "answers": [{"text": "b"}]}]
+    neg = [{"score": 0.2}, {"score": 0.5}]
+    assert reader_threshold(pos, neg, min_abstain=0.0) == 0.8  # F1-best: the 0.3 answer is not worth the 0.5 pair
+    assert reader_threshold(pos, neg, min_abstain=0.0, rule="abstain") == 0.2
+    assert reader_threshold(pos, [{"score": 0.1}, {"score": 0.85}], min_abstain=0.0) == 0.3
+    assert reader_threshold(pos, [{"score": 0.1}, {"score": 0.85}], min_abstain=0.99) == 0.85  # raised to abstain

@@ -180,29 +180,46 @@ def calibrate_min_score(rows: Sequence[Scored]) -> Calibration | None:
     """
     if not rows:
         return None
-    abstain_f1 = [0.0 if r.answerable else 1.0 for r in rows]
-    total_f1 = best_f1 = sum(abstain_f1)
-    total_em = best_em = total_f1  # abstaining scores the same on both
-    best = math.nextafter(max(r.score for r in rows), math.inf)  # above every score: never answer
-    answered = best_answered = 0
-    by_score: dict[float, list[int]] = {}
-    for i, r in enumerate(rows):
-        if r.candidate is not None:  # no span at all: abstains at any threshold
-            by_score.setdefault(r.score, []).append(i)
+    answering = [r.candidate is not None for r in rows]  # no span at all: abstains at any threshold
+    abstain = [0.0 if r.answerable else 1.0 for r in rows]
+    gains = [(r.candidate_f1 if r.answerable else 0.0) if a else b for r, a, b in zip(rows, answering, abstain)]
+    best, total = sweep_threshold([r.score for r in rows], gains, abstain)
+    shown = [a and r.score >= best for r, a in zip(rows, answering)]
+    exact = sum((r.candidate_exact if r.answerable else 0.0) if s else b for r, s, b in zip(rows, shown, abstain))
+    return Calibration(best, total / len(rows), exact / len(rows), sum(shown))
+
+
+def sweep_threshold(scores: Sequence[float], gains: Sequence[float], abstains: Sequence[float]) -> tuple[float, float]:
+    """The threshold ``t`` maximising the total over items of ``gains[i]`` when ``scores[i] >= t`` (the
+    answer shown) and ``abstains[i]`` otherwise, and that total: every threshold chooser of the project
+    (reader packaging, verifier calibration, follow-ups, ``calibrate_min_score``) is this sweep with its
+    own gains. Items of equal score flip together; ties go to the higher threshold (abstaining), and
+    when no answer is worth showing the threshold is above every score."""
+    total = best_total = float(sum(abstains))
+    best = math.nextafter(max(scores), math.inf) if len(scores) else 1.0
+    by_score: dict[float, float] = {}
+    for score, gain, abstain in zip(scores, gains, abstains):
+        by_score[score] = by_score.get(score, 0.0) + gain - abstain
     for score in sorted(by_score, reverse=True):
-        for i in by_score[score]:
-            r = rows[i]
-            gain_f1, gain_em = (r.candidate_f1, r.candidate_exact) if r.answerable else (0.0, 0.0)
-            total_f1 += gain_f1 - abstain_f1[i]
-            total_em += gain_em - abstain_f1[i]
-            answered += 1
-        if total_f1 > best_f1 + 1e-12:
-            best, best_f1, best_em, best_answered = score, total_f1, total_em, answered
-    return Calibration(best, best_f1 / len(rows), best_em / len(rows), best_answered)
+        total += by_score[score]
+        if total > best_total + 1e-12:
+            best, best_total = score, total
+    return best, best_total
+
+
+# how a threshold is chosen: the best F1 over answerable and unanswerable items, or a share of abstentions
+RULES = ("f1", "abstain")
+
+
+def abstention_threshold(unanswerable_scores: Sequence[float], share: float) -> float:
+    """The lowest threshold at which ``share`` of the unanswerable items abstain (0.0 for none)."""
+    ordered = sorted(unanswerable_scores)
+    return float(ordered[min(len(ordered) - 1, int(share * len(ordered)))]) if ordered else 0.0
 
 
 __all__ = [
     "answerable", "best_candidate",
-    "CONFIDENT", "RIGHT_F1", "Calibration", "Scored", "calibrate_min_score", "citation_ok", "contains_answer",
-    "exact_match", "f1", "inside", "mean", "percentile", "same_article", "score_prediction", "share",
+    "CONFIDENT", "RIGHT_F1", "RULES", "Calibration", "Scored", "abstention_threshold", "calibrate_min_score",
+    "citation_ok", "contains_answer", "exact_match", "f1", "inside", "mean", "percentile", "same_article",
+    "score_prediction", "share", "sweep_threshold",
 ]

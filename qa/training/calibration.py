@@ -45,7 +45,7 @@ from qa.evaluation import (
     score_prediction,
     squad_corpus,
 )
-from qa.evaluation.metrics import best_candidate
+from qa.evaluation.metrics import RULES, abstention_threshold, best_candidate, sweep_threshold
 from qa.files import write_atomic
 from qa.pipeline import QA
 from qa.reader import READER_CONFIG
@@ -59,7 +59,6 @@ SEED = 2026  # not a training seed: these pairs differ from any the reader was t
 CARD_HEADING = "## Calibration"
 HEADER = ("| set | answerable / unanswerable | threshold | answerable F1 (always answering) | answerable withheld "
           "| unanswerable abstained (by kind) | ECE |\n|---|---|---|---|---|---|---|")
-RULES = ("f1", "abstain")
 # how calibrate_reader chooses the thresholds unless told otherwise
 RULE, MIN_ABSTAIN, RETRIEVED_RULE, RETRIEVED_MIN_ABSTAIN = "f1", 0.65, "f1", 0.75
 
@@ -171,13 +170,13 @@ def reader_figures(rows: list[dict[str, Any]], scores: list[float], threshold: f
     }
 
 
-def choose_threshold(rows: list[dict[str, Any]], scores: list[float], rule: str, min_abstain: float) -> float:
+def verifier_threshold(rows: list[dict[str, Any]], scores: list[float], rule: str, min_abstain: float) -> float:
     """The threshold: best overall F1 ("f1"), or the lowest reaching ``min_abstain`` abstention ("abstain")."""
-    neg = sorted(s for r, s in zip(rows, scores) if not r["answers"])
+    neg = [s for r, s in zip(rows, scores) if not r["answers"]]
     if rule == "abstain":
-        return round(neg[min(len(neg) - 1, int(min_abstain * len(neg)))], 4) if neg else 0.5
-    grid = [t / 200 for t in range(1, 200)]
-    return max(grid, key=lambda t: (reader_figures(rows, scores, t)["overall_f1"], -t))
+        return round(abstention_threshold(neg, min_abstain), 4) if neg else 0.5
+    return sweep_threshold(scores, [r["f1"] if r["answers"] else 0.0 for r in rows],
+                           [0.0 if r["answers"] else 1.0 for r in rows])[0]
 
 
 def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -187,7 +186,7 @@ def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float) -> tupl
     held = [r for r in usable if r["article"] % 2 == 1]
     model = fit([Signals(**r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
     fit_scores = [predict(model, Signals(**r["signals"])) for r in fit_rows]
-    threshold = choose_threshold(fit_rows, fit_scores, rule, min_abstain)
+    threshold = verifier_threshold(fit_rows, fit_scores, rule, min_abstain)
     held_scores = [predict(model, Signals(**r["signals"])) for r in held]
     raw = [r["reader_score"] for r in held]
     report = {
@@ -332,14 +331,9 @@ def follow_up_rows(path: Path, model: str, limit: int | None) -> list[dict[str, 
 def best_threshold(rows: list[dict[str, Any]], scores: list[float], wrong_cost: float = 0.0) -> tuple[float, float]:
     """The threshold maximising the share of turns handled right (a right answer, or abstaining on an
     unanswerable turn) less ``wrong_cost`` for every wrong answer shown, and that value."""
-    total = sum(0.0 if r["answerable"] else 1.0 for r in rows)
-    best, best_value = 1.0 + 1e-9, total
-    for score, r in sorted(zip(scores, rows), key=lambda x: -x[0]):
-        right = bool(r["answerable"] and r["right"])
-        total += (1.0 if right else -wrong_cost) - (0.0 if r["answerable"] else 1.0)
-        if total > best_value + 1e-12:
-            best, best_value = score, total
-    return best, best_value / max(1, len(rows))
+    threshold, total = sweep_threshold(scores, [1.0 if r["answerable"] and r["right"] else -wrong_cost for r in rows],
+                                       [0.0 if r["answerable"] else 1.0 for r in rows])
+    return threshold, total / max(1, len(rows))
 
 
 def follow_up_figures(rows: list[dict[str, Any]], scores: list[float], threshold: float) -> dict[str, Any]:
@@ -418,8 +412,9 @@ def write_follow_up_calibration(folder: str | Path, calibration: FollowUpCalibra
 
 __all__ = [
     "CARD_HEADING", "RULES", "SEED", "FollowUpCalibration", "ReaderCalibration", "best_threshold", "calibrate",
-    "calibrate_follow_ups", "calibrate_reader", "card_section", "choose_threshold", "follow_up_figures",
+    "calibrate_follow_ups", "calibrate_reader", "card_section", "follow_up_figures",
     "follow_up_rows", "format_reader_calibration", "given_items", "is_right", "read_rows", "reader_command",
-    "reader_config", "reader_figures", "reader_row", "reader_rows", "retrieved_items", "write_follow_up_calibration",
+    "reader_config", "reader_figures", "reader_row", "reader_rows", "retrieved_items", "verifier_threshold",
+    "write_follow_up_calibration",
     "write_reader_calibration",
 ]

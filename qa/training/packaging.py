@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from qa.errors import QAError
 from qa.evaluation import score_prediction
+from qa.evaluation.metrics import RULES, abstention_threshold, sweep_threshold
 from qa.reader import READER_CONFIG, ExtractiveReader
 from qa.schema import Passage
 from qa.squad import squad_examples
@@ -38,7 +39,6 @@ from qa.training.negatives import add_negatives, cut_answer_negatives
 from qa.training.trainer import RUN_LOG, model_card
 
 WEIGHT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
-RULES = ("f1", "abstain")
 # options that do not change what is packaged, left out of the card's command line
 NOT_IN_CARD = {"model", "dev", "out", "save_scores", "from_scores", "minutes", "device", "articles", "batch"}
 
@@ -126,7 +126,7 @@ def dev_figures(pos: list[dict[str, Any]], neg: list[dict[str, Any]], threshold:
     }
 
 
-def choose_threshold(
+def reader_threshold(
     pos: list[dict[str, Any]], neg: list[dict[str, Any]], min_abstain: float, rule: str = "f1"
 ) -> float:
     """Best overall F1 over answerable + unanswerable items, then raised to reach ``min_abstain``.
@@ -134,18 +134,13 @@ def choose_threshold(
     With ``rule="abstain"``: the lowest threshold at which ``min_abstain`` of the pairs abstain,
     which withholds the fewest answers that reach that abstention rate.
     """
-    neg_scores = sorted(ex["score"] for ex in neg)
-    needed = neg_scores[min(len(neg_scores) - 1, int(min_abstain * len(neg_scores)))] if neg_scores else 0.0
+    needed = abstention_threshold([ex["score"] for ex in neg], min_abstain)
     if rule == "abstain":
-        return float(needed)
-    candidates = sorted({round(ex["score"], 4) for ex in pos + neg} | {0.0})
-    best_t, best = 0.0, -1.0
-    f1_of = {id(ex): score_prediction(ex["prediction"], [a["text"] for a in ex["answers"]])[1] for ex in pos}
-    for t in candidates[:: max(1, len(candidates) // 2000)]:
-        total = sum(f1_of[id(ex)] for ex in pos if ex["score"] >= t) + sum(ex["score"] < t for ex in neg)
-        if total > best:
-            best_t, best = t, total
-    return float(max(best_t, needed))
+        return needed
+    f1s = [score_prediction(ex["prediction"], [a["text"] for a in ex["answers"]])[1] for ex in pos]
+    best, _ = sweep_threshold([ex["score"] for ex in pos + neg], f1s + [0.0] * len(neg),
+                              [0.0] * len(pos) + [1.0] * len(neg))
+    return float(max(best, needed))
 
 
 def score_reader(cfg: PackagingConfig) -> dict[str, Any]:
@@ -173,7 +168,7 @@ def score_reader(cfg: PackagingConfig) -> dict[str, Any]:
     calib_neg = [ex for ex in negatives if ex["article"] % 2 == 0]
     held_pos = [ex for ex in examples if ex["article"] % 2 == 1]
     held_neg = [ex for ex in negatives if ex["article"] % 2 == 1]
-    threshold = choose_threshold(calib_pos, calib_neg, cfg.min_abstain, cfg.rule)
+    threshold = reader_threshold(calib_pos, calib_neg, cfg.min_abstain, cfg.rule)
     scores = {
         "dev_all_forced": dev_figures(examples, [], 0.0),
         "dev_all_threshold": dev_figures(examples, negatives, threshold),
@@ -230,6 +225,6 @@ def package_reader(cfg: PackagingConfig) -> tuple[Path, dict[str, Any]]:
 
 
 __all__ = [
-    "DEFAULTS", "RULES", "WEIGHT_FILES", "PackagingConfig", "best_spans", "choose_threshold", "dev_figures",
+    "DEFAULTS", "RULES", "WEIGHT_FILES", "PackagingConfig", "reader_threshold", "best_spans", "dev_figures",
     "load_scores", "package_reader", "score_reader", "weights_digest", "write_package",
 ]
