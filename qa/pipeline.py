@@ -128,6 +128,7 @@ class QA:
             hybrid = self._hybrid = HybridRetriever(
                 index, self.embedder, hits=self.settings.hits, window=self.settings.window,
                 top_passages=self.settings.top_passages, article_weight=self.settings.article_weight,
+                title_weight=self.settings.title_weight,
             )
         return hybrid
 

@@ -25,12 +25,14 @@ import numpy as np
 
 from qa.filters import Filters
 from qa.index import Embedder, SentenceIndex
+from qa.index.titles import TitleIndex
 from qa.schema import Hit, Passage
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
 FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
 ARTICLE_WEIGHT = 0.0  # the ranking of sentences by how much of their article matched (see ``HybridRetriever.hits``)
+TITLE_WEIGHT = 1.0  # the ranking within each article the question names by its title, times the share named
 
 
 def _fuse(fused: dict[int, float], rankings: list[tuple[float, list[tuple[int, float]]]]) -> dict[int, float]:
@@ -46,7 +48,7 @@ class HybridRetriever:
 
     def __init__(
         self, index: SentenceIndex, embedder: Embedder, hits: int = 30, window: int = 1,
-        top_passages: int = 5, article_weight: float = ARTICLE_WEIGHT,
+        top_passages: int = 5, article_weight: float = ARTICLE_WEIGHT, title_weight: float = TITLE_WEIGHT,
     ):
         self.index = index
         self.embedder = embedder
@@ -54,6 +56,8 @@ class HybridRetriever:
         self.window = window
         self.top_passages = top_passages
         self.article_weight = article_weight
+        self.title_weight = title_weight
+        self.titles = TitleIndex(index)
 
 
     def hits(self, question: str, context: str = "", articles: Mapping[str, float] | None = None,
@@ -62,7 +66,9 @@ class HybridRetriever:
 
         ``context`` (earlier turns of a conversation) is searched too, with ``CONTEXT_WEIGHT``;
         the sentences of ``articles`` (id -> weight) are ranked by the question among themselves
-        and fused with ``FOCUS_WEIGHT`` times the article's weight. These change the order only:
+        and fused with ``FOCUS_WEIGHT`` times the article's weight; so are the sentences of articles
+        whose titles the question names (``qa.index.titles``), with ``title_weight`` times the share of
+        the title named. These change the order only:
         a hit's score stays the question's own fused score (in the corpus, or within those articles,
         whichever is higher), on the scale the reader's verifier was calibrated with.
         """
@@ -84,6 +90,11 @@ class HybridRetriever:
                 for ranking in self._within(article_id, question, vectors[0], k):
                     extra.append((FOCUS_WEIGHT * weight, ranking))
                     _fuse(within, [(1.0, ranking)])
+        if self.title_weight > 0:
+            focused = {a for a, _ in focus}
+            for article_id, share in self.titles.named(question).items():
+                if article_id not in focused and self.index.allows(article_id, where):
+                    extra += [(self.title_weight * share, r) for r in self._within(article_id, question, vectors[0], k)]
         score = _fuse({}, [(1.0, ranking) for ranking in own])
         if self.article_weight > 0:
             # An article that matches the question in many sentences is likelier its subject than one

@@ -45,3 +45,28 @@ def test_lexical_match_found_even_when_dense_is_weak(tmp_path: Path) -> None:
 
 def test_question_without_known_words_still_returns_dense_hits(seed_corpus: Path, tmp_path: Path) -> None:
     assert retriever(seed_corpus, tmp_path).retrieve("xyzzy plugh?")  # the reader decides to abstain
+
+
+def test_a_question_naming_an_articles_title_ranks_that_article_up(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "quake.txt").write_text("2008 Sichuan earthquake\nThe earthquake struck on 12 May 2008. Nearly 70,000 "
+                                      "people died. Schools collapsed across the province.", encoding="utf-8")
+    (corpus / "study.txt").write_text("Seismic research\nIn 2002 a study warned that an earthquake in Sichuan "
+                                      "could occur. Its author was a geologist.", encoding="utf-8")
+    (corpus / "other.txt").write_text("Sichuan cuisine\nSichuan food is spicy. Peppers are used.", encoding="utf-8")
+    question = "In what year did the earthquake in Sichuan occur?"
+    plain = retriever(corpus, tmp_path, title_weight=0)
+    named = plain.titles.named(question)
+    assert list(named) == ["quake.txt"] and abs(named["quake.txt"] - 2 / 3) < 1e-9  # 2008, sichuan, earthquak
+    assert plain.titles.named("What is spicy in Sichuan?") == {}  # "Sichuan cuisine": one title term of two
+
+    def rank(r: HybridRetriever) -> int:
+        return next(i for i, h in enumerate(r.hits(question)) if "12 May 2008" in h.sentence.text)
+
+    titled = HybridRetriever(plain.index, plain.embedder, title_weight=1.0)
+    assert rank(titled) < rank(plain)
+    score_of = {h.sentence.text: h.score for h in plain.hits(question)}
+    assert all(score_of[h.sentence.text] == h.score for h in titled.hits(question))  # order only, scores kept
+    plain.index.withdraw(["quake.txt"])
+    assert plain.titles.named(question) == {}

@@ -155,6 +155,12 @@ class Segment:
                 self._cache.popitem(last=False)
             return article
 
+    def titles(self) -> list[str | None]:
+        """Every article's title, in article-table order (read from the records, not cached)."""
+        with self._lock:
+            rows = self._db.execute("SELECT json_extract(record, '$.title') FROM articles ORDER BY row").fetchall()
+        return [r[0] for r in rows]
+
     def sentence_rows(self, row: int) -> tuple[int, int]:
         """The sentence rows [begin, end) of the article in row ``row`` of the article table."""
         begin = int(self.first[row])
