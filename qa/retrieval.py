@@ -27,12 +27,11 @@ from qa.filters import Filters
 from qa.index import Embedder, SentenceIndex
 from qa.index.titles import TitleIndex
 from qa.schema import Hit, Passage
+from qa.settings import Settings
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
 FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
-ARTICLE_WEIGHT = 0.0  # the ranking of sentences by how much of their article matched (see ``HybridRetriever.hits``)
-TITLE_WEIGHT = 1.0  # the ranking within each article the question names by its title, times the share named
 
 
 def _fuse(fused: dict[int, float], rankings: list[tuple[float, list[tuple[int, float]]]]) -> dict[int, float]:
@@ -47,8 +46,9 @@ class HybridRetriever:
     """Dense + BM25 sentence retrieval fused by reciprocal rank, widened into passages."""
 
     def __init__(
-        self, index: SentenceIndex, embedder: Embedder, hits: int = 30, window: int = 1,
-        top_passages: int = 5, article_weight: float = ARTICLE_WEIGHT, title_weight: float = TITLE_WEIGHT,
+        self, index: SentenceIndex, embedder: Embedder, hits: int = Settings.hits, window: int = Settings.window,
+        top_passages: int = Settings.top_passages, article_weight: float = Settings.article_weight,
+        title_weight: float = Settings.title_weight,
     ):
         self.index = index
         self.embedder = embedder
