@@ -54,6 +54,9 @@ def compose(
         citation = cite(passages[span.passage], span, index)
         if key and key not in excluded and citation.end <= citation.sentence_end:
             groups.setdefault(key, []).append((span, citation))
+    # the runner-up of each answer text as the verifier was calibrated: the best span of any other text,
+    # the near-identical ones that pooling joins below included ("90 people" is "90"'s rival)
+    best_of = {k: max(s.score for s, _ in found) for k, found in groups.items()}
     groups = _merged(groups)
     ranked = []
     for found in groups.values():
@@ -70,8 +73,9 @@ def compose(
         return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
                       query=query)
     candidates, checks = [], {}
-    for n, (span, text, same) in enumerate(ranked[:5]):
-        rival = max((r[0].score for k, r in enumerate(ranked) if k != n), default=0.0)
+    for span, text, same in ranked[:5]:
+        own = normalize_answer(span.text) or span.text.strip()
+        rival = max((score for k, score in best_of.items() if k != own), default=0.0)
         passage = passages[span.passage]
         facts = signals(
             query, text, same[0].sentence if same else passage.text, passage.text, span.score,

@@ -323,6 +323,12 @@ def test_near_identical_candidates_pool_their_evidence() -> None:
     # the places of the merged candidates cite the kept text, each place once
     assert sorted((c.article_id, c.start) for c in r.citations) == [("a", 21), ("b", 13)]
     assert r.signals["places"] == pytest.approx(math.log(2), abs=1e-3)  # two places agree
+    # the margin is against the best other text, "on Monday" included, as the verifier was fitted:
+    # pooling adds places, it does not make the answer look unrivalled
+    assert r.signals["margin"] == pytest.approx(0.5 - 0.45, abs=1e-3)
+    alone = QA(reader=ScriptedReader([spans[0], Span(0, 18, 27, "on Monday", 0.48)]), embedder=FakeEmbedder(),
+               retriever=FixedRetriever(passages)).answer("When?", min_score=0.0)
+    assert alone.signals["margin"] == pytest.approx(0.02, abs=1e-3) and not alone.alternatives
 
 
 class KeywordRetriever:
