@@ -52,7 +52,7 @@ from qa.reader import READER_CONFIG
 from qa.schema import Answer, Passage
 from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
-from qa.training.pairs import SHARES
+from qa.training.pairs import SHARES, articles_of
 from qa.verification import Signals, fit, predict, reliability
 
 SEED = 2026  # not a training seed: these pairs differ from any the reader was trained on
@@ -182,8 +182,7 @@ def verifier_threshold(rows: list[dict[str, Any]], scores: list[float], rule: st
 def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float) -> tuple[dict[str, Any], dict[str, Any]]:
     """Fit on even articles, choose the threshold there, report on odd articles: (model, report)."""
     usable = [r for r in rows if r["signals"]]
-    fit_rows = [r for r in usable if r["article"] % 2 == 0]
-    held = [r for r in usable if r["article"] % 2 == 1]
+    fit_rows, held = articles_of(usable, "even"), articles_of(usable, "odd")
     model = fit([Signals(**r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
     fit_scores = [predict(model, Signals(**r["signals"])) for r in fit_rows]
     threshold = verifier_threshold(fit_rows, fit_scores, rule, min_abstain)

@@ -36,6 +36,7 @@ from qa.reader import READER_CONFIG, ExtractiveReader
 from qa.schema import Passage
 from qa.squad import squad_examples
 from qa.training.negatives import add_negatives, cut_answer_negatives
+from qa.training.pairs import articles_of
 from qa.training.trainer import RUN_LOG, model_card
 
 WEIGHT_FILES = ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json")
@@ -164,10 +165,8 @@ def score_reader(cfg: PackagingConfig) -> dict[str, Any]:
         for ex, (text, score) in zip(negatives, best_spans(reader, negatives, cfg.batch)):
             ex["prediction"], ex["score"] = text, score
 
-    calib_pos = [ex for ex in examples if ex["article"] % 2 == 0]
-    calib_neg = [ex for ex in negatives if ex["article"] % 2 == 0]
-    held_pos = [ex for ex in examples if ex["article"] % 2 == 1]
-    held_neg = [ex for ex in negatives if ex["article"] % 2 == 1]
+    calib_pos, calib_neg = articles_of(examples, "even"), articles_of(negatives, "even")
+    held_pos, held_neg = articles_of(examples, "odd"), articles_of(negatives, "odd")
     threshold = reader_threshold(calib_pos, calib_neg, cfg.min_abstain, cfg.rule)
     scores = {
         "dev_all_forced": dev_figures(examples, [], 0.0),
