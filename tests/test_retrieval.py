@@ -70,3 +70,23 @@ def test_a_question_naming_an_articles_title_ranks_that_article_up(tmp_path: Pat
     assert all(score_of[h.sentence.text] == h.score for h in titled.hits(question))  # order only, scores kept
     plain.index.withdraw(["quake.txt"])
     assert plain.titles.named(question) == {}
+
+
+def test_titles_are_read_without_sqlite_json_functions(tmp_path: Path) -> None:
+    import sqlite3
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Sichuan cuisine\nSichuan food is spicy.", encoding="utf-8")
+    segment = retriever(corpus, tmp_path).index.segments[0]
+    assert segment.titles() == ["Sichuan cuisine"]
+    real = segment._db
+
+    class WithoutJson:  # an SQLite built without the JSON functions
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if "json_extract" in sql:
+                raise sqlite3.OperationalError("no such function: json_extract")
+            return real.execute(sql, *args)
+
+    segment._db = WithoutJson()  # type: ignore[assignment]
+    assert segment.titles() == ["Sichuan cuisine"]

@@ -158,7 +158,11 @@ class Segment:
     def titles(self) -> list[str | None]:
         """Every article's title, in article-table order (read from the records, not cached)."""
         with self._lock:
-            rows = self._db.execute("SELECT json_extract(record, '$.title') FROM articles ORDER BY row").fetchall()
+            try:
+                rows = self._db.execute("SELECT json_extract(record, '$.title') FROM articles ORDER BY row").fetchall()
+            except sqlite3.OperationalError:  # an SQLite built without JSON functions: parse the records here
+                rows = [(json.loads(r).get("title"),) for (r,) in
+                        self._db.execute("SELECT record FROM articles ORDER BY row")]
         return [r[0] for r in rows]
 
     def sentence_rows(self, row: int) -> tuple[int, int]:
