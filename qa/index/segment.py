@@ -40,6 +40,10 @@ SPANS = "spans.npy"
 VECTORS = "vectors.npy"
 LEXICAL = "lexical"
 _CACHED_ARTICLES = 512
+# segments never change once written, so their titles are read once per process, whichever
+# generation of the index opens them again (a few hundred segments at most)
+_TITLES: OrderedDict[str, list[str | None]] = OrderedDict()
+_TITLES_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -156,14 +160,24 @@ class Segment:
             return article
 
     def titles(self) -> list[str | None]:
-        """Every article's title, in article-table order (read from the records, not cached)."""
+        """Every article's title, in article-table order (read from the records once per process)."""
+        key = str(self.path.resolve())
+        with _TITLES_LOCK:
+            if key in _TITLES:
+                _TITLES.move_to_end(key)
+                return _TITLES[key]
         with self._lock:
             try:
                 rows = self._db.execute("SELECT json_extract(record, '$.title') FROM articles ORDER BY row").fetchall()
             except sqlite3.OperationalError:  # an SQLite built without JSON functions: parse the records here
                 rows = [(json.loads(r).get("title"),) for (r,) in
                         self._db.execute("SELECT record FROM articles ORDER BY row")]
-        return [r[0] for r in rows]
+        titles = [r[0] for r in rows]
+        with _TITLES_LOCK:
+            _TITLES[key] = titles
+            if len(_TITLES) > 1024:
+                _TITLES.popitem(last=False)
+        return titles
 
     def sentence_rows(self, row: int) -> tuple[int, int]:
         """The sentence rows [begin, end) of the article in row ``row`` of the article table."""
