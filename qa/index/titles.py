@@ -1,8 +1,8 @@
 """Which articles a question names by their title: "In what year did the earthquake in Sichuan occur?"
 names the article "2008 Sichuan earthquake" (two of its three title terms are in the question).
 
-Titles are read from the segments' article tables once per loaded index (no article text is read),
-as BM25 terms (``qa.index.lexical.tokenize``: stopwords out, stemmed), into a map from term to the
+Titles are read from the segments' article tables (in SQLite, once per segment and process; no article
+is loaded), as BM25 terms (``qa.index.lexical.tokenize``: stopwords out, stemmed), into a map from term to the
 articles whose titles hold it. A question names an article when at least ``MIN_SHARE`` of its title's
 terms are among the question's; the retriever then ranks that article's sentences by the question
 among themselves and fuses that ranking in (``qa.retrieval``), so a question about a topic finds its
