@@ -68,7 +68,8 @@ class HybridRetriever:
         the sentences of ``articles`` (id -> weight) are ranked by the question among themselves
         and fused with ``FOCUS_WEIGHT`` times the article's weight; so are the sentences of articles
         whose titles the question names (``qa.index.titles``), with ``title_weight`` times the share of
-        the title named. These change the order only:
+        the title named, and the question's rankings among the articles of a site it names ("What did
+        Le Monde report?"), with ``title_weight``. These change the order only:
         a hit's score stays the question's own fused score (in the corpus, or within those articles,
         whichever is higher), on the scale the reader's verifier was calibrated with.
         """
@@ -95,6 +96,11 @@ class HybridRetriever:
             for article_id, share in self.titles.named(question).items():
                 if article_id not in focused and self.index.allows(article_id, where):
                     extra += [(self.title_weight * share, r) for r in self._within(article_id, question, vectors[0], k)]
+            sites = self.titles.sites_named(question) if where is None or where.source is None else []
+            for site in sites:  # the question's rankings among that site's articles (within the dates asked)
+                scoped = Filters(where.since if where else None, where.until if where else None, site)
+                extra += [(self.title_weight, self.index.search(vectors[:1], k, scoped)[0]),
+                          (self.title_weight, self.index.lexical(question, k, scoped))]
         score = _fuse({}, [(1.0, ranking) for ranking in own])
         if self.article_weight > 0:
             # An article that matches the question in many sentences is likelier its subject than one

@@ -27,7 +27,7 @@ class Settings:
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     article_weight: float = 0.0  # weight of the ranking by how much of each sentence's article matched
-    title_weight: float = 0.5  # weight of the ranking within articles whose titles the question names
+    title_weight: float = 0.5  # weight of the rankings within articles the question names by title or site
     window: int = 1  # neighbouring sentences added on each side of a hit
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
     min_score_follow_up: float | None = None  # the same for follow-ups read with history; None: the reader's

@@ -94,3 +94,35 @@ def test_titles_are_read_without_sqlite_json_functions(tmp_path: Path) -> None:
 
     segments._TITLES.clear()
     assert segment.titles() == ["Sichuan cuisine"]  # and without JSON functions
+
+
+def test_a_question_naming_a_site_ranks_its_articles_up(tmp_path: Path) -> None:
+    import json
+
+    from qa.filters import Filters
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [
+        {"id": "rhone", "title": "A bridge for Lyon", "site": "Daily Rhône", "date": "2024-03-26",
+         "text": "The mayor opened the bridge on Monday. The new bridge cost 40 million euros, officials said."},
+        {"id": "times", "title": "Lyon's bridge opens", "site": "Lyon Times", "date": "2024-03-26",
+         "text": "Crowds watched the opening. The new bridge cost 45 million euros, according to the council."},
+        {"id": "x", "title": "Short", "site": "AP", "text": "According to AP, it rained."},
+    ]
+    (corpus / "wire.json").write_text(json.dumps(records), encoding="utf-8")
+    question = "How much did the new bridge cost, according to the daily rhône?"
+    plain = retriever(corpus, tmp_path, title_weight=0)
+    assert plain.titles.sites_named(question) == ["Daily Rhône"]  # whole words, any case
+    assert plain.titles.sites_named("Where was the bridge opened, according to the council?") == []
+    assert plain.titles.sites_named("What did AP say?") == []  # too short a name to look for
+
+    def rank(r: HybridRetriever, where: Filters | None = None) -> int:
+        return next(i for i, h in enumerate(r.hits(question, where=where)) if "40 million" in h.sentence.text)
+
+    named = HybridRetriever(plain.index, plain.embedder, title_weight=0.5)
+    assert rank(named) < rank(plain)
+    assert rank(named, Filters.parse(since="2024-01-01")) < rank(plain, Filters.parse(since="2024-01-01"))
+    # a source asked for is honoured: the site the question names does not bring its articles back
+    only_times = named.hits(question, where=Filters.parse(source="Lyon Times"))
+    assert {h.sentence.article_id for h in only_times} == {"wire.json#times"}

@@ -1,5 +1,6 @@
-"""Which articles a question names by their title: "In what year did the earthquake in Sichuan occur?"
-names the article "2008 Sichuan earthquake" (two of its three title terms are in the question).
+"""Which articles a question names: by their title ("In what year did the earthquake in Sichuan occur?"
+names the article "2008 Sichuan earthquake": two of its three title terms are in the question), or by
+the site that published them ("What did Le Monde report about the bridge?" names Le Monde's articles).
 
 Titles are read from the segments' article tables (in SQLite, once per segment and process; no article
 is loaded), as BM25 terms (``qa.index.lexical.tokenize``: stopwords out, stemmed), into a map from term to the
@@ -8,11 +9,17 @@ terms are among the question's; the retriever then ranks that article's sentence
 among themselves and fuses that ranking in (``qa.retrieval``), so a question about a topic finds its
 article even where a distractor's single sentence matches better.
 
+Sites are the articles' site names (kept in memory by the segments); a question names one when it holds
+the whole name as words, in any case ("le monde", "Reuters"); names under ``MIN_SITE_CHARS`` are not
+looked for.
+
     TitleIndex(index).named("In what year did the earthquake in Sichuan occur?")   # {"...": 0.67}
+    TitleIndex(index).sites_named("What did Le Monde report?")                    # ["Le Monde"]
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING
 
@@ -21,6 +28,8 @@ if TYPE_CHECKING:
 
 MIN_SHARE = 0.6  # of a title's terms that a question must hold to name the article (2 of 2, 2 of 3, 3 of 4)
 MAX_NAMED = 3  # articles a question may name (the best shares first; more is a generic title word)
+MIN_SITE_CHARS = 3  # shorter site names are not looked for in questions
+MAX_SITES = 2  # sites a question may name
 
 
 class TitleIndex:
@@ -31,6 +40,7 @@ class TitleIndex:
         self._terms: dict[str, list[str]] | None = None
         self._sizes: dict[str, int] = {}  # article id -> distinct terms in its title
         self._lock = threading.Lock()
+        self._sites: list[tuple[str, re.Pattern[str]]] | None = None
 
     def _build(self) -> dict[str, list[str]]:
         from qa.index.lexical import tokenize
@@ -65,3 +75,18 @@ class TitleIndex:
                   if c / self._sizes[a] >= MIN_SHARE and a in self.index.articles}
         best = sorted(shares, key=lambda a: (-shares[a], -self._sizes[a], a))[:MAX_NAMED]
         return {a: shares[a] for a in best}
+
+    def sites_named(self, question: str) -> list[str]:
+        """The site names (as the articles give them) that ``question`` holds as whole words, longest first."""
+        if self._sites is None:
+            names = {site.strip() for segment in self.index.segments for site in segment.sites
+                     if site and len(site.strip()) >= MIN_SITE_CHARS}
+            self._sites = [(name, re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE))
+                           for name in sorted(names, key=lambda n: (-len(n), n))]
+        found: list[str] = []
+        for name, pattern in self._sites:
+            if pattern.search(question) and not any(name.lower() in f.lower() for f in found):
+                found.append(name)
+                if len(found) == MAX_SITES:
+                    break
+        return found
