@@ -166,21 +166,32 @@ def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: 
         if len(vectors) == len(texts):
             return vectors
     tokenizer, model = load_teacher()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        vectors = embed_texts(model, tokenizer, texts, max_length, batch_size, np.float16, progress="teacher")
+    tmp = cache.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, cache)
+    return vectors
+
+
+def embed_texts(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int,
+                dtype: Any = np.float32, progress: str | None = None) -> np.ndarray:
+    """``model``'s mean-pooled unit vectors of ``texts`` (in their order), read longest first in batches
+    of similar length; ``progress`` names the texts in a log line every 100 batches."""
+    import torch
+
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    vectors = np.empty((len(texts), model.config.hidden_size), dtype=np.float16)
+    vectors = np.empty((len(texts), model.config.hidden_size), dtype=dtype)
     began = time.perf_counter()
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.inference_mode():
         for b in range(0, len(order), batch_size):
             rows = order[b : b + batch_size]
             batch = tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=max_length,
                               return_tensors="pt")
             vectors[rows] = mean_pooled(model, batch).numpy()
-            if b // batch_size % 100 == 0:
-                log.info("teacher: %d / %d texts, %.0f/s", b + len(rows), len(texts),
+            if progress and b // batch_size % 100 == 0:
+                log.info("%s: %d / %d texts, %.0f/s", progress, b + len(rows), len(texts),
                          (b + len(rows)) / (time.perf_counter() - began))
-    tmp = cache.with_suffix(".tmp.npy")
-    np.save(tmp, vectors)
-    os.replace(tmp, cache)
     return vectors
 
 
@@ -362,23 +373,12 @@ class RecallCheck:
         self.gold = np.array([row[s] for _, s in chosen])
         self.tokenizer, self.max_length = tokenizer, max_length
 
-    def _embed(self, student: Any, texts: list[str], batch_size: int = 128) -> np.ndarray:
-        import torch
-
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), student.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
-            for b in range(0, len(order), batch_size):
-                rows = order[b : b + batch_size]
-                batch = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
-                                       max_length=self.max_length, return_tensors="pt")
-                out[rows] = mean_pooled(student, batch).float().numpy()
-        return out
-
     def __call__(self, student: Any) -> float:
         if not self.questions:
             return 0.0
-        scores = self._embed(student, self.questions) @ self._embed(student, self.sentences).T
+        questions, sentences = (embed_texts(student, self.tokenizer, texts, self.max_length, 128)
+                                for texts in (self.questions, self.sentences))
+        scores = questions @ sentences.T
         top = np.argpartition(-scores, min(5, scores.shape[1] - 1), axis=1)[:, :5]
         return float(np.mean([g in t for g, t in zip(self.gold, top)]))
 
