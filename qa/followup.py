@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.schema import Answer
-from qa.text import TOKEN, name_end
+from qa.text import POSSESSIVE, TOKEN, name_end
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
@@ -544,7 +544,7 @@ def _phrases(text: str) -> list[tuple[str, str]]:
         j = name_end(words, i, joins=_NAME_JOINS, not_first=_FUNCTION, not_inside=_QUESTION_WORDS)
         if j > i:
             start, end = tokens[i].start(), tokens[j - 1].end()
-            phrase = re.sub(r"['’]s?$", "", text[start:end])  # "Macron's wife": the name is "Macron"
+            phrase = POSSESSIVE.sub("", text[start:end])  # "Macron's wife": the name is "Macron"
             kind = _kind_of(phrase, text, start)
             found.append((phrase, kind))
             i = j

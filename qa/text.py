@@ -23,6 +23,7 @@ def stemmer() -> Any:
 
 # words and punctuation marks, as the name scanner and the follow-up stage step through text
 TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
+POSSESSIVE = re.compile(r"['’]s?$")  # the ending a name loses: "Macron's" is "Macron"
 
 
 def name_end(tokens: list[str], i: int, *, joins: Container[str], not_first: Container[str] = (),

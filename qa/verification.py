@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import TOKEN, name_end, stemmer
+from qa.text import POSSESSIVE, TOKEN, name_end, stemmer
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -47,7 +47,6 @@ STARTERS = {
     "her", "their", "its", "has", "have", "had", "will", "would", "should", "apart", "aside", "except",
 }
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_POSSESSIVE = re.compile(r"(?:['’]s?)?$")
 _DATE_WORDS = re.compile(
     rf"\b(\d{{1,4}}|{'|'.join(MONTHS)}|{'|'.join(WEEKDAYS)}|today|yesterday|tomorrow|century|centuries|"
     r"decade|decades|year|years|week|weeks|month|months|day|days|morning|evening|night|spring|summer|autumn|"
@@ -91,7 +90,8 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
                 first = j
         if first < j:
             begin, end = tokens[first].start(), tokens[j - 1].end()
-            end -= len(_POSSESSIVE.search(text, begin, end).group())  # "Warsaw's": the name is "Warsaw"
+            possessive = POSSESSIVE.search(text, begin, end)  # "Warsaw's": the name is "Warsaw"
+            end = possessive.start() if possessive else end
             if end > begin:
                 add("proper", begin, end)
     return sorted(found, key=lambda x: x[1])
