@@ -19,6 +19,7 @@ article still finds it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class HybridRetriever:
                     extra += [(self.title_weight * share, r) for r in self._within(article_id, question, vectors[0], k)]
             sites = self.titles.sites_named(question) if where is None or where.source is None else []
             for site in sites:  # the question's rankings among that site's articles (within the dates asked)
-                scoped = Filters(where.since if where else None, where.until if where else None, site)
+                scoped = replace(where or Filters(), source=site)
                 extra += [(self.title_weight, self.index.search(vectors[:1], k, scoped)[0]),
                           (self.title_weight, self.index.lexical(question, k, scoped))]
         score = _fuse({}, [(1.0, ranking) for ranking in own])

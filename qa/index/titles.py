@@ -40,7 +40,7 @@ class TitleIndex:
         self._terms: dict[str, list[str]] | None = None
         self._sizes: dict[str, int] = {}  # article id -> distinct terms in its title
         self._lock = threading.Lock()
-        self._sites: list[tuple[str, re.Pattern[str]]] | None = None
+        self._sites: tuple[re.Pattern[str] | None, dict[str, str]] | None = None  # one pattern, lower -> name
 
     def _build(self) -> dict[str, list[str]]:
         from qa.index.lexical import tokenize
@@ -77,16 +77,16 @@ class TitleIndex:
         return {a: shares[a] for a in best}
 
     def sites_named(self, question: str) -> list[str]:
-        """The site names (as the articles give them) that ``question`` holds as whole words, longest first."""
+        """The site names (as the articles give them) that ``question`` holds as whole words, in the order it
+        names them (at one place the longest name wins: "Lyon Times", not "Times")."""
         if self._sites is None:
-            names = {site.strip() for segment in self.index.segments for site in segment.sites
+            names = {site.strip().lower(): site.strip() for segment in self.index.segments for site in segment.sites
                      if site and len(site.strip()) >= MIN_SITE_CHARS}
-            self._sites = [(name, re.compile(r"(?<!\w)" + re.escape(name) + r"(?!\w)", re.IGNORECASE))
-                           for name in sorted(names, key=lambda n: (-len(n), n))]
-        found: list[str] = []
-        for name, pattern in self._sites:
-            if pattern.search(question) and not any(name.lower() in f.lower() for f in found):
-                found.append(name)
-                if len(found) == MAX_SITES:
-                    break
-        return found
+            alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+            pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if names else None
+            self._sites = (pattern, names)
+        pattern, names = self._sites
+        if pattern is None:
+            return []
+        found = dict.fromkeys(names.get(m.group().lower(), m.group()) for m in pattern.finditer(question))
+        return list(found)[:MAX_SITES]
