@@ -24,6 +24,7 @@ from qa.sentences import split_text
 from qa.verification import Verifier, signals
 
 _PUNCTUATION = set(string.punctuation)
+CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
 
 
 def normalize_answer(text: str) -> str:
@@ -41,15 +42,16 @@ def compose(
 
     Spans that run across a sentence boundary are dropped: a citation is one sentence.
     Every citation of a candidate spans exactly the candidate's text in its article.
-    Candidates are ranked by the reader; each gets the verifier's probability that it is right
-    (``Answer.score``), and the best is withheld when that is below ``threshold``.
+    The reader's best ``CANDIDATES`` each get the verifier's probability that they are right
+    (``Answer.score``); the most probable is the answer ("Which group made attempts in France?": "ISIS"
+    over the reader's "Moscow", whose "who" has no group to name), withheld below ``threshold``.
     Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
     """
     question, query = follow_up.question, follow_up.query
     excluded = {normalize_answer(x) for x in follow_up.exclude}
     groups: dict[str, list[tuple[Span, Citation]]] = {}
     for span in reading.spans:
-        span = balanced(span)
+        span = balanced(span, passages[span.passage].text)
         key = normalize_answer(span.text) or span.text.strip()
         citation = cite(passages[span.passage], span, index)
         if key and key not in excluded and citation.end <= citation.sentence_end:
@@ -72,8 +74,8 @@ def compose(
     if not ranked:
         return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
                       query=query)
-    candidates, checks = [], {}
-    for span, text, same in ranked[:5]:
+    candidates = []
+    for span, text, same in ranked[:CANDIDATES]:
         own = normalize_answer(span.text) or span.text.strip()
         rival = max((score for k, score in best_of.items() if k != own), default=0.0)
         passage = passages[span.passage]
@@ -82,16 +84,19 @@ def compose(
             reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
             retrieval_score=passage.score,
         )
-        checks = checks or facts.to_dict()  # the best candidate's
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
-        candidates.append(Candidate(text, score, same))
-    best, reader_score = candidates[0], ranked[0][0].score
+        candidates.append((Candidate(text, score, same), facts.to_dict(), span.score))
+    candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
+    checks, reader_score = candidates[0][1], candidates[0][2]
+    candidates = [c for c, _, _ in candidates]
+    best = candidates[0]
     if best.score < threshold:
         return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,
                       passages=passages, seconds=seconds, reader_score=reader_score, signals=checks,
                       query=query)
     return Answer(question, best.text, best.score, best.citations, candidates[1:], no_answer, passages,
                   seconds, reader_score, checks, query)
+
 
 def cite(passage: Passage, span: Span, index: SentenceIndex | None = None) -> Citation:
     """A citation for a span: the sentence holding its start, and its offsets in the article."""
@@ -122,10 +127,17 @@ _OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
 _PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
 
 
-def balanced(span: Span) -> Span:
-    """``span`` without a quotation mark at either end whose partner is not inside it: 'increased
-    cooperation”' -> 'increased cooperation' (the reader's span cut the quotation in half)."""
+def balanced(span: Span, passage: str = "") -> Span:
+    """``span`` with no quotation cut in half. A quotation opened inside the span and closed just after it
+    in ``passage`` (within ``QUOTE_REACH`` characters, the same sentence) is taken whole: 'Russia “increased
+    cooperation' -> 'Russia “increased cooperation”'. A quotation mark at either end whose partner is not
+    inside the span is dropped: 'increased cooperation”' -> 'increased cooperation'."""
     text, start = span.text, span.start
+    opened = [i for i, ch in enumerate(text) if ch in _PAIRS and ch not in "\"'" and _PAIRS[ch] not in text[i + 1 :]]
+    if opened and opened[-1] > 0 and passage[span.start : span.end] == text:
+        close = passage.find(_PAIRS[text[opened[-1]]], span.end, span.end + QUOTE_REACH)
+        if close >= 0 and not re.search(r"[.!?]\s", passage[span.end : close]):
+            text = passage[span.start : close + 1]
     while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
         text = text[:-1].rstrip()
     while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
@@ -135,6 +147,8 @@ def balanced(span: Span) -> Span:
         return span
     return replace(span, start=start, end=start + len(text), text=text)
 
+
+QUOTE_REACH = 60  # how far past a span's end the closing mark of a quotation it opened may be
 
 MERGE_WORDS = 6  # a candidate at most this many words longer than another that it contains is the same answer
 

@@ -49,6 +49,7 @@ _NEUTER = {"it", "its", "itself"}
 _PRONOUNS = _MALE | _FEMALE | _PLURAL | _NEUTER | {"there"}
 _POSSESSIVE = {"his", "its", "their", "hers", "theirs"}
 _ELSE = {"else", "other", "others", "another"}
+_POINTERS = {"so", "that", "this", "these", "those", "then"}  # "Who said so?": the last answer's speaker
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "is", "are", "was",
                    "were", "do", "does", "did", "can", "could", "will", "would", "has", "have", "had", "should",
                    "in", "on", "at", "to", "for", "from", "by", "with", "and", "but", "so", "the", "a", "an"}
@@ -246,11 +247,31 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         if _elliptic(recent[0].question) and full is not None:
             found[len(found) - 1 : len(found) - 1] = _frame_readings(question, full)[:1]
     found = [r for r in dict.fromkeys(found) if r and r != question]
+    if not found and _underspecified(question):
+        # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
+        stem = question.strip().rstrip("?.! ")
+        places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
+                  or (e.topic and e.text.lower().startswith("the ") and len(_tokens(e.text)) <= 3)]
+        found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
+                 if _bare(place).lower() not in stem.lower()]
+        elliptic = bool(found)
     if not found:
         return [question]
     if elliptic:
         found.append(question)  # as asked, searched with the conversation's context and focus
     return found[:MAX_READINGS]
+
+
+def _underspecified(question: str) -> bool:
+    """A short question that names nothing and points at nothing ("How many died?", "Who took
+    responsibility?"): in a conversation it is about the place or event being talked about."""
+    words = [w.lower() for w in _tokens(question)]
+    if not words or len(words) > 5 or words[0] not in _QUESTION_WORDS - {"and", "but", "so", "the", "a", "an"}:
+        return False
+    if any(w in _PRONOUNS or w in _ELSE or w in _POINTERS for w in words) or \
+            any(k != "time" for _, k in _phrases(question)):
+        return False
+    return not any(t[:1].isupper() for t in _tokens(question)[1:])
 
 
 def _pronoun_readings(question: str, recent: Sequence[Answer], per_pronoun: int = 3) -> list[str]:
@@ -340,7 +361,7 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
         head = piece[:1].upper() + piece[1:]
         if first in _AUX or first in _BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
             found.append(f"{head} {rest}?")
-            if answer and len(_tokens(answer)) <= MAX_ENTITY_WORDS:
+            if answer and len(_tokens(answer)) <= 2 * MAX_ENTITY_WORDS:  # "To whom did Macron offer an olive branch?"
                 found.append(f"{head} {rest} {answer}?")
         elif answer and len(_tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "<answer> opened"
             found.append(f"{head} {answer} {rest}?")
@@ -373,7 +394,8 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
     possessive = word in _POSSESSIVE or (word == "her" and nxt not in _AFTER_OBJECT)
     if word in _MALE or word in _FEMALE:
         gender = "m" if word in _MALE else "f"
-        found = [e for e in entities if e.kind == "person" and e.gender in ("", gender)]
+        found = [e for e in entities if e.kind == "person" and e.gender in ("", gender)] + [
+            e for e in entities if e.kind == "thing" and e.gender == gender]  # "Macron", "Mr Macron" in the articles
     elif word in _PLURAL:  # a group, or a place standing for its government ("Kyiv denied ...")
         found = [e for e in entities if e.kind == "group"] + [
             e for e in entities if e.kind in ("place", "thing") and e.text[:1].isupper() and len(e.text.split()) <= 2
@@ -497,7 +519,11 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
         for phrase, kind in _phrases(question):
             if kind == "time" or any(phrase.lower() == e.text.lower() for e in found):
                 continue
-            found.append(Entity(phrase, kind, _gender(phrase, question), back))
+            gender = _gender(phrase, question)
+            if kind == "thing" and len(_tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
+                gender = _gender(phrase, " ".join(p.text for p in a.passages[:2])) or \
+                    _gender(phrase, " ".join(c.sentence for c in a.citations[:2]))
+            found.append(Entity(phrase, kind, gender, back))
     return topics + [e for e in found if all(e.text != t.text for t in topics)]
 
 
@@ -510,7 +536,10 @@ def _inserted(question: str, query: str) -> list[str]:
     found = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=said, b=read, autojunk=False).get_opcodes():
         if op == "replace" and i2 - i1 == 1:
-            text = " ".join(read[j1:j2]).rstrip("?.!,")
+            words = read[j1:j2]
+            if len(words) > 1 and words[0].rstrip("?.!,") == said[i1].rstrip("?.!,"):
+                words = words[1:]  # "died?" -> "died in the Bataclan Theatre?": what was added
+            text = " ".join(words).rstrip("?.!,")
             text = re.sub(r"^in |['’]s?$", "", text)
             if text:
                 found.append(text)

@@ -6,7 +6,7 @@ import pytest
 
 from qa.errors import QAError
 from qa.followup import PARTS, entities_of, interpret, parse_parts, readings
-from qa.schema import Answer, Citation
+from qa.schema import Answer, Citation, Passage
 
 
 def complete(question: str, recent: list[Answer]) -> str:
@@ -219,3 +219,41 @@ def test_a_question_that_needs_nothing_has_one_reading() -> None:
     assert interpret("Who is the French Prime Minister?", [MACRON]).alternatives == ()
     f = interpret("Which day?", [BRIDGE])
     assert f.readings[0] == f.query and len(f.readings) > 1 and f.needs_history
+
+
+def test_a_name_the_articles_show_to_be_a_man_is_his_antecedent() -> None:
+    # "Macron" alone in a question is no person by its shape; the passages read say "Mr Macron ... he"
+    passage = Passage("a1", "Title", 0, 0, 0, "Mr Macron spoke to BFMTV on Monday. He offered help.")
+    asked = Answer("Which broadcaster did Macron speak to?", "BFMTV", 0.9,
+                   [Citation("a1", "Title", 0, passage.text, 19, 24, 0, 35)], passages=[passage])
+    assert complete("What did he offer?", [asked]) == "What did Macron offer?"
+    assert complete("What did she offer?", [asked]) == "What did she offer?"  # the articles say "he"
+    # a country named in a question is no "he"
+    assert complete("What did he say?", [turn("Who offered Russia cooperation?", None)]) == "What did he say?"
+
+
+def test_an_ellipsis_is_completed_with_the_last_answer_as_its_object() -> None:
+    offer = Answer("What did Macron offer?", "an olive branch of sorts", 0.8)
+    assert "To whom did Macron offer an olive branch of sorts?" in readings("To whom?", [offer])
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("How many died?", "How many died in the Bataclan Theatre?"),
+    ("At what kind of event?", "At what kind of event in the Bataclan Theatre?"),
+])
+def test_a_question_that_names_nothing_is_about_the_place_talked_about(question: str, expected: str) -> None:
+    theatre = turn("Which theatre was attacked in 2015?", "the Bataclan Theatre",
+                   "The 2015 attack on the Bataclan Theatre in Paris by ISIS terrorists.")
+    found = readings(question, [theatre])
+    assert found[0] == expected and found[-1] == question  # as asked stays a reading
+
+
+@pytest.mark.parametrize("question", [
+    "Who said so?",  # points at the last statement, not a place
+    "How many Russians died?",  # names its own subject
+    "How many died in the attack on the Bataclan Theatre in Paris in 2015?",  # not short
+])
+def test_questions_that_point_or_name_get_no_place_added(question: str) -> None:
+    theatre = turn("Which theatre was attacked in 2015?", "the Bataclan Theatre",
+                   "The 2015 attack on the Bataclan Theatre in Paris by ISIS terrorists.")
+    assert not any(r.endswith(" in the Bataclan Theatre?") for r in readings(question, [theatre]))

@@ -312,6 +312,37 @@ def test_spans_do_not_cut_quotations_in_half(text: str, start: int, expected: st
     assert span.text == expected and span.start == start + shift and span.end == span.start + len(expected)
 
 
+def test_the_likeliest_right_candidate_is_the_answer() -> None:
+    # a verifier that distrusts answers of the wrong type: the reader's favourite span ("the capital",
+    # no name for a "who") loses to its runner-up, a name
+    model = {"features": ["span_logit", "type_mismatch"], "mean": [0.0, 0.0], "scale": [1.0, 1.0],
+             "coef": [1.0, -3.0], "intercept": 0.0}
+
+    class Calibrated(ScriptedReader):
+        calibration = {"given": model, "retrieved": model}
+
+    passages = [Passage("a", "A", 0, 0, 0, "In the capital, Emmanuel Macron spoke.")]
+    spans = [Span(0, 3, 14, "the capital", 0.6), Span(0, 16, 31, "Emmanuel Macron", 0.4)]
+    r = QA(reader=Calibrated(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
+        "Who spoke?", min_score=0.0)
+    assert r.text == "Emmanuel Macron" and [a.text for a in r.alternatives] == ["the capital"]
+    assert r.score > r.alternatives[0].score and r.reader_score == 0.4 and r.signals["type_mismatch"] == 0.0
+
+
+def test_a_quotation_opened_in_a_span_is_taken_whole() -> None:
+    from qa.answering import balanced
+
+    passage = "Macron said he has offered Russia “increased cooperation” to combat terrorism."
+    start = passage.index("Russia")
+    cut = "Russia “increased cooperation"
+    span = balanced(Span(0, start, start + len(cut), cut, 0.5), passage)
+    assert span.text == "Russia “increased cooperation”" and passage[span.start : span.end] == span.text
+    # a quotation that closes only after the sentence ends is not reached for
+    far = "He said “we will see. It may take weeks”."
+    cut = far[: far.index(". It")]  # "He said “we will see"
+    assert balanced(Span(0, 0, len(cut), cut, 0.5), far).text == cut
+
+
 def test_near_identical_candidates_pool_their_evidence() -> None:
     passages = [Passage("a", "A", 0, 0, 0, "The bridge opened on Monday after five years of work."),
                 Passage("b", "B", 0, 0, 0, "It opened on Monday. Rain fell on Tuesday.")]
