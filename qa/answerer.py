@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.answering import compose, joined, normalize_answer
-from qa.followup import FollowUp
+from qa.followup import FollowUp, respelled
 from qa.schema import Answer, Passage, Reading
 from qa.verification import Verifier
 
@@ -67,8 +67,10 @@ class Answerer:
                min_score: float | None, began: float, said: set[str], spent: dict[str, float]) -> list[Answer]:
         """The answer of each question's best reading. Readings are verified in rounds, simplest first,
         all questions of a round in one batch: a question's next reading is read only while it could
-        still win (``READING_PRIOR`` per step). An answer that repeats one ``said`` earlier, or the
-        reading's own antecedent, is a wrong reading's sign. ``spent``: seconds per stage, added to."""
+        still win (``READING_PRIOR`` per step); a weak first reading that names a place the passages call
+        otherwise is read again in their words (``qa.followup.respelled``). An answer that repeats one
+        ``said`` earlier, or the reading's own antecedent, is a wrong reading's sign. ``spent``: seconds per
+        stage, added to."""
         best: dict[int, tuple[float, Answer]] = {}
         pending, rank = list(range(len(follow_ups))), 0
         while pending:
@@ -86,6 +88,10 @@ class Answerer:
                     merit -= 1.0
                 if i not in best or merit > best[i][0]:
                     best[i] = (merit, a)
+                if rank == 0 and a.score < 1.0 - READING_PRIOR:  # the articles may name its places otherwise
+                    again = respelled(reading.query, _read_in(a))
+                    if again is not None and again not in follow_ups[i].readings:
+                        follow_ups[i] = replace(follow_ups[i], alternatives=(again, *follow_ups[i].alternatives))
             rank += 1
             pending = [i for i in pending if rank < len(follow_ups[i].readings)
                        and best[i][0] < 1.0 - READING_PRIOR * rank]
@@ -152,3 +158,10 @@ class Answerer:
         """``qa.answering.compose`` with this reader's verifier, citing from the index (not from an outside
         retriever's passages, which are split where they stand)."""
         return compose(follow_up, passages, reading, threshold, seconds, self.verifier, self.index(), retrieved)
+
+
+def _read_in(answer: Answer) -> list[str]:
+    """The text of the passage the answer (or the best withheld candidate) was read in; [] for none."""
+    cited = answer.citations or (answer.alternatives[0].citations if answer.alternatives else [])
+    return [p.text for c in cited[:1] for p in answer.passages
+            if p.article_id == c.article_id and p.start <= c.start < p.start + len(p.text)][:1]

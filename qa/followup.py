@@ -31,10 +31,11 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.schema import Answer
-from qa.text import POSSESSIVE, TOKEN, name_end
+from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
@@ -260,6 +261,26 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     if elliptic:
         found.append(question)  # as asked, searched with the conversation's context and focus
     return found[:MAX_READINGS]
+
+
+def respelled(question: str, passages: Sequence[str]) -> str | None:
+    """``question`` with each place it names that ``passages`` never name swapped for the name they give
+    it ("What did Paris offer the Kremlin?" over passages saying "French ... Russia": "What did France
+    offer Russia?"; "Kyiv" for "Kiev"), or None when nothing is swapped. The reader takes a name missing
+    from a passage for a sign the passage does not answer; the articles' own names read better."""
+    text = " ".join(passages)
+    out, swapped = question, False
+    for phrase, _ in _phrases(question):
+        if not aliases(phrase) or contains_phrase(text, phrase):
+            continue
+        # a spelling of the same name first ("Kiev" for "Kyiv"), then the country before its people and seats
+        found = sorted((SequenceMatcher(a=phrase.lower(), b=a.lower()).ratio() < 0.5, k, a)
+                       for k, a in enumerate(aliases(phrase)) if contains_phrase(text, a))
+        if found:
+            name = found[0][2]
+            out = re.sub(rf"(?:\bthe\s+)?\b{re.escape(phrase)}\b", name, out, count=1)
+            swapped = True
+    return out if swapped else None
 
 
 def _underspecified(question: str) -> bool:
@@ -537,7 +558,8 @@ def _inserted(question: str, query: str) -> list[str]:
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=said, b=read, autojunk=False).get_opcodes():
         if op == "replace" and i2 - i1 == 1:
             words = read[j1:j2]
-            if len(words) > 1 and words[0].rstrip("?.!,") == said[i1].rstrip("?.!,"):
+            if len(words) > 2 and words[0].rstrip("?.!,") == said[i1].rstrip("?.!,") and \
+                    words[1] in _PLACE_PREPOSITIONS:
                 words = words[1:]  # "died?" -> "died in the Bataclan Theatre?": what was added
             text = " ".join(words).rstrip("?.!,")
             text = re.sub(r"^in |['’]s?$", "", text)

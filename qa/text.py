@@ -50,3 +50,48 @@ def name_end(tokens: list[str], i: int, *, joins: Container[str], not_first: Con
         else:
             break
     return j
+
+
+# Names that news uses for one another: a country, its people, its capital and its seat of government
+# ("Paris offered the Kremlin help" is France offering Russia help). One group per line.
+_SAME_PLACE = """
+Russia|Russian|Russians|Moscow|Kremlin
+Ukraine|Ukrainian|Ukrainians|Kyiv|Kiev
+France|French|Paris|Élysée|Elysee
+United States|US|U.S.|USA|America|American|Americans|Washington|White House|Pentagon
+United Kingdom|UK|Britain|British|London|Downing Street|Whitehall
+China|Chinese|Beijing
+Germany|German|Germans|Berlin
+Japan|Japanese|Tokyo
+Italy|Italian|Italians|Rome
+Spain|Spanish|Madrid
+Poland|Polish|Warsaw
+Belarus|Belarusian|Minsk
+Israel|Israeli|Israelis|Jerusalem
+Iran|Iranian|Iranians|Tehran
+Turkey|Turkish|Ankara
+India|Indian|New Delhi
+Syria|Syrian|Damascus
+Egypt|Egyptian|Cairo
+Saudi Arabia|Saudi|Riyadh
+North Korea|North Korean|Pyongyang
+South Korea|South Korean|Seoul
+Canada|Canadian|Ottawa
+Australia|Australian|Canberra
+European Union|EU|Brussels
+"""
+_ALIASES = {name.lower(): tuple(n for n in line.split("|") if n != name)
+            for line in _SAME_PLACE.strip().splitlines() for name in line.split("|")}
+
+
+def aliases(name: str) -> tuple[str, ...]:
+    """The other names news gives the place or government ``name`` stands for: "Kremlin" -> ("Russia",
+    "Russian", "Russians", "Moscow"); () for a name that is no such place."""
+    return _ALIASES.get(name.lower(), ())
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case: "US" is not in "Russia"."""
+    if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent
+        return False
+    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE) is not None

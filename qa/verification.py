@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import POSSESSIVE, TOKEN, name_end, stemmer
+from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end, stemmer
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -95,13 +95,6 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
             if end > begin:
                 add("proper", begin, end)
     return sorted(found, key=lambda x: x[1])
-
-
-def contains_phrase(text: str, phrase: str) -> bool:
-    """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case: "US" is not in "Russia"."""
-    if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent
-        return False
-    return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE) is not None
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +177,7 @@ def signals(
 ) -> Signals:
     """The signals of one answer found in ``sentence`` of ``passage``."""
     names = [question[s:e] for _, s, e in phrases(question)]
-    missing = [n for n in names if not contains_phrase(passage, n)]
+    missing = [n for n in names if not any(contains_phrase(passage, x) for x in (n, *aliases(n)))]
     q_words = content_stems(question)
     a_words = content_stems(answer)
     return Signals(

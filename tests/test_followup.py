@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.errors import QAError
-from qa.followup import PARTS, entities_of, interpret, parse_parts, readings
+from qa.followup import PARTS, entities_of, interpret, parse_parts, readings, respelled
 from qa.schema import Answer, Citation, Passage
 
 
@@ -257,3 +257,14 @@ def test_questions_that_point_or_name_get_no_place_added(question: str) -> None:
     theatre = turn("Which theatre was attacked in 2015?", "the Bataclan Theatre",
                    "The 2015 attack on the Bataclan Theatre in Paris by ISIS terrorists.")
     assert not any(r.endswith(" in the Bataclan Theatre?") for r in readings(question, [theatre]))
+
+
+@pytest.mark.parametrize(("question", "passage", "expected"), [
+    ("What did Paris offer the Kremlin?", "France offered Russia help. French officials said so.",
+     "What did France offer Russia?"),
+    ("Who blamed Kyiv?", "Medvedev blamed the Kiev regime, not Ukraine.", "Who blamed Kiev?"),  # a spelling first
+    ("Who blamed Kyiv?", "Kyiv denied it.", None),  # the passage names it as asked
+    ("Who is the mayor of Lyon?", "The mayor spoke.", None),  # no other name for it
+])
+def test_places_are_read_again_in_the_passages_words(question: str, passage: str, expected: str | None) -> None:
+    assert respelled(question, [passage]) == expected

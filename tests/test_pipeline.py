@@ -392,3 +392,18 @@ def test_another_retriever_plugs_in_through_the_protocol() -> None:
     follow = pipeline.answer("What did he build?", history=[recent])
     assert retriever.calls[-1]["articles"] == {"new.txt": 1.0} and "Maria Lopez" in retriever.calls[-1]["context"]
     assert follow.citations and follow.citations[0].article_id == "new.txt"
+
+
+def test_a_weak_reading_is_read_again_with_the_passages_names_for_its_places() -> None:
+    passages = [Passage("a", "A", 0, 0, 0, "France offered Russia cooperation on Monday.")]
+
+    class Names(ScriptedReader):
+        """Sure of its span only when the question's names are in the passage, as the real reader is."""
+
+        def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+            return [Reading([Span(0, 22, 33, "cooperation", 0.9 if "France" in q else 0.1)], [0.1]) for q, _ in items]
+
+    qa = QA(reader=Names([]), embedder=FakeEmbedder(), retriever=FixedRetriever(passages))
+    r = qa.answer("What did Paris offer the Kremlin?", min_score=0.0)
+    assert r.text == "cooperation" and r.score == 0.9 and r.query == "What did France offer Russia?"
+    assert qa.answer("What did France offer Russia?", min_score=0.0).query == "What did France offer Russia?"

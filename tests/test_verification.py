@@ -103,3 +103,11 @@ def test_follow_ups_use_their_own_model_when_the_reader_has_one() -> None:
     # without a follow-up model a follow-up is scored like any retrieved question
     assert Verifier({"retrieved": retrieved}).probability(s, 0.4, retrieved=True, follow_up=True) == \
         pytest.approx(predict(retrieved, s))
+
+
+def test_a_place_named_otherwise_in_the_passage_is_not_missing() -> None:
+    passage = "French President Emmanuel Macron offered Russia cooperation."
+    assert signals("What did Paris offer the Kremlin?", "cooperation", passage, passage, 0.5, 0.1, 0.1,
+                   0.1).names_missing == 0.0
+    assert signals("What did Berlin offer the Kremlin?", "cooperation", passage, passage, 0.5, 0.1, 0.1,
+                   0.1).names_missing == 0.5

@@ -30,8 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from qa.text import contains_phrase as _contains
 from qa.verification import MONTH, YEAR, phrases
-from qa.verification import contains_phrase as _contains
 
 Example = dict[str, Any]
 
