@@ -82,7 +82,7 @@ def compose(
         facts = signals(
             query, text, same[0].sentence if same else passage.text, passage.text, span.score,
             reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
-            retrieval_score=passage.score,
+            retrieval_score=passage.score, site=(same[0].site or "") if same else "",
         )
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
         candidates.append((Candidate(text, score, same), facts.to_dict(), span.score))

@@ -50,6 +50,7 @@ _NEUTER = {"it", "its", "itself"}
 _PRONOUNS = _MALE | _FEMALE | _PLURAL | _NEUTER | {"there"}
 _POSSESSIVE = {"his", "its", "their", "hers", "theirs"}
 _ELSE = {"else", "other", "others", "another"}
+_SAY = {"say", "said", "says", "tell", "told", "write", "wrote", "mean", "meant"}  # "say it": what was said
 _POINTERS = {"so", "that", "this", "these", "those", "then"}  # "Who said so?": the last answer's speaker
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "is", "are", "was",
                    "were", "do", "does", "did", "can", "could", "will", "would", "has", "have", "had", "should",
@@ -239,6 +240,8 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     fragment = _fragment(question)
     if fragment is not None:
         found.append(_fill_fragment(fragment, recent[0]) or "")
+    said = _who_said(question, recent[0])
+    found.append(said or "")
     found += _pronoun_readings(question, recent)
     elliptic = _elliptic(question)
     if elliptic:
@@ -258,7 +261,7 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         elliptic = bool(found)
     if not found:
         return [question]
-    if elliptic:
+    if elliptic or said:
         found.append(question)  # as asked, searched with the conversation's context and focus
     return found[:MAX_READINGS]
 
@@ -281,6 +284,30 @@ def respelled(question: str, passages: Sequence[str]) -> str | None:
             out = re.sub(rf"(?:\bthe\s+)?\b{re.escape(phrase)}\b", name, out, count=1)
             swapped = True
     return out if swapped else None
+
+
+_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?P<who>who|which \w+)\s+(?P<verb>said|says|stated|suggested|added|argued|"
+                       r"warned)\s+(?:so|that|this|it)?\s*[?.!]*\s*$", re.IGNORECASE)
+_REPORTED = re.compile(r"\b(?P<verb>said|says|saying|claimed|claims|claiming|stated|states|stating|suggested|suggests|"
+                       r"suggesting|announced|announces|announcing|added|adds|adding|argued|argues|arguing|warned|"
+                       r"warns|warning|wrote|writes|writing)\b(?: on \w+)?,?\s+that\s+(?P<clause>.+)$",
+                       re.IGNORECASE)
+_PAST = {"says": "said", "saying": "said", "wrote": "wrote", "writes": "wrote", "writing": "wrote"}
+
+
+def _who_said(question: str, last: Answer) -> str | None:
+    """"Who said so?": who said what the last answer's sentence reports ("Who claimed that the ISIS
+    splinter cell had made several attempts ... in recent months?"), or None."""
+    m = _WHO_SAID.match(question)
+    sentence = last.citations[0].sentence if last.citations else ""
+    said = _REPORTED.search(sentence) if m else None  # "claiming responsibility" reports nothing: a "that" follows
+    if said is None:
+        return None
+    clause = said.group("clause").strip().rstrip(".!?”\"").strip()
+    verb = said.group("verb").lower()  # the sentence's own verb: "Who suggested that ...", not "Who said"
+    if not verb.endswith("ed"):
+        verb = _PAST.get(verb) or re.sub(r"(?:s|ing)$", "", verb).rstrip("e") + "ed"  # "suggesting" -> "suggested"
+    return f"{m.group('who')[:1].upper()}{m.group('who')[1:]} {verb} that {clause}?" if clause else None
 
 
 def _underspecified(question: str) -> bool:
@@ -403,6 +430,8 @@ def _is_pronoun(lowered: Sequence[str], i: int) -> bool:
     if word == "there":  # "Were there survivors?" is existential; "What happened there?" points back
         return nxt in _AFTER_OBJECT and not (prev in _BE and nxt not in {"?", ".", "!"})
     if word == "it":  # "Is it true that ..." / "How long did it take to ..." refer forward
+        if prev in _SAY:
+            return False  # "When did he say it?": what was said, no thing named earlier
         rest = lowered[i + 1 :]
         return not ({"that", "to"} & set(rest[:4]) and prev in _BE)
     return True

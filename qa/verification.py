@@ -173,11 +173,14 @@ def _logit(p: float) -> float:
 def signals(
     question: str, answer: str, sentence: str, passage: str, span_score: float, no_answer: float,
     min_no_answer: float, runner_up: float, places: int = 1, passage_rank: int = 0,
-    retrieval_score: float = 0.0,
+    retrieval_score: float = 0.0, site: str = "",
 ) -> Signals:
-    """The signals of one answer found in ``sentence`` of ``passage``."""
+    """The signals of one answer found in ``sentence`` of ``passage``; ``site``: the publisher of the
+    passage's article, which a question may name without the passage doing so ("according to the Daily
+    Rhône")."""
     names = [question[s:e] for _, s, e in phrases(question)]
-    missing = [n for n in names if not any(contains_phrase(passage, x) for x in (n, *aliases(n)))]
+    missing = [n for n in names if not any(contains_phrase(passage, x) for x in (n, *aliases(n)))
+               and not (site and contains_phrase(site, n))]
     q_words = content_stems(question)
     a_words = content_stems(answer)
     return Signals(

@@ -268,3 +268,22 @@ def test_questions_that_point_or_name_get_no_place_added(question: str) -> None:
 ])
 def test_places_are_read_again_in_the_passages_words(question: str, passage: str, expected: str | None) -> None:
     assert respelled(question, [passage]) == expected
+
+
+def test_who_said_so_asks_who_said_what_the_last_answer_reports() -> None:
+    sentence = ("However, despite ISIS claiming responsibility for the attack, with Kremlin spokeswoman Maria "
+                "Zakharova suggesting on Monday that the United States was attempting to blame ISIS for the attack.")
+    last = turn("Who did Moscow blame?", "the United States", sentence)
+    found = readings("Who said that?", [last])
+    # the sentence's own verb, after "claiming responsibility" (no "that": nothing reported there)
+    assert found == ["Who suggested that the United States was attempting to blame ISIS for the attack?",
+                     "Who said that?"]
+    assert readings("Who said so?", [turn("When?", "Monday", "The bridge opened on Monday.")]) == ["Who said so?"]
+
+
+def test_it_after_say_is_what_was_said() -> None:
+    assert complete("When did he say it?", [turn("What did Hollande say?", "the same methods"), MACRON]) == \
+        "When did Emmanuel Macron say it?"
+    # "claimed it" is claiming the attack, not a statement
+    said = turn("Who?", "ISIS", "Macron said that ISIS did it.")
+    assert not any("that ISIS did it" in r for r in readings("Who claimed it?", [said]))

@@ -111,3 +111,10 @@ def test_a_place_named_otherwise_in_the_passage_is_not_missing() -> None:
                    0.1).names_missing == 0.0
     assert signals("What did Berlin offer the Kremlin?", "cooperation", passage, passage, 0.5, 0.1, 0.1,
                    0.1).names_missing == 0.5
+
+
+def test_the_site_a_question_names_is_not_missing_from_its_own_article() -> None:
+    passage = "The mayor opened the bridge on Monday."
+    asked = "According to the Daily Rhône, when did the bridge open?"
+    assert signals(asked, "Monday", passage, passage, 0.5, 0.1, 0.1, 0.1).names_missing == 1.0
+    assert signals(asked, "Monday", passage, passage, 0.5, 0.1, 0.1, 0.1, site="Daily Rhône").names_missing == 0.0
