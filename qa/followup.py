@@ -50,6 +50,7 @@ _NEUTER = {"it", "its", "itself"}
 _PRONOUNS = _MALE | _FEMALE | _PLURAL | _NEUTER | {"there"}
 _POSSESSIVE = {"his", "its", "their", "hers", "theirs"}
 _ELSE = {"else", "other", "others", "another"}
+_VAGUE = {"kind", "type", "sort", "many", "much", "long", "often", "old", "far", "happened", "happen", "did", "do"}
 _SAY = {"say", "said", "says", "tell", "told", "write", "wrote", "mean", "meant"}  # "say it": what was said
 _POINTERS = {"so", "that", "this", "these", "those", "then"}  # "Who said so?": the last answer's speaker
 _QUESTION_WORDS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "is", "are", "was",
@@ -251,6 +252,12 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         if _elliptic(recent[0].question) and full is not None:
             found[len(found) - 1 : len(found) - 1] = _frame_readings(question, full)[:1]
     found = [r for r in dict.fromkeys(found) if r and r != question]
+    if not found and _underspecified(question):
+        # "What kind of help?" after "Who offered Russia help?": that question's frame
+        words = {w.lower() for w in _tokens(question)} - _FUNCTION - _VAGUE
+        earlier = next((a for a in recent if words & {w.lower() for w in _tokens(a.question)}), None)
+        if earlier is not None:
+            found += _frame_readings(question, earlier)[:1]
     if not found and _underspecified(question):
         # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
         stem = question.strip().rstrip("?.! ")

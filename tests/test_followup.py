@@ -287,3 +287,9 @@ def test_it_after_say_is_what_was_said() -> None:
     # "claimed it" is claiming the attack, not a statement
     said = turn("Who?", "ISIS", "Macron said that ISIS did it.")
     assert not any("that ISIS did it" in r for r in readings("Who claimed it?", [said]))
+
+
+def test_a_vague_question_takes_the_frame_of_the_question_that_named_its_noun() -> None:
+    asked = turn("Who offered Russia help?", "Emmanuel Macron", "Emmanuel Macron offered Russia help.")
+    day = Answer("Which day?", "Monday", 0.9, query="Which day Emmanuel Macron offered Russia help?")
+    assert readings("What kind of help?", [day, asked])[0] == "What kind of help Emmanuel Macron offered Russia help?"
