@@ -70,6 +70,25 @@ def date_at_top(text: str, lines: int = 3) -> str | None:
     return None
 
 
+_MONTH_YEAR = re.compile(rf"\b({'|'.join(MONTHS)})\s+(\d{{4}})\b", re.I)
+REPORTED_WITHIN = 7  # days after an event that articles about it are dated in
+
+
+def dates_named(question: str) -> tuple[date, date] | None:
+    """The publication dates of the articles that may report what ``question`` asks about, when it names a
+    day ("on 25 March 2024", "2024-03-25": that day to a week after) or a month ("in March 2024": that
+    month to a week after); None when it names neither."""
+    day = parse_date(question) if re.search(r"\d", question) else None
+    if day is not None:
+        return day, day + timedelta(days=REPORTED_WITHIN)
+    m = _MONTH_YEAR.search(question)
+    if m is None:
+        return None
+    first = date(int(m.group(2)), _MONTH[m.group(1).lower()], 1)
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first, last + timedelta(days=REPORTED_WITHIN)
+
+
 def long_form(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1].title()} {day.year}"
 

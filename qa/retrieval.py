@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.dates import dates_named
 from qa.filters import Filters
 from qa.index import Embedder, SentenceIndex
 from qa.index.titles import TitleIndex
@@ -70,7 +71,8 @@ class HybridRetriever:
         and fused with ``FOCUS_WEIGHT`` times the article's weight; so are the sentences of articles
         whose titles the question names (``qa.index.titles``), with ``title_weight`` times the share of
         the title named, and the question's rankings among the articles of a site it names ("What did
-        Le Monde report?"), with ``title_weight``. These change the order only:
+        Le Monde report?") or dated when a day or month it names happened ("on 25 March 2024", within
+        ``qa.dates.REPORTED_WITHIN`` days after), with ``title_weight``. These change the order only:
         a hit's score stays the question's own fused score (in the corpus, or within those articles,
         whichever is higher), on the scale the reader's verifier was calibrated with.
         """
@@ -98,8 +100,14 @@ class HybridRetriever:
                 if article_id not in focused and self.index.allows(article_id, where):
                     extra += [(self.title_weight * share, r) for r in self._within(article_id, question, vectors[0], k)]
             sites = self.titles.sites_named(question) if where is None or where.source is None else []
-            for site in sites:  # the question's rankings among that site's articles (within the dates asked)
-                scoped = replace(where or Filters(), source=site)
+            scopes = [replace(where or Filters(), source=site) for site in sites]  # within the dates asked
+            named = dates_named(question)
+            if named is not None:  # articles dated when what the question names happened, or just after
+                asked = where or Filters()
+                since, until = max(named[0], asked.since or named[0]), min(named[1], asked.until or named[1])
+                if since <= until:
+                    scopes.append(replace(asked, since=since, until=until))
+            for scoped in scopes:  # the question's rankings among those articles
                 extra += [(self.title_weight, self.index.search(vectors[:1], k, scoped)[0]),
                           (self.title_weight, self.index.lexical(question, k, scoped))]
         score = _fuse({}, [(1.0, ranking) for ranking in own])

@@ -40,3 +40,17 @@ def test_relative_days_are_resolved_from_the_article_date(answer: str, expected:
 
 def test_without_an_article_date_nothing_is_resolved() -> None:
     assert resolve_relative("Monday", None) is None and resolve_relative("Monday", "sometime") is None
+
+
+@pytest.mark.parametrize(("question", "window"), [
+    ("What did the mayor open on 25 March 2024?", ("2024-03-25", "2024-04-01")),
+    ("What happened on 2024-03-25?", ("2024-03-25", "2024-04-01")),
+    ("What happened in February 2024?", ("2024-02-01", "2024-03-07")),
+    ("Who won in 1998?", None),  # a year alone is history, not a publication date
+    ("How many died?", None),
+])
+def test_the_publication_dates_a_question_names(question: str, window: tuple[str, str] | None) -> None:
+    from qa.dates import dates_named
+
+    found = dates_named(question)
+    assert (None if found is None else tuple(d.isoformat() for d in found)) == window

@@ -126,3 +126,33 @@ def test_a_question_naming_a_site_ranks_its_articles_up(tmp_path: Path) -> None:
     # a source asked for is honoured: the site the question names does not bring its articles back
     only_times = named.hits(question, where=Filters.parse(source="Lyon Times"))
     assert {h.sentence.article_id for h in only_times} == {"wire.json#times"}
+
+
+def test_a_question_naming_a_date_ranks_the_articles_of_that_week_up(tmp_path: Path) -> None:
+    import json
+
+    from qa.dates import dates_named
+    from qa.filters import Filters
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [  # the same council, two openings; the question's words fit the later one better
+        {"id": "may", "title": "School", "date": "2024-05-07",
+         "text": "The mayor opened the new school. The mayor said the school opened on time."},
+        {"id": "march", "title": "Bridge", "date": "2024-03-26",
+         "text": "Crowds watched. On Monday the mayor cut a ribbon at the bridge."},
+    ]
+    (corpus / "wire.json").write_text(json.dumps(records), encoding="utf-8")
+    question = "What did the mayor open on 25 March 2024?"
+    assert dates_named(question)[0].isoformat() == "2024-03-25"
+    plain = retriever(corpus, tmp_path, title_weight=0)
+    named = HybridRetriever(plain.index, plain.embedder, title_weight=0.5)
+
+    def rank(r: HybridRetriever, where: Filters | None = None) -> int:
+        return next(i for i, h in enumerate(r.hits(question, where=where)) if "ribbon" in h.sentence.text)
+
+    assert rank(named) < rank(plain)
+    # the dates a user asked for bound it: a window outside them adds nothing
+    outside = Filters.parse(since="2024-05-01")
+    assert [h.sentence.text for h in named.hits(question, where=outside)] == \
+        [h.sentence.text for h in plain.hits(question, where=outside)]
