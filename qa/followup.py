@@ -262,7 +262,8 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
         stem = question.strip().rstrip("?.! ")
         places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
-                  or (e.topic and e.text.lower().startswith("the ") and len(_tokens(e.text)) <= 3)]
+                  or (e.topic and e.kind == "thing" and e.text.lower().startswith("the ")
+                      and len(_tokens(e.text)) <= 3)]
         found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
                  if _bare(place).lower() not in stem.lower()]
         elliptic = bool(found)
@@ -293,13 +294,14 @@ def respelled(question: str, passages: Sequence[str]) -> str | None:
     return out if swapped else None
 
 
-_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?P<who>who|which \w+)\s+(?P<verb>said|says|stated|suggested|added|argued|"
-                       r"warned)\s+(?:so|that|this|it)?\s*[?.!]*\s*$", re.IGNORECASE)
-_REPORTED = re.compile(r"\b(?P<verb>said|says|saying|claimed|claims|claiming|stated|states|stating|suggested|suggests|"
-                       r"suggesting|announced|announces|announcing|added|adds|adding|argued|argues|arguing|warned|"
-                       r"warns|warning|wrote|writes|writing)\b(?: on \w+)?,?\s+that\s+(?P<clause>.+)$",
+_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?:(?P<who>who|which \w+)\s+(?P<verb>said|says|stated|suggested|added|argued|"
+                       r"warned)\s+(?:so|that|this|it)?|says who|said who|according to whom)\s*[?.!]*\s*$",
                        re.IGNORECASE)
-_PAST = {"says": "said", "saying": "said", "wrote": "wrote", "writes": "wrote", "writing": "wrote"}
+_REPORTED = re.compile(
+    r"\b(?:(?P<said>said|says|saying)\b(?: on \w+)?,?\s+(?:that\s+)?|(?P<verb>claimed|claims|claiming|stated|states|"
+    r"stating|suggested|suggests|suggesting|announced|announces|announcing|added|adds|adding|argued|argues|arguing|"
+    r"warned|warns|warning|wrote|writes|writing)\b(?: on \w+)?,?\s+that\s+)(?P<clause>.+)$", re.IGNORECASE)
+_PAST = {"said": "said", "says": "said", "saying": "said", "wrote": "wrote", "writes": "wrote", "writing": "wrote"}
 
 
 def _who_said(question: str, last: Answer) -> str | None:
@@ -311,10 +313,11 @@ def _who_said(question: str, last: Answer) -> str | None:
     if said is None:
         return None
     clause = said.group("clause").strip().rstrip(".!?”\"").strip()
-    verb = said.group("verb").lower()  # the sentence's own verb: "Who suggested that ...", not "Who said"
+    verb = (said.group("said") or said.group("verb")).lower()  # the sentence's own: "Who suggested that ...""
     if not verb.endswith("ed"):
         verb = _PAST.get(verb) or re.sub(r"(?:s|ing)$", "", verb).rstrip("e") + "ed"  # "suggesting" -> "suggested"
-    return f"{m.group('who')[:1].upper()}{m.group('who')[1:]} {verb} that {clause}?" if clause else None
+    who = m.group("who") or "who"  # "Says who?"
+    return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
 
 
 def _underspecified(question: str) -> bool:
@@ -407,10 +410,21 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     if question.strip().lower().startswith(("and ", "but ")):
         # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?";
         # "And the tolls after the first month?": "What about the tolls after the first month?"
-        if m:
+        asks = _LEADING_WH.match(piece)
+        if m and asks:  # "And how many hurt?" after "How many Russians were killed?": "How many Russians were hurt?"
+            own = piece[asks.end():].strip()
+            tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
+            end = f"{' ' + tail.group() if tail else ''}?"
+            clause = (rest[: tail.start()] if tail else rest).split()
+            same_kind = previous[: m.end()].lower().startswith(piece[: asks.end()].lower())
+            if same_kind and own and len(own.split()) == 1:
+                found.append(" ".join([previous[: m.end()], *clause[:-1], own]) + end)
+            found.append(f"{piece[:1].upper()}{piece[1:]}{end}")
+        elif m:
             tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
             found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
-        found.append(f"What about {piece}?")
+        if not asks:
+            found.append(f"What about {piece}?")
     elif m and rest:
         first = rest.split(" ", 1)[0].lower()
         head = piece[:1].upper() + piece[1:]
@@ -487,7 +501,8 @@ def _fragment(question: str) -> str | None:
 
 
 _BARE = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<w>who|whom|what|when|where|why|how|which|how many|how much|"
-                   r"how long|by whom|by what|to whom|for what|for how long|since when|until when)\s*[?.!]*\s*$",
+                   r"how long|by whom|by what|to whom|for what|for how long|since when|until when|where to|where from|"
+                   r"who with|who for|what for|what with)\s*[?.!]*\s*$",
                    re.IGNORECASE)
 _LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until) )?"
                          r"(?:how (?:many|much|long|often|old|far)|what|which|who|whom|whose|when|where|why|how)"
@@ -516,6 +531,9 @@ def _ask_again(word: str, last: Answer) -> str | None:
         return None
     if not rest:
         return None
+    head, _, stranded = word.partition(" ")
+    if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
+        return f"{head.title()} {rest} {stranded}?"
     return f"{word[:1].upper()}{word[1:]} {rest}?"
 
 

@@ -293,3 +293,21 @@ def test_a_vague_question_takes_the_frame_of_the_question_that_named_its_noun() 
     asked = turn("Who offered Russia help?", "Emmanuel Macron", "Emmanuel Macron offered Russia help.")
     day = Answer("Which day?", "Monday", 0.9, query="Which day Emmanuel Macron offered Russia help?")
     assert readings("What kind of help?", [day, asked])[0] == "What kind of help Emmanuel Macron offered Russia help?"
+
+
+@pytest.mark.parametrize(("question", "last", "expected"), [
+    # a question of its own after "and" keeps the last question's subject
+    ("And how many hurt?", Answer("How many Russians were killed?", "137", 0.9), "How many Russians were hurt?"),
+    ("And how many injured?", Answer("How many people died in the attack?", "137", 0.9),
+     "How many people injured in the attack?"),
+    # a stranded preposition stays at the end
+    ("Where to?", Answer("When were the fans moved?", "at 9pm", 0.9), "Where were the fans moved to?"),
+])
+def test_short_questions_take_the_last_questions_frame(question: str, last: Answer, expected: str) -> None:
+    assert readings(question, [last])[0] == expected
+
+
+def test_says_who_asks_who_said_the_last_answers_sentence() -> None:
+    last = turn("Why was the bridge late?", "soft clay on the riverbed",
+                "Its chief engineer, Miguel Sousa, said the delays were caused by soft clay on the riverbed.")
+    assert readings("Says who?", [last])[0] == "Who said that the delays were caused by soft clay on the riverbed?"
