@@ -35,7 +35,7 @@ from difflib import SequenceMatcher
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.schema import Answer
-from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end
+from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end, truecased
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
@@ -281,7 +281,7 @@ def respelled(question: str, passages: Sequence[str]) -> str | None:
     from a passage for a sign the passage does not answer; the articles' own names read better."""
     text = " ".join(passages)
     out, swapped = question, False
-    for phrase, _ in _phrases(question):
+    for phrase, _ in _phrases(truecased(question, text)):
         if not aliases(phrase) or contains_phrase(text, phrase):
             continue
         # a spelling of the same name first ("Kiev" for "Kyiv"), then the country before its people and seats

@@ -31,6 +31,7 @@ from qa.reader import ExtractiveReader
 from qa.retrieval import HybridRetriever
 from qa.schema import Answer, Passage
 from qa.settings import Settings
+from qa.text import truecased
 from qa.verification import Verifier
 
 
@@ -187,7 +188,11 @@ class QA:
         if self._retriever is None:
             known = self.current_index().articles
         parts = self.settings.follow_up if follow_up is None else follow_up
-        return interpret(question, list(history)[-turns:], known, parse_parts(parts))
+        recent = list(history)[-turns:]
+        # typed in lower case ("and zakharova?"): the names take the capitals the conversation's articles give them
+        asked = truecased(question, "\n".join(p.text for a in recent[-3:] for p in a.passages[:2]))
+        found = interpret(asked, recent, known, parse_parts(parts))
+        return replace(found, question=question) if asked != question else found
 
     def _retrieve(self, retriever: Retriever, follow_up: FollowUp, where: Filters | None = None) -> list[Passage]:
         """The passages to read for ``follow_up``: a question read with the conversation in view reads only

@@ -95,3 +95,31 @@ def contains_phrase(text: str, phrase: str) -> bool:
     if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent
         return False
     return re.search(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]{2,}(?![\w'’-])")
+_SENTENCE_OPENS = re.compile(r"[.!?:;“”\"’)\n]\s*$")  # what the characters before a sentence's first word end with
+
+
+def truecased(text: str, known: str) -> str:
+    """``text`` with each lower-case word that ``known`` writes only as a name given the name's capitals:
+    "who did zakharova accuse?" over an article naming "Maria Zakharova" -> "who did Zakharova accuse?".
+    A word counts as a name when ``known`` capitalises it inside a sentence and never writes it in lower
+    case; the first word of a sentence tells nothing."""
+    found: dict[str, str | None] = {}
+    for m in _LOWER_WORD.finditer(text):
+        word = m.group()
+        if word in found:
+            continue
+        found[word] = None
+        for k in re.finditer(rf"(?<![\w'’-]){re.escape(word)}(?![\w'’-])", known, re.IGNORECASE):
+            written = k.group()
+            if written.islower():
+                found[word] = None
+                break
+            opens_sentence = k.start() == 0 or _SENTENCE_OPENS.search(known[max(0, k.start() - 3) : k.start()])
+            if written[:1].isupper() and not opens_sentence:
+                found[word] = found[word] or written
+    if not any(found.values()):
+        return text
+    return _LOWER_WORD.sub(lambda m: found.get(m.group()) or m.group(), text)

@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end, stemmer
+from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -178,7 +178,8 @@ def signals(
     """The signals of one answer found in ``sentence`` of ``passage``; ``site``: the publisher of the
     passage's article, which a question may name without the passage doing so ("according to the Daily
     Rhône")."""
-    names = [question[s:e] for _, s, e in phrases(question)]
+    cased = truecased(question, passage)  # "who did zakharova accuse?" names Zakharova too
+    names = [cased[s:e] for _, s, e in phrases(cased)]
     missing = [n for n in names if not any(contains_phrase(passage, x) for x in (n, *aliases(n)))
                and not (site and contains_phrase(site, n))]
     q_words = content_stems(question)

@@ -10,7 +10,7 @@ import pytest
 import qa
 from qa.errors import QuestionError
 from qa.pipeline import QA, normalize_answer
-from qa.schema import Passage, Reading, Span
+from qa.schema import Answer, Citation, Passage, Reading, Span
 from tests.conftest import FakeEmbedder, FakeReader
 
 
@@ -407,3 +407,13 @@ def test_a_weak_reading_is_read_again_with_the_passages_names_for_its_places() -
     r = qa.answer("What did Paris offer the Kremlin?", min_score=0.0)
     assert r.text == "cooperation" and r.score == 0.9 and r.query == "What did France offer Russia?"
     assert qa.answer("What did France offer Russia?", min_score=0.0).query == "What did France offer Russia?"
+
+
+def test_a_follow_up_typed_in_lower_case_finds_its_names() -> None:
+    passage = Passage("a", "A", 0, 0, 0, "Kremlin spokeswoman Maria Zakharova accused the United States on Monday.")
+    earlier = Answer("Who accused the United States?", "Maria Zakharova", 0.9,
+                     [Citation("a", "A", 0, passage.text, 29, 44, 0, len(passage.text))], passages=[passage])
+    qa = QA(reader=ScriptedReader([]), embedder=FakeEmbedder(), retriever=FixedRetriever([passage]))
+    read = qa.interpret("when did zakharova accuse them?", [earlier])
+    assert read.question == "when did zakharova accuse them?"  # as typed
+    assert read.query == "when did Zakharova accuse United States?"

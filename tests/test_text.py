@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa.text import TOKEN, name_end
 from qa.verification import NAME_JOINS, phrases
 
@@ -33,3 +35,18 @@ def test_verification_names_drop_possessives_and_sentence_starters() -> None:
     found = [text[s:e] for kind, s, e in phrases(text) if kind == "proper"]
     assert found == ["Warsaw", "Denver Bronco", "Bosnia and Herzegovina"]
     assert "and" in NAME_JOINS and "in" not in NAME_JOINS
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("who did zakharova accuse?", "who did Zakharova accuse?"),
+    ("what did the kremlin say about putin", "what did the Kremlin say about Putin"),
+    ("Who offered Russia help?", "Who offered Russia help?"),  # already cased
+    ("however, who said so?", "however, who said so?"),  # "However" only opens sentences
+    ("who offered help?", "who offered help?"),  # "help" is written in lower case too
+])
+def test_typed_names_take_the_capitals_the_articles_give_them(typed: str, expected: str) -> None:
+    from qa.text import truecased
+
+    known = ("However, Kremlin spokeswoman Maria Zakharova said on Monday that help was refused. "
+             "Vladimir Putin said nothing. Help came later from Paris.")
+    assert truecased(typed, known) == expected
