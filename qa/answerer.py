@@ -89,7 +89,7 @@ class Answerer:
                 if i not in best or merit > best[i][0]:
                     best[i] = (merit, a)
                 if rank == 0 and a.score < 1.0 - READING_PRIOR:  # the articles may name its places otherwise
-                    again = respelled(reading.query, _read_in(a))
+                    again = respelled(reading.query, *_read_in(a))
                     if again is not None and again not in follow_ups[i].readings:
                         follow_ups[i] = replace(follow_ups[i], alternatives=(again, *follow_ups[i].alternatives))
             rank += 1
@@ -160,8 +160,10 @@ class Answerer:
         return compose(follow_up, passages, reading, threshold, seconds, self.verifier, self.index(), retrieved)
 
 
-def _read_in(answer: Answer) -> list[str]:
-    """The text of the passage the answer (or the best withheld candidate) was read in; [] for none."""
+def _read_in(answer: Answer) -> tuple[list[str], str]:
+    """The text of the passage the answer (or the best withheld candidate) was read in ([] for none),
+    and the site of its article ("" for none)."""
     cited = answer.citations or (answer.alternatives[0].citations if answer.alternatives else [])
-    return [p.text for c in cited[:1] for p in answer.passages
-            if p.article_id == c.article_id and p.start <= c.start < p.start + len(p.text)][:1]
+    texts = [p.text for c in cited[:1] for p in answer.passages
+             if p.article_id == c.article_id and p.start <= c.start < p.start + len(p.text)][:1]
+    return texts, (cited[0].site or "") if cited else ""

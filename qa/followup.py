@@ -274,13 +274,22 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     return found[:MAX_READINGS]
 
 
-def respelled(question: str, passages: Sequence[str]) -> str | None:
+def respelled(question: str, passages: Sequence[str], site: str = "") -> str | None:
     """``question`` with each place it names that ``passages`` never name swapped for the name they give
     it ("What did Paris offer the Kremlin?" over passages saying "French ... Russia": "What did France
-    offer Russia?"; "Kyiv" for "Kiev"), or None when nothing is swapped. The reader takes a name missing
-    from a passage for a sign the passage does not answer; the articles' own names read better."""
+    offer Russia?"; "Kyiv" for "Kiev"), and without the source it names when that is ``site``, the
+    publisher of the passages' article ("According to the Daily Rhône, when did the bridge open?": "When
+    did the bridge open?"); None when nothing changes. The reader takes a name missing from a passage
+    for a sign the passage does not answer; the articles' own words read better."""
     text = " ".join(passages)
     out, swapped = question, False
+    if site and not contains_phrase(text, site):
+        name = rf"(?:the\s+)?{re.escape(site)}"
+        bare = re.sub(rf",?\s*\b(?:according to|as reported by|reported by|says|said)\s+{name}\b\s*,?\s*|\b(?:in|by)\s+"
+                      rf"{name}\b", " ", out, flags=re.IGNORECASE)
+        bare = re.sub(r"\s+([?.!,])", r"\1", " ".join(bare.split()))
+        if bare != out and len(_tokens(bare)) >= 3:
+            out, swapped = bare[:1].upper() + bare[1:], True
     for phrase, _ in _phrases(truecased(question, text)):
         if not aliases(phrase) or contains_phrase(text, phrase):
             continue

@@ -417,3 +417,21 @@ def test_a_follow_up_typed_in_lower_case_finds_its_names() -> None:
     read = qa.interpret("when did zakharova accuse them?", [earlier])
     assert read.question == "when did zakharova accuse them?"  # as typed
     assert read.query == "when did Zakharova accuse United States?"
+
+
+def test_a_weak_reading_naming_the_articles_own_site_is_read_again_without_it(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    record = {"id": "b", "title": "A bridge", "site": "Daily Rhône", "text": "The mayor opened the bridge on Monday."}
+    (corpus / "wire.json").write_text(json.dumps([record]), encoding="utf-8")
+
+    class Sites(ScriptedReader):
+        """Unsure whenever the question names a source the passage does not, as the real reader is."""
+
+        def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+            return [Reading([Span(0, 31, 37, "Monday", 0.1 if "Rhône" in q else 0.9)], [0.1]) for q, _ in items]
+
+    qa = QA(corpus=corpus, index=tmp_path / "index", reader=Sites([]), embedder=FakeEmbedder())
+    r = qa.answer("According to the Daily Rhône, when did the bridge open?", min_score=0.0)
+    assert r.text == "Monday" and r.score == 0.9 and r.query == "When did the bridge open?"
+    assert r.citations[0].site == "Daily Rhône"
