@@ -1,0 +1,229 @@
+"""What earlier turns talked about, as a pronoun may refer to it: people, groups, places, events and
+things, with their gender where the text shows it (``qa.followup``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.followup.words import (
+    EVENTS,
+    FEMALE,
+    FEMALE_CUES,
+    FUNCTION,
+    GROUP_WORDS,
+    MALE,
+    MALE_CUES,
+    MAX_ENTITY_WORDS,
+    NAME_JOINS,
+    NEUTER,
+    NOT_NOUNS,
+    PLACE_PREPOSITIONS,
+    PLACE_WORDS,
+    QUESTION_WORDS,
+    ROLES,
+    TIME_PHRASE,
+    TIME_QUESTION,
+    tokens,
+)
+from qa.schema import Answer
+from qa.text import POSSESSIVE, TOKEN, name_end
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Something earlier turns talked about, as a pronoun may refer to it."""
+
+    text: str
+    kind: str  # "person", "group", "place", "time" or "thing"
+    gender: str = ""  # "m", "f" or "" when the text does not show it
+    turn: int = 0  # how many turns back (0: the last one)
+    topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
+    answer: bool = False  # it was (part of) an earlier answer, not named in a question
+
+
+def entities_of(recent: Sequence[Answer]) -> list[Entity]:
+    """What ``recent`` answers (newest first) talked about, most salient first: the conversation's
+    topic (what an earlier pronoun was completed with), then per turn, newest first, its answer (when
+    short enough to be a name) and the names and role phrases of its question."""
+    found: list[Entity] = []
+    topics: list[Entity] = []
+    for back, a in enumerate(recent):
+        question = a.query or a.question
+        if a.text and len(tokens(a.text)) <= MAX_ENTITY_WORDS:
+            found.append(_answer_entity(a, question, back))
+        elif a.text and len(tokens(a.text)) <= 2 * MAX_ENTITY_WORDS and "," not in a.text \
+                and " and " not in a.text:  # not a list ("Dorset, Somerset and Hampshire")
+            # "the 2015 attack on the Bataclan Theatre": what "it" may be, and the names inside it
+            if set(tokens(a.text.lower())) & EVENTS:
+                found.append(Entity(a.text, "event", "", back, answer=True))
+            found += [Entity(p, k, _gender(p, a.text), back, answer=True) for p, k in phrases(a.text)
+                      if k != "time" and p[:1].isupper()]
+        inserted = _inserted(a.question, a.query) if a.query and a.query != a.question else []
+        for phrase in inserted:  # what a pronoun stood for last time: what the conversation is about
+            said = {w.lower() for w in tokens(a.question)}
+            kind = kind_of(phrase, question)
+            if said & (NEUTER | {"there"}) and not said & (MALE | FEMALE):
+                kind = "thing" if kind == "person" else kind  # it was "it", not "he"
+            if kind != "time" and phrase[:1].isalnum() and len(tokens(phrase)) <= 2 * MAX_ENTITY_WORDS:
+                topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
+        for phrase, kind in phrases(question):
+            if kind == "time" or any(phrase.lower() == e.text.lower() for e in found):
+                continue
+            gender = _gender(phrase, question)
+            if kind == "thing" and len(tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
+                gender = _gender(phrase, " ".join(p.text for p in a.passages[:2])) or \
+                    _gender(phrase, " ".join(c.sentence for c in a.citations[:2]))
+            found.append(Entity(phrase, kind, gender, back))
+    return topics + [e for e in found if all(e.text != t.text for t in topics)]
+
+
+def _inserted(question: str, query: str) -> list[str]:
+    """The text ``query`` put in place of ``question``'s pronouns: "the attack" for "it" in "Who claimed
+    it?" -> "Who claimed the attack?" (possessive endings and a leading "in" dropped)."""
+    import difflib
+
+    said, read = question.split(), query.split()
+    found = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=said, b=read, autojunk=False).get_opcodes():
+        if op == "replace" and i2 - i1 == 1:
+            words = read[j1:j2]
+            if len(words) > 2 and words[0].rstrip("?.!,") == said[i1].rstrip("?.!,") and \
+                    words[1] in PLACE_PREPOSITIONS:
+                words = words[1:]  # "died?" -> "died in the Bataclan Theatre?": what was added
+            text = " ".join(words).rstrip("?.!,")
+            text = re.sub(r"^in |['’]s?$", "", text)
+            if text:
+                found.append(text)
+    return found
+
+
+def _answer_entity(a: Answer, question: str, back: int) -> Entity:
+    text = a.text or ""
+    context = " ".join([question] + [c.sentence for c in a.citations[:2]])
+    q = question.strip().lower()
+    if TIME_QUESTION.match(q):
+        kind = "time"
+    elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
+        kind = "group" if _looks_plural(text) else "person"
+    elif q.startswith("where") or re.match(r"^(in|at|to|from) (what|which)", q):
+        kind = "place"
+    else:
+        kind = kind_of(text, question)
+    return Entity(text, kind, _gender(text, context) if kind == "person" else "", back, answer=True)
+
+
+def phrases(text: str) -> list[tuple[str, str]]:
+    """Proper-noun phrases ("Emmanuel Macron", "Islamic State in Khorasan") and role phrases
+    ("the French president") of ``text``, with a guess of their kind."""
+    tokens = list(TOKEN.finditer(text))
+    words = [t.group() for t in tokens]
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(tokens):
+        lower = tokens[i].group().lower()
+        j = name_end(words, i, joins=NAME_JOINS, not_first=FUNCTION, not_inside=QUESTION_WORDS)
+        if j > i:
+            start, end = tokens[i].start(), tokens[j - 1].end()
+            phrase = POSSESSIVE.sub("", text[start:end])  # "Macron's wife": the name is "Macron"
+            kind = kind_of(phrase, text, start)
+            found.append((phrase, kind))
+            i = j
+            continue
+        if lower in ("the", "a") and i + 1 < len(tokens):  # "the French president", "the four men"
+            j = i + 1
+            while j < len(tokens) and j - i <= 4 and tokens[j].group().isalnum():
+                head = tokens[j].group().lower()
+                if head in ROLES or head in GROUP_WORDS:
+                    while j + 1 < len(tokens) and tokens[j + 1].group().lower() in ROLES:
+                        j += 1
+                    phrase = text[tokens[i].start() : tokens[j].end()]
+                    found.append((phrase, "group" if _looks_plural(phrase) else "person"))
+                    break
+                if head in FUNCTION:
+                    break
+                j += 1
+            lands = j < len(tokens) and tokens[j].group().lower() in ROLES | GROUP_WORDS
+            if not lands:  # "the attack", "the concert hall attack", "the bridge": what "it" may be
+                j = i + 1
+                while j < len(tokens) and j - i <= 3 and tokens[j].group().isalpha() and \
+                        tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and tokens[j].group()[:1].islower() \
+                        and not tokens[j].group().lower().endswith(("ed", "ly")):
+                    j += 1
+                if j > i + 1 and lower == "the":
+                    phrase = text[tokens[i].start() : tokens[j - 1].end()]
+                    head = tokens[j - 1].group().lower()
+                    found.append((phrase, "event" if head in EVENTS else "thing"))
+                    i = j
+                    continue
+            i = j + 1 if lands else i + 1
+            continue
+        i += 1
+    return found
+
+
+def kind_of(phrase: str, text: str, start: int = -1) -> str:
+    words = [w.lower() for w in tokens(phrase)]
+    if not words:
+        return "thing"
+    if any(w in ROLES for w in words[-2:]) and not _looks_plural(phrase):
+        return "person"
+    if phrase.isupper() and len(phrase) >= 2 or _looks_plural(phrase):
+        return "group"
+    if TIME_PHRASE.fullmatch(phrase.lower()):
+        return "time"
+    if start > 0:
+        before = tokens(text[:start])
+        if before and before[-1].lower() in PLACE_PREPOSITIONS:
+            return "place"
+        if before and before[-1].lower() == "the":  # "the United States": names of people take no article
+            return "thing"
+        if before and before[-1].lower() in ROLES | MALE_CUES | FEMALE_CUES:
+            return "person"
+    if words[-1] in PLACE_WORDS:
+        return "place"
+    if len(words) >= 2 and all(w[:1].isupper() for w in tokens(phrase)) and \
+            not any(w in GROUP_WORDS for w in words):
+        return "person"  # "Emmanuel Macron": two capitalised words, the commonest proper name in news
+    return "thing"
+
+
+def _looks_plural(phrase: str) -> bool:
+    words = [w.lower() for w in tokens(phrase)]
+    return bool(words) and (words[-1] in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
+                            or " and " in f" {phrase.lower()} ")
+
+
+def _gender(name: str, context: str) -> str:
+    """"m"/"f" when ``context`` says so: a word just before ``name`` ("spokeswoman Maria Zakharova",
+    "Mr Macron"), else the first gendered pronoun after it ("Macron said that he ...")."""
+    lower = context.lower()
+    at = lower.find(name.lower())
+    if at < 0:
+        return ""
+    for cue in reversed(tokens(lower[max(0, at - 40) : at])[-3:] + [w.lower() for w in tokens(name)]):
+        if cue in MALE_CUES - MALE:
+            return "m"
+        if cue in FEMALE_CUES - FEMALE:
+            return "f"
+    for word in tokens(lower[at + len(name) :])[:15]:
+        if word in MALE:
+            return "m"
+        if word in FEMALE:
+            return "f"
+    return ""
+
+
+
+
+def new_subject(question: str, turns: Sequence[Answer]) -> bool:
+    """The question names something (a proper noun) that no earlier turn mentioned: a change of topic."""
+    names = [p for p, kind in phrases(question) if kind != "time"]
+    if not names:
+        return False
+    seen = " ".join(
+        " ".join([a.query or a.question, a.text or ""] + [c.sentence for c in a.citations[:1]])
+        + " " + " ".join(p.text for p in a.passages) for a in turns
+    ).lower()
+    return all(n.lower() not in seen for n in names)

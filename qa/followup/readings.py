@@ -1,0 +1,384 @@
+"""Readings of a question: the standalone questions a follow-up may mean, and a weak question read
+again in its passage's words (``qa.followup``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+
+from qa.followup.entities import Entity, entities_of, kind_of, phrases
+from qa.followup.words import (
+    AFTER_OBJECT,
+    AUX,
+    BE,
+    ELSE,
+    FEMALE,
+    FRAGMENT,
+    FUNCTION,
+    MALE,
+    MAX_ENTITY_WORDS,
+    NEUTER,
+    PLURAL,
+    POINTERS,
+    POSSESSIVE_PRONOUNS,
+    PRONOUNS,
+    QUESTION_WORDS,
+    SAY,
+    TIME_WORDS,
+    VAGUE,
+    tokens,
+)
+from qa.schema import Answer
+from qa.text import TOKEN, aliases, contains_phrase, truecased
+
+MAX_READINGS = 4  # readings of one question the pipeline verifies: each costs a retrieval and a read
+
+
+def readings(question: str, recent: Sequence[Answer]) -> list[str]:
+    """The standalone readings of ``question`` given ``recent`` answers (newest first), the simplest
+    and likeliest first, at most ``MAX_READINGS``: each plausible antecedent of its pronouns (people,
+    groups, places standing for their governments, events such as "the attack"), and for an ellipsis
+    ("Which day?", "Of covering up what?", "And injured?") the frame of the question before it.
+
+        readings("Which day?", [answer to "When did the mayor open the bridge?"])
+        # ["Which day did the mayor open the bridge?", ...]
+
+    A question that needs nothing from the history is its own only reading.
+    """
+    if not recent:
+        return [question]
+    found: list[str] = []
+    asked = _bare_question_word(question)
+    if asked is not None:
+        found.append(_ask_again(asked, recent[0]) or "")
+    fragment = fragment_of(question)
+    if fragment is not None:
+        found.append(_fill_fragment(fragment, recent[0]) or "")
+    said = _who_said(question, recent[0])
+    found.append(said or "")
+    found += _pronoun_readings(question, recent)
+    elliptic = _elliptic(question)
+    if elliptic:
+        found += _frame_readings(question, recent[0])
+        # after another ellipsis ("Of covering up what?" then "When?"), the frame is the last full question's
+        full = next((a for a in recent[1:] if not _elliptic(a.question)), None)
+        if _elliptic(recent[0].question) and full is not None:
+            found[len(found) - 1 : len(found) - 1] = _frame_readings(question, full)[:1]
+    found = [r for r in dict.fromkeys(found) if r and r != question]
+    if not found and _underspecified(question):
+        # "What kind of help?" after "Who offered Russia help?": that question's frame
+        words = {w.lower() for w in tokens(question)} - FUNCTION - VAGUE
+        earlier = next((a for a in recent if words & {w.lower() for w in tokens(a.question)}), None)
+        if earlier is not None:
+            found += _frame_readings(question, earlier)[:1]
+    if not found and _underspecified(question):
+        # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
+        stem = question.strip().rstrip("?.! ")
+        places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
+                  or (e.topic and e.kind == "thing" and e.text.lower().startswith("the ")
+                      and len(tokens(e.text)) <= 3)]
+        found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
+                 if _bare(place).lower() not in stem.lower()]
+        elliptic = bool(found)
+    if not found:
+        return [question]
+    if elliptic or said:
+        found.append(question)  # as asked, searched with the conversation's context and focus
+    return found[:MAX_READINGS]
+
+
+def respelled(question: str, passages: Sequence[str], site: str = "") -> str | None:
+    """``question`` with each place it names that ``passages`` never name swapped for the name they give
+    it ("What did Paris offer the Kremlin?" over passages saying "French ... Russia": "What did France
+    offer Russia?"; "Kyiv" for "Kiev"), and without the source it names when that is ``site``, the
+    publisher of the passages' article ("According to the Daily Rhône, when did the bridge open?": "When
+    did the bridge open?"); None when nothing changes. The reader takes a name missing from a passage
+    for a sign the passage does not answer; the articles' own words read better."""
+    text = " ".join(passages)
+    out, swapped = question, False
+    if site and not contains_phrase(text, site):
+        name = rf"(?:the\s+)?{re.escape(site)}"
+        bare = re.sub(rf",?\s*\b(?:according to|as reported by|reported by|says|said)\s+{name}\b\s*,?\s*|\b(?:in|by)\s+"
+                      rf"{name}\b", " ", out, flags=re.IGNORECASE)
+        bare = re.sub(r"\s+([?.!,])", r"\1", " ".join(bare.split()))
+        if bare != out and len(tokens(bare)) >= 3:
+            out, swapped = bare[:1].upper() + bare[1:], True
+    for phrase, _ in phrases(truecased(question, text)):
+        if not aliases(phrase) or contains_phrase(text, phrase):
+            continue
+        # a spelling of the same name first ("Kiev" for "Kyiv"), then the country before its people and seats
+        found = sorted((SequenceMatcher(a=phrase.lower(), b=a.lower()).ratio() < 0.5, k, a)
+                       for k, a in enumerate(aliases(phrase)) if contains_phrase(text, a))
+        if found:
+            name = found[0][2]
+            out = re.sub(rf"(?:\bthe\s+)?\b{re.escape(phrase)}\b", name, out, count=1)
+            swapped = True
+    return out if swapped else None
+
+
+_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?:(?P<who>who|which \w+)\s+(?P<verb>said|says|stated|suggested|added|argued|"
+                       r"warned)\s+(?:so|that|this|it)?|says who|said who|according to whom)\s*[?.!]*\s*$",
+                       re.IGNORECASE)
+_REPORTED = re.compile(
+    r"\b(?:(?P<said>said|says|saying)\b(?: on \w+)?,?\s+(?:that\s+)?|(?P<verb>claimed|claims|claiming|stated|states|"
+    r"stating|suggested|suggests|suggesting|announced|announces|announcing|added|adds|adding|argued|argues|arguing|"
+    r"warned|warns|warning|wrote|writes|writing)\b(?: on \w+)?,?\s+that\s+)(?P<clause>.+)$", re.IGNORECASE)
+_PAST = {"said": "said", "says": "said", "saying": "said", "wrote": "wrote", "writes": "wrote", "writing": "wrote"}
+
+
+def _who_said(question: str, last: Answer) -> str | None:
+    """"Who said so?": who said what the last answer's sentence reports ("Who claimed that the ISIS
+    splinter cell had made several attempts ... in recent months?"), or None."""
+    m = _WHO_SAID.match(question)
+    sentence = last.citations[0].sentence if last.citations else ""
+    said = _REPORTED.search(sentence) if m else None  # "claiming responsibility" reports nothing: a "that" follows
+    if said is None:
+        return None
+    clause = said.group("clause").strip().rstrip(".!?”\"").strip()
+    verb = (said.group("said") or said.group("verb")).lower()  # the sentence's own: "Who suggested that ...""
+    if not verb.endswith("ed"):
+        verb = _PAST.get(verb) or re.sub(r"(?:s|ing)$", "", verb).rstrip("e") + "ed"  # "suggesting" -> "suggested"
+    who = m.group("who") or "who"  # "Says who?"
+    return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
+
+
+def _underspecified(question: str) -> bool:
+    """A short question that names nothing and points at nothing ("How many died?", "Who took
+    responsibility?"): in a conversation it is about the place or event being talked about."""
+    words = [w.lower() for w in tokens(question)]
+    if not words or len(words) > 5 or words[0] not in QUESTION_WORDS - {"and", "but", "so", "the", "a", "an"}:
+        return False
+    if any(w in PRONOUNS or w in ELSE or w in POINTERS for w in words) or \
+            any(k != "time" for _, k in phrases(question)):
+        return False
+    return not any(t[:1].isupper() for t in tokens(question)[1:])
+
+
+def _pronoun_readings(question: str, recent: Sequence[Answer], per_pronoun: int = 3) -> list[str]:
+    """``question`` with its first referring pronoun filled by each plausible antecedent in turn
+    (the others by their likeliest), best first; [] when it has none or nothing fits."""
+    spans = list(TOKEN.finditer(question))
+    lowered = [m.group().lower() for m in spans]
+    entities = entities_of(recent)
+    at = [i for i in range(len(spans)) if is_pronoun(lowered, i)]
+    if not at:
+        return []
+    options = [_antecedents(lowered[i], lowered, i, entities)[:per_pronoun] for i in at]
+    if not any(options):
+        return []
+    out = []
+    first = next(k for k, o in enumerate(options) if o)
+    for choice in options[first]:
+        pieces, cursor, taken = [], 0, {_bare(choice)}
+        for k, i in enumerate(at):
+            if k == first:
+                replacement: str | None = choice
+            else:
+                replacement = next((o for o in options[k] if _bare(o) not in taken), None)
+            if replacement is None:
+                continue
+            taken.add(_bare(replacement))
+            m = spans[i]
+            pieces.append(question[cursor : m.start()])
+            pieces.append(replacement[:1].upper() + replacement[1:] if i == 0 else replacement)
+            cursor = m.end()
+        pieces.append(question[cursor:])
+        out.append("".join(pieces))
+    return out
+
+
+def _bare(replacement: str) -> str:
+    return re.sub(r"^in |'s?$", "", replacement)
+
+
+_ELLIPTIC = re.compile(
+    r"^\s*(?:(?:and|but|so|ok|okay)[, ]+)?(?:(?:in|on|at|to|by|for|from|with|of|since|until|into|through|over|"
+    r"during|after|before|against|about)\s+)?(?:(?:what|which|whose|how many|how much|how long|how often|how)"
+    r"(?:\s+\w+){0,2}|when|where|who|whom|why)\s*[?.!]*\s*$",
+    re.IGNORECASE)
+_TRAILING_WH = re.compile(r"^\s*(?:(?:and|but)\s+)?(?:\w+\s+){0,4}(?:what|which\s+\w+|whom|who|where|when)\s*\?\s*$",
+                          re.IGNORECASE)
+
+
+def _elliptic(question: str) -> bool:
+    """A question that is only a frame's missing piece: "Which day?", "Since when?", "Of covering up
+    what?", "And injured?", "Through which broadcaster?" (no verb of its own to search by)."""
+    words = tokens(question)
+    lowered = [w.lower() for w in words]
+    if not words or len(words) > 8 or any(w in PRONOUNS for w in lowered):
+        return False
+    if lowered[0] in {"and", "but"}:
+        return len(words) > 1 and not any(w in AUX | BE for w in lowered[1:3])
+    if len(words) > 5 or not (_ELLIPTIC.match(question) or _TRAILING_WH.match(question)):
+        return False
+    head = _LEADING_WH.match(question)
+    after = lowered[len(tokens(head.group())):] if head and _ELLIPTIC.match(question) else []
+    return not any(w in AUX | BE or w.endswith(("ed", "ing")) for w in after)
+
+
+def _frame_readings(question: str, last: Answer) -> list[str]:
+    """An elliptic ``question`` completed from the frame of the ``last`` question (its standalone
+    query) and its answer: the question's words in place of the last one's question word, then the
+    last question with the fragment added at its end."""
+    previous = (last.query or last.question).strip().rstrip("?.! ")
+    piece = re.sub(r"^\s*(?:(?:and|but|so|ok|okay)[, ]+)", "", question.strip(), flags=re.IGNORECASE)
+    piece = piece.rstrip("?.! ").strip()
+    if not piece or not previous:
+        return []
+    found = []
+    m = _LEADING_WH.match(previous)
+    rest = previous[m.end():].strip() if m else ""
+    answer = (last.text or "").strip()
+    if question.strip().lower().startswith(("and ", "but ")):
+        # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?";
+        # "And the tolls after the first month?": "What about the tolls after the first month?"
+        asks = _LEADING_WH.match(piece)
+        if m and asks:  # "And how many hurt?" after "How many Russians were killed?": "How many Russians were hurt?"
+            own = piece[asks.end():].strip()
+            tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
+            end = f"{' ' + tail.group() if tail else ''}?"
+            clause = (rest[: tail.start()] if tail else rest).split()
+            same_kind = previous[: m.end()].lower().startswith(piece[: asks.end()].lower())
+            if same_kind and own and len(own.split()) == 1:
+                found.append(" ".join([previous[: m.end()], *clause[:-1], own]) + end)
+            found.append(f"{piece[:1].upper()}{piece[1:]}{end}")
+        elif m:
+            tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
+            found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
+        if not asks:
+            found.append(f"What about {piece}?")
+    elif m and rest:
+        first = rest.split(" ", 1)[0].lower()
+        head = piece[:1].upper() + piece[1:]
+        if first in AUX or first in BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
+            found.append(f"{head} {rest}?")
+            if answer and len(tokens(answer)) <= 2 * MAX_ENTITY_WORDS:  # "To whom did Macron offer an olive branch?"
+                found.append(f"{head} {rest} {answer}?")
+        elif answer and len(tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "<answer> opened"
+            found.append(f"{head} {answer} {rest}?")
+        else:
+            found.append(f"{head} {rest}?")
+    tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in FUNCTION else piece
+    found.append(f"{previous} {tail_piece}?")
+    return found
+
+
+def is_pronoun(lowered: Sequence[str], i: int) -> bool:
+    """Token ``i`` is a pronoun that refers back: not existential "there", not "it" in "is it true that"."""
+    word = lowered[i]
+    if word not in PRONOUNS:
+        return False
+    nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
+    prev = lowered[i - 1] if i > 0 else ""
+    if word == "there":  # "Were there survivors?" is existential; "What happened there?" points back
+        return nxt in AFTER_OBJECT and not (prev in BE and nxt not in {"?", ".", "!"})
+    if word == "it":  # "Is it true that ..." / "How long did it take to ..." refer forward
+        if prev in SAY:
+            return False  # "When did he say it?": what was said, no thing named earlier
+        rest = lowered[i + 1 :]
+        return not ({"that", "to"} & set(rest[:4]) and prev in BE)
+    return True
+
+
+def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entity]) -> list[str]:
+    """What pronoun ``lowered[i]`` may stand for, likeliest first, as it would read in its place
+    ("Macron's" for "his", "in Moscow" for "there")."""
+    nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
+    possessive = word in POSSESSIVE_PRONOUNS or (word == "her" and nxt not in AFTER_OBJECT)
+    if word in MALE or word in FEMALE:
+        gender = "m" if word in MALE else "f"
+        found = [e for e in entities if e.kind == "person" and e.gender in ("", gender)] + [
+            e for e in entities if e.kind == "thing" and e.gender == gender]  # "Macron", "Mr Macron" in the articles
+    elif word in PLURAL:  # a group, or a place standing for its government ("Kyiv denied ...")
+        found = [e for e in entities if e.kind == "group"] + [
+            e for e in entities if e.kind in ("place", "thing") and e.text[:1].isupper() and len(e.text.split()) <= 2
+        ] + [e for e in entities if e.kind == "person" and not e.gender and len(e.text.split()) == 1
+             and e.text[:1].isupper()]  # "Kyiv" answering "Who denied ...?": a one-word name, no "he" or "she"
+    elif word in NEUTER:  # the last answer if a thing or a group ("Which group ...?"), the topic and
+        # events, then the last turn's things, then names before: a place answer ("Where was the attack?")
+        # is seldom "it"
+        things = [e for e in entities if e.kind in ("event", "thing", "place", "group")
+                  and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
+        found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
+                 and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1] + \
+            [e for e in things if e.topic or e.kind == "event"] + [e for e in things if e.turn == 0] + [
+            e for e in things if e.text[:1].isupper()] + things
+    else:  # there: a place, else a named event or thing
+        found = [e for e in entities if e.kind == "place"] + [
+            e for e in entities if e.kind in ("event", "thing") and len(tokens(e.text)) <= 4]
+        return list(dict.fromkeys(f"in {e.text}" for e in found))
+    texts = list(dict.fromkeys(e.text for e in found))
+    if possessive:
+        return [t + ("'" if t.endswith("s") else "'s") for t in texts]
+    return texts
+
+
+def fragment_of(question: str) -> str | None:
+    """X of "What about X?" / "How about X?" / "And X?", or None."""
+    m = FRAGMENT.match(question)
+    if m is None:
+        return None
+    x = (m.group("x") or m.group("y") or "").strip()
+    return x or None
+
+
+_BARE = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<w>who|whom|what|when|where|why|how|which|how many|how much|"
+                   r"how long|by whom|by what|to whom|for what|for how long|since when|until when|where to|where from|"
+                   r"who with|who for|what for|what with)\s*[?.!]*\s*$",
+                   re.IGNORECASE)
+_LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until) )?"
+                         r"(?:how (?:many|much|long|often|old|far)|what|which|who|whom|whose|when|where|why|how)"
+                         r"(?: (?:year|day|date|time|month|kind|type|city|country|place|people|person)s?)?\b",
+                         re.IGNORECASE)
+
+
+def _bare_question_word(question: str) -> str | None:
+    """"Where?", "and why?", "by whom?": a question word standing for the last question asked again."""
+    m = _BARE.match(question)
+    return m.group("w").lower() if m else None
+
+
+def _ask_again(word: str, last: Answer) -> str | None:
+    """The last question with ``word`` in place of its question word: "When did the group first gather?"
+    + "Where?" -> "Where did the group first gather?"; a yes/no question gets ``word`` in front."""
+    previous = (last.query or last.question).strip().rstrip("?.! ")
+    m = _LEADING_WH.match(previous)
+    if m:
+        rest = previous[m.end() :].strip()
+    elif previous.split(" ", 1)[0].lower() in AUX:
+        rest = previous[:1].lower() + previous[1:]
+    else:
+        return None
+    if not rest:
+        return None
+    head, _, stranded = word.partition(" ")
+    if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
+        return f"{head.title()} {rest} {stranded}?"
+    return f"{word[:1].upper()}{word[1:]} {rest}?"
+
+
+def _fill_fragment(x: str, last: Answer) -> str | None:
+    """The last question with its subject swapped for ``x``: "Who is the French Interior Minister?" +
+    "and the prime minister?" -> "Who is the French prime minister?"; None when nothing lines up."""
+    previous = last.query or last.question
+    x_tokens = tokens(x)
+    openers = QUESTION_WORDS - {"the", "a", "an", "in", "on", "at"}
+    if len(x_tokens) > 6 or any(t.lower() in openers for t in x_tokens[:1]):
+        return None
+    # the last question's name or role phrase of the same kind as x
+    candidates = phrases(previous)
+    if not candidates:
+        return None
+    x_kind = kind_of(x, "")
+    if x_kind == "thing" and x[:1].islower() and x_tokens[0].lower() not in {"the", "a", "an", "his", "her", "their",
+                                                                            "its"}:
+        return None  # "and injured?" names no subject to swap in
+    for phrase, kind in candidates:
+        if kind == x_kind or (x_kind == "thing" and kind != "time"):
+            return previous.replace(phrase, _strip_article(x) if phrase[:1].isupper() else x, 1)
+    return None
+
+
+def _strip_article(text: str) -> str:
+    return re.sub(r"^(the|a|an)\s+", "", text, flags=re.IGNORECASE) if text[:1].islower() else text
