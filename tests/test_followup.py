@@ -311,3 +311,9 @@ def test_says_who_asks_who_said_the_last_answers_sentence() -> None:
     last = turn("Why was the bridge late?", "soft clay on the riverbed",
                 "Its chief engineer, Miguel Sousa, said the delays were caused by soft clay on the riverbed.")
     assert readings("Says who?", [last])[0] == "Who said that the delays were caused by soft clay on the riverbed?"
+
+
+def test_a_name_keeps_the_gender_its_answer_showed_when_a_later_question_repeats_it() -> None:
+    day = Answer("Which day?", "Monday", 0.9, query="Which day Emmanuel Macron offered Russia cooperation?")
+    assert complete("What did she say?", [day, MACRON]) == "What did she say?"  # Macron is a "he"
+    assert complete("What did he say?", [day, MACRON]) == "What did Emmanuel Macron say?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.followup.words import (
     EVENTS,
@@ -76,7 +76,13 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 gender = _gender(phrase, " ".join(p.text for p in a.passages[:2])) or \
                     _gender(phrase, " ".join(c.sentence for c in a.citations[:2]))
             found.append(Entity(phrase, kind, gender, back))
-    return topics + [e for e in found if all(e.text != t.text for t in topics)]
+    ranked = topics + [e for e in found if all(e.text != t.text for t in topics)]
+    # one name, one gender: "Emmanuel Macron" of a later question is the "he" his answer's sentence showed
+    known = {}
+    for e in ranked:
+        if e.gender:
+            known.setdefault(e.text.lower(), e.gender)
+    return [replace(e, gender=known.get(e.text.lower(), "")) if not e.gender else e for e in ranked]
 
 
 def _inserted(question: str, query: str) -> list[str]:
