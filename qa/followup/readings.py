@@ -71,16 +71,16 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         words = {w.lower() for w in tokens(question)} - FUNCTION - VAGUE
         earlier = next((a for a in recent if words & {w.lower() for w in tokens(a.question)}), None)
         if earlier is not None:
-            found += _frame_readings(question, earlier)[:1]
-    if not found and _underspecified(question):
-        # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
-        stem = question.strip().rstrip("?.! ")
-        places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
-                  or (e.topic and e.kind == "thing" and e.text.lower().startswith("the ")
-                      and len(tokens(e.text)) <= 3)]
-        found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
-                 if _bare(place).lower() not in stem.lower()]
-        elliptic = bool(found)
+            found = _frame_readings(question, earlier)[:1]
+        else:
+            # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
+            stem = question.strip().rstrip("?.! ")
+            places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
+                      or (e.topic and e.kind == "thing" and e.text.lower().startswith("the ")
+                          and len(tokens(e.text)) <= 3)]
+            found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
+                     if _bare(place).lower() not in stem.lower()]
+            elliptic = bool(found)
     if not found:
         return [question]
     if elliptic or said:
@@ -234,18 +234,18 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
         # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?";
         # "And the tolls after the first month?": "What about the tolls after the first month?"
         asks = _LEADING_WH.match(piece)
-        if m and asks:  # "And how many hurt?" after "How many Russians were killed?": "How many Russians were hurt?"
-            own = piece[asks.end():].strip()
+        if m:
             tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
             end = f"{' ' + tail.group() if tail else ''}?"
-            clause = (rest[: tail.start()] if tail else rest).split()
-            same_kind = previous[: m.end()].lower().startswith(piece[: asks.end()].lower())
-            if same_kind and own and len(own.split()) == 1:
-                found.append(" ".join([previous[: m.end()], *clause[:-1], own]) + end)
-            found.append(f"{piece[:1].upper()}{piece[1:]}{end}")
-        elif m:
-            tail = re.search(r"\b(?:in|at|on|during|after|from|of|by|for)\s+[^?]*$", rest)
-            found.append(f"{previous[:m.end()]} {piece}{' ' + tail.group() if tail else ''}?")
+            if asks:  # "And how many hurt?" after "How many Russians were killed?": "How many Russians were hurt?"
+                own = piece[asks.end():].strip()
+                clause = (rest[: tail.start()] if tail else rest).split()
+                same_kind = previous[: m.end()].lower().startswith(piece[: asks.end()].lower())
+                if same_kind and own and len(own.split()) == 1:
+                    found.append(" ".join([previous[: m.end()], *clause[:-1], own]) + end)
+                found.append(f"{piece[:1].upper()}{piece[1:]}{end}")
+            else:
+                found.append(f"{previous[:m.end()]} {piece}{end}")
         if not asks:
             found.append(f"What about {piece}?")
     elif m and rest:
