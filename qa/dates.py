@@ -13,6 +13,7 @@ is the latest Monday on or before the article's date; "next Monday" is the first
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -84,9 +85,8 @@ def dates_named(question: str) -> tuple[date, date] | None:
     m = _MONTH_YEAR.search(question)
     if m is None:
         return None
-    first = date(int(m.group(2)), _MONTH[m.group(1).lower()], 1)
-    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-    return first, last + timedelta(days=REPORTED_WITHIN)
+    year, month = int(m.group(2)), _MONTH[m.group(1).lower()]
+    return date(year, month, 1), date(year, month, monthrange(year, month)[1]) + timedelta(days=REPORTED_WITHIN)
 
 
 def long_form(day: date) -> str:
