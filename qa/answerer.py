@@ -12,6 +12,7 @@ whether it is shown.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from qa.answering import compose, joined, normalize_answer
 from qa.followup import FollowUp, respelled
 from qa.schema import Answer, Passage, Reading
+from qa.text import abbreviates
 from qa.verification import Verifier
 
 if TYPE_CHECKING:
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 
 # How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
 READING_PRIOR = 0.5
+# a question that asks what an abbreviation stands for: its answer may spell out the question's own
+# abbreviation; any other answer that does ("What is IS-K a cell of?" -> "Islamic State in Khorasan") echoes it
+_EXPANDS = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|mean|means|meant)\b", re.IGNORECASE)
 
 
 class Reader(Protocol):
@@ -83,7 +88,8 @@ class Answerer:
             for i, reading, a in zip(pending, batch, answers):
                 merit = a.score - READING_PRIOR * rank
                 text = normalize_answer(a.text or "")
-                echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} "
+                echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} " or \
+                    abbreviates(reading.query, a.text or "") and not _EXPANDS.search(reading.query)
                 if a.answered and (text in said or echoed):
                     merit -= 1.0
                 if i not in best or merit > best[i][0]:

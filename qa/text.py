@@ -90,6 +90,15 @@ def aliases(name: str) -> tuple[str, ...]:
     return _ALIASES.get(name.lower(), ())
 
 
+def abbreviates(short: str, name: str) -> bool:
+    """``short`` holds an abbreviation of ``name``: "IS-K" of "Islamic State in Khorasan", "EU" of "the
+    European Union" (the initials of its capitalised words)."""
+    initials = "".join(w[0] for w in re.findall(r"[\w'’-]+", name) if w[:1].isupper())
+    if len(initials) < 2:
+        return False
+    return any(re.sub(r"[^A-Z]", "", w) == initials for w in re.findall(r"\b[A-Z][A-Z.-]*[A-Z]\b", short))
+
+
 def contains_phrase(text: str, phrase: str) -> bool:
     """Whether ``phrase`` occurs in ``text`` as whole words, ignoring case: "US" is not in "Russia"."""
     if phrase.lower() not in text.lower():  # the cheap test first: most phrases are simply absent

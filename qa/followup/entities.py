@@ -21,6 +21,7 @@ from qa.followup.words import (
     NOT_NOUNS,
     PLACE_PREPOSITIONS,
     PLACE_WORDS,
+    PRONOUNS,
     QUESTION_WORDS,
     ROLES,
     TIME_PHRASE,
@@ -36,7 +37,7 @@ class Entity:
     """Something earlier turns talked about, as a pronoun may refer to it."""
 
     text: str
-    kind: str  # "person", "group", "place", "time" or "thing"
+    kind: str  # "person", "group", "place", "event", "time", "amount" or "thing"
     gender: str = ""  # "m", "f" or "" when the text does not show it
     turn: int = 0  # how many turns back (0: the last one)
     topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
@@ -61,6 +62,13 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             found += [Entity(p, k, _gender(p, a.text), back, answer=True) for p, k in phrases(a.text)
                       if k != "time" and p[:1].isupper()]
         inserted = _inserted(a.question, a.query) if a.query and a.query != a.question else []
+        if a.query and a.query != a.question and back + 1 < len(recent):
+            # an earlier answer carried into this reading ("In which city?" -> "In which city was Bataclan
+            # Theatre attacked?"): what the conversation is about
+            carried = recent[back + 1].text or ""
+            if carried and len(tokens(carried)) <= MAX_ENTITY_WORDS and carried in a.query and \
+                    carried not in a.question:
+                inserted.append(carried)
         for phrase in inserted:  # what a pronoun stood for last time: what the conversation is about
             said = {w.lower() for w in tokens(a.question)}
             kind = kind_of(phrase, question)
@@ -73,16 +81,21 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 continue
             gender = _gender(phrase, question)
             if kind == "thing" and len(tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
-                gender = _gender(phrase, " ".join(p.text for p in a.passages[:2])) or \
-                    _gender(phrase, " ".join(c.sentence for c in a.citations[:2]))
+                seen = " ".join(p.text for p in a.passages[:2])
+                cited = " ".join(c.sentence for c in a.citations[:2])
+                gender = _gender(phrase, seen) or _gender(phrase, cited)
+                if gender or _titled(phrase, f"{seen} {cited}"):  # "Interior Minister Gérald Darmanin": a he or she
+                    kind = "person"
             found.append(Entity(phrase, kind, gender, back))
     ranked = topics + [e for e in found if all(e.text != t.text for t in topics)]
     # one name, one gender: "Emmanuel Macron" of a later question is the "he" his answer's sentence showed
-    known = {}
-    for e in ranked:
+    # and one kind: a name the articles show to be a person's is a person's wherever it was said
+    known, people = {}, {e.text.lower() for e in topics + found if e.kind == "person"}
+    for e in topics + found:
         if e.gender:
             known.setdefault(e.text.lower(), e.gender)
-    return [replace(e, gender=known.get(e.text.lower(), "")) if not e.gender else e for e in ranked]
+    return [replace(e, gender=e.gender or known.get(e.text.lower(), ""),
+                    kind="person" if e.kind == "thing" and e.text.lower() in people else e.kind) for e in ranked]
 
 
 def _inserted(question: str, query: str) -> list[str]:
@@ -98,6 +111,8 @@ def _inserted(question: str, query: str) -> list[str]:
             if len(words) > 2 and words[0].rstrip("?.!,") == said[i1].rstrip("?.!,") and \
                     words[1] in PLACE_PREPOSITIONS:
                 words = words[1:]  # "died?" -> "died in the Bataclan Theatre?": what was added
+            elif re.sub(r"\W", "", said[i1]).lower() not in PRONOUNS:
+                continue  # an ellipsis completed ("times?" -> "times did it try ..."), not a pronoun filled
             text = " ".join(words).rstrip("?.!,")
             text = re.sub(r"^in |['’]s?$", "", text)
             if text:
@@ -105,12 +120,23 @@ def _inserted(question: str, query: str) -> list[str]:
     return found
 
 
+_KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
+
+
 def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     text = a.text or ""
+    kind_of_noun = _KIND_OF.match(question)
+    if kind_of_noun and text:  # "What kind of concert ...?" -> "rock": what was talked about is "the rock concert"
+        noun = kind_of_noun.group("noun").lower()
+        bare = re.sub(r"^(?:a|an|the)\s+", "", text, flags=re.IGNORECASE)
+        text = f"the {bare}" if bare.lower().split()[-1] == noun else f"the {bare} {noun}"
+        return Entity(text, "event" if noun in EVENTS else "thing", "", back, answer=True)
     context = " ".join([question] + [c.sentence for c in a.citations[:2]])
     q = question.strip().lower()
     if TIME_QUESTION.match(q):
         kind = "time"
+    elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q):
+        kind = "amount"  # "several", "410 million euros": never what "it" or "they" stands for
     elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
         kind = "group" if _looks_plural(text) else "person"
     elif q.startswith("where") or re.match(r"^(in|at|to|from) (what|which)", q):
@@ -196,9 +222,25 @@ def kind_of(phrase: str, text: str, start: int = -1) -> str:
 
 
 def _looks_plural(phrase: str) -> bool:
-    words = [w.lower() for w in tokens(phrase)]
-    return bool(words) and (words[-1] in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
-                            or " and " in f" {phrase.lower()} ")
+    words = tokens(phrase)
+    last = words[-1] if words else ""
+    # a common noun in the plural ends the phrase: "Opposition councillors", "the residents" (not "Paris")
+    common_plural = last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is", "ous"))
+    return bool(words) and (last.lower() in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
+                            or common_plural or " and " in f" {phrase.lower()} ")
+
+
+def _titled(name: str, context: str) -> bool:
+    """``context`` gives ``name`` a role just before it ("Interior Minister Gérald Darmanin", "Mayor
+    Ana Ribeiro"), with only capitalised words between: the name is a person's."""
+    for m in re.finditer(rf"\b{re.escape(name)}\b", context):
+        before = tokens(context[max(0, m.start() - 60) : m.start()])[-3:]
+        for k in range(len(before) - 1, -1, -1):
+            if before[k].lower() in ROLES:
+                return True
+            if not before[k][:1].isupper():
+                break
+    return False
 
 
 def _gender(name: str, context: str) -> str:

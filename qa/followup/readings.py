@@ -251,6 +251,9 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     elif m and rest:
         first = rest.split(" ", 1)[0].lower()
         head = piece[:1].upper() + piece[1:]
+        passive = _passive_with_subject(m, rest, answer)
+        if passive:
+            found.append(f"{head} {passive}?")
         if first in AUX or first in BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
             found.append(f"{head} {rest}?")
             if answer and len(tokens(answer)) <= 2 * MAX_ENTITY_WORDS:  # "To whom did Macron offer an olive branch?"
@@ -264,6 +267,23 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     return found
 
 
+_SUBJECT_WH = {"who", "what", "which", "whose", "how"}  # question words that may stand for a passive's subject
+
+
+def _passive_with_subject(asked: re.Match[str] | None, rest: str, answer: str) -> str | None:
+    """The passive ``rest`` of a question whose question word was its subject, with the ``answer`` as
+    subject: "Which theatre" + "was attacked in 2015" + "Bataclan Theatre" -> "was Bataclan Theatre
+    attacked in 2015"; "How many people" + "were killed" + "90" -> "were 90 people killed"; else None."""
+    words = rest.split()
+    if asked is None or len(words) < 2 or words[0].lower() not in BE or not answer or \
+            len(tokens(answer)) > MAX_ENTITY_WORDS or asked.group().split()[0].lower() not in _SUBJECT_WH or \
+            not re.fullmatch(r"[a-z]+(?:ed|en|wn|lt|ght)", words[1]):
+        return None
+    head = asked.group().split()
+    noun = " ".join(head[2:]) if head[0].lower() == "how" else ""
+    return " ".join([words[0], answer, *([noun] if noun else []), *words[1:]])
+
+
 def is_pronoun(lowered: Sequence[str], i: int) -> bool:
     """Token ``i`` is a pronoun that refers back: not existential "there", not "it" in "is it true that"."""
     word = lowered[i]
@@ -274,8 +294,8 @@ def is_pronoun(lowered: Sequence[str], i: int) -> bool:
     if word == "there":  # "Were there survivors?" is existential; "What happened there?" points back
         return nxt in AFTER_OBJECT and not (prev in BE and nxt not in {"?", ".", "!"})
     if word == "it":  # "Is it true that ..." / "How long did it take to ..." refer forward
-        if prev in SAY:
-            return False  # "When did he say it?": what was said, no thing named earlier
+        if prev in SAY and nxt in AFTER_OBJECT:
+            return False  # "When did he say it?": what was said, no thing named earlier ("says it tried" refers)
         rest = lowered[i + 1 :]
         return not ({"that", "to"} & set(rest[:4]) and prev in BE)
     return True
@@ -328,7 +348,9 @@ _BARE = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<w>who|whom|what|when|where|
                    r"who with|who for|what for|what with)\s*[?.!]*\s*$",
                    re.IGNORECASE)
 _LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until) )?"
-                         r"(?:how (?:many|much|long|often|old|far)|what|which|who|whom|whose|when|where|why|how)"
+                         r"(?:(?:how (?:many|much)|which|whose)(?: (?!(?:is|are|was|were|do|does|did|has|have|had|can|"
+                         r"could|will|would|should|may|might|the|a|an|of|it|he|she|they|this|that)\b)[a-z]+(?<!ed)(?=\s+\w))?|"
+                         r"how (?:long|often|old|far)|what|which|who|whom|whose|when|where|why|how)"
                          r"(?: (?:year|day|date|time|month|kind|type|city|country|place|people|person)s?)?\b",
                          re.IGNORECASE)
 
@@ -355,6 +377,7 @@ def _ask_again(word: str, last: Answer) -> str | None:
     head, _, stranded = word.partition(" ")
     if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
         return f"{head.title()} {rest} {stranded}?"
+    rest = _passive_with_subject(m, rest, (last.text or "").strip()) or rest
     return f"{word[:1].upper()}{word[1:]} {rest}?"
 
 

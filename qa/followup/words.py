@@ -30,7 +30,11 @@ BE = {"is", "are", "was", "were", "be", "been", "being", "'s", "'re", "am"}
 FUNCTION = QUESTION_WORDS | BE | {"of", "about", "that", "this", "these", "those", "there", "then", "not", "no",
                                      "any", "some", "all", "than", "as", "or", "if", "into", "after", "before",
                                      "since", "during", "also", "too", "else", "other", "it", "its", "they",
-                                     "their", "them", "he", "his", "him", "she", "her", "mr", "mrs", "ms"}
+                                     "their", "them", "he", "his", "him", "she", "her", "mr", "mrs", "ms"} | {
+    # prepositions and conjunctions that open a question ("Through what?") and are never its names
+    "through", "over", "under", "against", "between", "among", "across", "toward", "towards", "without", "within",
+    "via", "per", "despite", "until", "upon", "behind", "beyond", "near", "because", "besides", "except", "instead",
+    "along", "around", "like", "unlike", "apart", "whereas", "while", "though", "although", "yet"}
 # Words before "her" that make it an object ("told her"), not a possessive ("her title")
 AFTER_OBJECT = {"?", ".", "!", ",", "to", "in", "on", "at", "for", "from", "by", "with", "about", "and", "or",
                  "as", "that", "when", "after", "before", "during", "into", "over", "than", "so", "because", "if"}
