@@ -197,10 +197,17 @@ ACCUSED = turn("Who did Maria Zakharova accuse?", "the United States",
 KILLED = Answer("How many people died in it?", "137", 0.6, query="How many people died in the attack?")
 
 
+def test_the_answer_to_where_is_never_it() -> None:
+    """ "Where was the attack?" -> "Moscow concert hall": "it" is what was there, "there" the place."""
+    from qa.followup import readings
+
+    assert not any("concert hall" in r for r in readings("How many people died in it?", [ATTACK]))
+    assert readings("How many people died there?", [ATTACK])[0] == "How many people died in Moscow concert hall?"
+
+
 @pytest.mark.parametrize(("question", "history", "first", "also"), [
     # "it" is the event the conversation is about, not the place the last answer named
-    ("How many people died in it?", [ATTACK], "How many people died in the attack?",
-     "How many people died in Moscow concert hall?"),
+    ("How many people died in it?", [ATTACK], "How many people died in the attack?", None),
     # ellipsis: the frame of the question before
     ("Which day?", [BRIDGE], "Which day did the mayor open the bridge?", None),
     ("Since when?", [BRIDGE], "Since when did the mayor open the bridge?", None),

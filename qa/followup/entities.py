@@ -66,9 +66,9 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             # an earlier answer carried into this reading ("In which city?" -> "In which city was Bataclan
             # Theatre attacked?"): what the conversation is about
             carried = recent[back + 1].text or ""
-            if carried and len(tokens(carried)) <= MAX_ENTITY_WORDS and carried in a.query and \
-                    carried not in a.question:
-                inserted.append(carried)
+            if carried and len(tokens(carried)) <= MAX_ENTITY_WORDS and carried not in a.question and \
+                    re.search(rf"\b(?:is|are|was|were) {re.escape(carried)} [a-z]+(?:ed|en|wn|lt|ght)\b", a.query):
+                inserted.append(carried)  # as a passive's subject: "was Bataclan Theatre attacked"
         for phrase in inserted:  # what a pronoun stood for last time: what the conversation is about
             said = {w.lower() for w in tokens(a.question)}
             kind = kind_of(phrase, question)
@@ -221,13 +221,18 @@ def kind_of(phrase: str, text: str, start: int = -1) -> str:
     return "thing"
 
 
-def _looks_plural(phrase: str) -> bool:
+def common_plural(phrase: str) -> bool:
+    """The phrase ends in a common noun in the plural: "Opposition councillors", "the xenophobic editorials"
+    (not "Paris", "the press"): "they", never "it"."""
     words = tokens(phrase)
     last = words[-1] if words else ""
-    # a common noun in the plural ends the phrase: "Opposition councillors", "the residents" (not "Paris")
-    common_plural = last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is", "ous"))
-    return bool(words) and (last.lower() in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
-                            or common_plural or " and " in f" {phrase.lower()} ")
+    return last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is", "ous"))
+
+
+def _looks_plural(phrase: str) -> bool:
+    words = tokens(phrase)
+    return bool(words) and (words[-1].lower() in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
+                            or common_plural(phrase) or " and " in f" {phrase.lower()} ")
 
 
 def _titled(name: str, context: str) -> bool:

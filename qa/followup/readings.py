@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from qa.followup.entities import Entity, entities_of, kind_of, phrases
+from qa.followup.entities import Entity, common_plural, entities_of, kind_of, phrases
 from qa.followup.words import (
     AFTER_OBJECT,
     AUX,
@@ -318,7 +318,9 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
     elif word in NEUTER:  # the last answer if a thing or a group ("Which group ...?"), the topic and
         # events, then the last turn's things, then names before: a place answer ("Where was the attack?")
         # is seldom "it"
-        things = [e for e in entities if e.kind in ("event", "thing", "place", "group")
+        # (not the answer to "Where ...?": "it" is what was there, "there" the place)
+        things = [e for e in entities if e.kind in ("event", "thing", "place", "group") and not common_plural(e.text)
+                  and not (e.answer and e.kind == "place")
                   and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
         found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
                  and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1] + \
