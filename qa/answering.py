@@ -54,7 +54,9 @@ def compose(
         span = balanced(span, passages[span.passage].text)
         key = normalize_answer(span.text) or span.text.strip()
         citation = cite(passages[span.passage], span, index)
-        if key and key not in excluded and citation.end <= citation.sentence_end:
+        before = follow_up.after is not None and citation.article_id == follow_up.after[0] and \
+            citation.start < follow_up.after[1]  # "What did she say next?" asks past what was answered
+        if key and key not in excluded and citation.end <= citation.sentence_end and not before:
             groups.setdefault(key, []).append((span, citation))
     # the runner-up of each answer text as the verifier was calibrated: the best span of any other text,
     # the near-identical ones that pooling joins below included ("90 people" is "90"'s rival)

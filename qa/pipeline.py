@@ -23,12 +23,12 @@ from qa.conversation import Conversation
 from qa.embedding import SentenceEmbedder
 from qa.errors import QuestionError
 from qa.filters import Filters
-from qa.followup import FollowUp, interpret, parse_parts
+from qa.followup import FollowUp, interpret, parse_parts, speaker_of
 from qa.index import SentenceIndex
 from qa.index.writer import ArticleEncoder
 from qa.index_service import IndexService
 from qa.reader import ExtractiveReader
-from qa.retrieval import HybridRetriever
+from qa.retrieval import HybridRetriever, passage_after
 from qa.schema import Answer, Passage
 from qa.settings import Settings
 from qa.text import truecased
@@ -198,6 +198,13 @@ class QA:
         """The passages to read for ``follow_up``: a question read with the conversation in view reads only
         its best ``Settings.follow_up_passages`` (the focus on the conversation's articles has found them;
         more passages add distractors and time)."""
+        if follow_up.after is not None:  # "What did she say next?": what the article says after the last answer
+            index = self.current_index()
+            article_id, offset = follow_up.after
+            after = passage_after(index, article_id, offset, speaker_of(follow_up.query)) \
+                if index.allows(article_id, where) else None
+            if after is not None:
+                return [after]
         limit = self.settings.top_passages
         found = retriever.retrieve(follow_up.query, limit, context=follow_up.context, articles=follow_up.articles,
                                    where=where)

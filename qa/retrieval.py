@@ -18,6 +18,7 @@ article still finds it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,7 @@ from qa.settings import Settings
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
 FOCUS_WEIGHT = 1.0  # the ranking within the conversation's articles, times each article's weight
+AFTER_SENTENCES = 4  # "What did she say next?" reads the last answer's sentence and the three after it
 
 
 def _fuse(fused: dict[int, float], rankings: list[tuple[float, list[tuple[int, float]]]]) -> dict[int, float]:
@@ -176,7 +178,47 @@ class HybridRetriever:
         return [self._passage(*span) for span in spans]
 
     def _passage(self, article_id: str, first: int, last: int, score: float) -> Passage:
-        article = self.index.articles[article_id]
-        positions = self.index.article_positions(article_id)
-        start, end = self.index.sentence(positions[first]).start, self.index.sentence(positions[last]).end
-        return Passage(article_id, article.title, first, last, start, article.text[start:end], score)
+        return passage_of(self.index, article_id, first, last, score)
+
+
+def passage_of(index: SentenceIndex, article_id: str, first: int, last: int, score: float = 0.0) -> Passage:
+    """Sentences ``first..last`` (inclusive) of an article of ``index``, as one passage."""
+    article = index.articles[article_id]
+    positions = index.article_positions(article_id)
+    start, end = index.sentence(positions[first]).start, index.sentence(positions[last]).end
+    return Passage(article_id, article.title, first, last, start, article.text[start:end], score)
+
+
+def passage_after(index: SentenceIndex, article_id: str, offset: int, speaker: str | None = None,
+                  sentences: int = AFTER_SENTENCES) -> Passage | None:
+    """What an article says from character ``offset`` on, as one passage (for "What did she say next?"):
+    the sentence holding it and up to ``sentences`` - 1 after it, as long as each goes on with ``speaker``
+    (names them, or opens with a quotation or "He"/"She"/"They"); None for an article no longer indexed."""
+    positions = index.article_positions(article_id)
+    if not positions:
+        return None
+    at = index.sentence_at(article_id, max(0, offset - 1))
+    first = at.index if at is not None else 0
+    surname = re.sub(r"['’]s?$", "", speaker.split()[-1]) if speaker and speaker.split() else ""
+    names = re.compile(rf"\b{re.escape(surname)}\b") if surname else None
+
+    def goes_on(i: int) -> bool:
+        text = index.sentence(positions[i]).text
+        return names is None or bool(names.search(text) or _GOES_ON.match(text))
+
+    last = first
+    while last + 1 < min(len(positions), first + sentences) and goes_on(last + 1):
+        last += 1
+    if names is not None and last == first and at is not None and not re.search(r"\w{3}", at.text[offset - at.start :]):
+        # nothing more of theirs here: the next sentence of the article that names them
+        later = next((i for i in range(first + 1, len(positions)) if names.search(index.sentence(positions[i]).text)),
+                     None)
+        if later is not None:
+            first = last = later
+            while last + 1 < min(len(positions), first + sentences) and goes_on(last + 1):
+                last += 1
+    # scored as a passage ranked first by both retrievers: it is where the conversation is
+    return passage_of(index, article_id, first, last, 2.0 / (RRF_K + 1))
+
+
+_GOES_ON = re.compile(r"\s*(?:[\"“‘]|(?:He|She|They)\b)")  # a sentence that goes on with the last one's speaker

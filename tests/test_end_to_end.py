@@ -94,6 +94,19 @@ def test_a_conversation_about_the_seed_article(real_qa: QA) -> None:
     assert other.text is not None and "Medvedev" in other.text
 
 
+def test_what_she_said_next(real_qa: QA) -> None:
+    """ "What did she say next?" reads on from the last answer, in the speaker's own sentences only."""
+    c = real_qa.chat()
+    assert c.ask("Who is the Kremlin spokeswoman?").text == "Maria Zakharova"
+    said = c.ask("What did she say next?")
+    assert said.query == "What did Maria Zakharova say?"
+    assert said.text is not None and "blame ISIS" in said.text
+    assert c.ask("What did she say next?").text is None  # Medvedev speaks after her, not she
+    c.reset()
+    c.ask("What did Macron say about cooperation?")
+    assert "We will see how the context evolves" in (c.ask("What did he say next?").text or "")
+
+
 def test_seed_conversations_follow_ups_beat_no_history(real_qa: QA) -> None:
     from qa.evaluation import evaluate_conversations
 

@@ -333,3 +333,36 @@ def test_a_name_keeps_the_gender_its_answer_showed_when_a_later_question_repeats
     day = Answer("Which day?", "Monday", 0.9, query="Which day Emmanuel Macron offered Russia cooperation?")
     assert complete("What did she say?", [day, MACRON]) == "What did she say?"  # Macron is a "he"
     assert complete("What did he say?", [day, MACRON]) == "What did Emmanuel Macron say?"
+
+
+# -- "What did she say next?" -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("question", "plain"), [
+    ("What did she say next?", "What did she say?"),
+    ("And what else did he say?", "What did he say?"),
+    ("What did Darmanin add?", "What did Darmanin add?"),
+    ("what did they say after that", "What did they say?"),
+    ("What did she say?", None),  # no pointer past the last answer
+    ("What else happened?", None),
+])
+def test_said_next_asks_past_the_last_answer(question: str, plain: str | None) -> None:
+    from qa.followup import said_next
+
+    assert said_next(question) == plain
+
+
+def test_what_she_said_next_is_read_after_the_last_answer_in_its_article() -> None:
+    f = interpret("What did she say next?", [ZAKHAROVA])
+    assert f.query == "What did Maria Zakharova say?"
+    cited = ZAKHAROVA.citations[0]
+    assert f.after == (cited.article_id, cited.end)
+    assert f.exclude == ()  # "else" here means "after", not "another name"
+    assert interpret("What did she say?", [ZAKHAROVA]).after is None
+
+
+def test_speaker_of_a_standalone_reading() -> None:
+    from qa.followup import speaker_of
+
+    assert speaker_of("What did Maria Zakharova say?") == "Maria Zakharova"
+    assert speaker_of("What did she say?") is None
+    assert speaker_of("Who said it?") is None

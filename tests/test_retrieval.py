@@ -156,3 +156,25 @@ def test_a_question_naming_a_date_ranks_the_articles_of_that_week_up(tmp_path: P
     outside = Filters.parse(since="2024-05-01")
     assert [h.sentence.text for h in named.hits(question, where=outside)] == \
         [h.sentence.text for h in plain.hits(question, where=outside)]
+
+
+def test_the_passage_after_an_answer_goes_on_with_its_speaker_and_skips_to_where_they_are_named(
+        tmp_path: Path) -> None:
+    from qa.retrieval import passage_after
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "Talks\nAna Ribeiro said the bridge was ready. She added that tolls would be low. Councillors disagreed. "
+        "The weather was fine. Later, Ribeiro thanked the workers. It rained.", encoding="utf-8")
+    index = retriever(corpus, tmp_path).index
+    text = index.articles["a.txt"].text
+    first = text.index("the bridge was ready") + len("the bridge was ready")
+    goes_on = passage_after(index, "a.txt", first, "Ana Ribeiro")
+    assert goes_on is not None and goes_on.text.startswith("Ana Ribeiro said") and \
+        goes_on.text.endswith("tolls would be low.")  # "She added" goes on; the councillors do not
+    end = text.index("tolls would be low.") + len("tolls would be low.")
+    skipped = passage_after(index, "a.txt", end, "Ana Ribeiro")
+    assert skipped is not None and skipped.text == "Later, Ribeiro thanked the workers."
+    assert passage_after(index, "a.txt", first, None).text.count(".") == 4  # no speaker: four sentences
+    assert passage_after(index, "gone.txt", 0, "Ana Ribeiro") is None

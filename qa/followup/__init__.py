@@ -35,14 +35,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from qa.followup.entities import Entity, entities_of, new_subject
-from qa.followup.readings import MAX_READINGS, fragment_of, is_pronoun, readings, respelled
+from qa.followup.readings import MAX_READINGS, fragment_of, is_pronoun, readings, respelled, said_next, speaker_of
 from qa.followup.words import ELSE, RECENT_TURNS, tokens
 from qa.schema import Answer
 
 PARTS = ("complete", "context", "focus")  # what a follow-up may take from the history (see ``parse_parts``)
 
 __all__ = ["MAX_READINGS", "PARTS", "Entity", "FollowUp", "entities_of", "interpret", "parse_parts", "readings",
-           "respelled"]
+           "respelled", "said_next", "speaker_of"]
 
 
 def parse_parts(parts: str | Collection[str] | None) -> frozenset[str]:
@@ -79,6 +79,9 @@ class FollowUp:
     # other standalone readings of the question, next most plausible first: the pipeline reads them
     # beside ``query`` and keeps the best supported one (see ``readings``)
     alternatives: tuple[str, ...] = ()
+    # "What did she say next?": (article id, char offset) of the last answer's end; only what that
+    # article says after it is read
+    after: tuple[str, int] | None = None
 
     @property
     def readings(self) -> tuple[str, ...]:
@@ -111,12 +114,18 @@ def interpret(
         return FollowUp(question, question)
     recent = turns[::-1][:RECENT_TURNS]  # newest first
     lowered = [t.lower() for t in tokens(question)]
-    wants_else = any(w in ELSE for w in lowered)
+    after, asked = None, question
+    next_said = said_next(question)
+    if next_said is not None:  # "What did she say next?": read what her article says after the last answer
+        cited = next((a.citations[0] for a in recent if a.citations), None)
+        if cited is not None and (known_articles is None or cited.article_id in known_articles):
+            after, asked = (cited.article_id, cited.end), next_said
+    wants_else = after is None and any(w in ELSE for w in lowered)
     query, alternatives = question, ()
-    needs = wants_else or fragment_of(question) is not None or \
+    needs = wants_else or after is not None or fragment_of(question) is not None or \
         any(is_pronoun(lowered, i) for i in range(len(lowered)))
     if "complete" in parts:
-        found = readings(question, recent)
+        found = readings(asked, recent)
         query, alternatives = found[0], tuple(found[1:])
         needs = needs or len(found) > 1
     fresh = not needs and new_subject(question, turns)
@@ -131,7 +140,7 @@ def interpret(
                     articles[c.article_id] = max(articles.get(c.article_id, 0.0), 1.0 / (1 + back))
     exclude = tuple(dict.fromkeys(a.text for a in recent if a.text)) if wants_else else ()
     return FollowUp(question, query, context.strip(), articles, exclude, needs_history=needs,
-                    alternatives=alternatives)
+                    alternatives=alternatives, after=after)
 
 
 def _still_known(answer: Answer, known: Collection[str] | None) -> bool:

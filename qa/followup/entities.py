@@ -50,6 +50,7 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
     short enough to be a name) and the names and role phrases of its question."""
     found: list[Entity] = []
     topics: list[Entity] = []
+    evidence: list[Entity] = []  # names said again in older turns: not ranked again, but what they show counts
     for back, a in enumerate(recent):
         question = a.query or a.question
         if a.text and len(tokens(a.text)) <= MAX_ENTITY_WORDS:
@@ -77,8 +78,9 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             if kind != "time" and phrase[:1].isalnum() and len(tokens(phrase)) <= 2 * MAX_ENTITY_WORDS:
                 topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
         for phrase, kind in phrases(question):
-            if kind == "time" or any(phrase.lower() == e.text.lower() for e in found):
+            if kind == "time":
                 continue
+            repeated = any(phrase.lower() == e.text.lower() for e in found)  # still evidence of gender and kind
             gender = _gender(phrase, question)
             if kind == "thing" and len(tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
                 seen = " ".join(p.text for p in a.passages[:2])
@@ -86,12 +88,12 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 gender = _gender(phrase, seen) or _gender(phrase, cited)
                 if gender or _titled(phrase, f"{seen} {cited}"):  # "Interior Minister Gérald Darmanin": a he or she
                     kind = "person"
-            found.append(Entity(phrase, kind, gender, back))
+            (evidence if repeated else found).append(Entity(phrase, kind, gender, back))
     ranked = topics + [e for e in found if all(e.text != t.text for t in topics)]
     # one name, one gender: "Emmanuel Macron" of a later question is the "he" his answer's sentence showed
     # and one kind: a name the articles show to be a person's is a person's wherever it was said
-    known, people = {}, {e.text.lower() for e in topics + found if e.kind == "person"}
-    for e in topics + found:
+    known, people = {}, {e.text.lower() for e in topics + found + evidence if e.kind == "person"}
+    for e in topics + found + evidence:
         if e.gender:
             known.setdefault(e.text.lower(), e.gender)
     return [replace(e, gender=e.gender or known.get(e.text.lower(), ""),

@@ -143,6 +143,30 @@ def _who_said(question: str, last: Answer) -> str | None:
     return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
 
 
+_SAID_NEXT = re.compile(
+    r"^\s*(?:(?:and|so|ok|okay)[, ]+)?what\s+(?P<other>else\s+)?(?P<aux>did|does|do|has|had|will|would)\s+(?P<who>.+?)\s+"
+    r"(?P<verb>say|tell|add|write|claim|suggest|announce|reply|answer|go on to say)"
+    r"(?P<next>\s+(?:next|then|after that|afterwards|later|later on|too|also|as well))?\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def said_next(question: str) -> str | None:
+    """"What did she say next?", "What else did he say?", "What did she add?": what the speaker said after
+    the last answer, asked without the pointer ("What did she say?", to be read in the article after that
+    answer); None for any other question."""
+    m = _SAID_NEXT.match(question)
+    if m is None or not (m.group("other") or m.group("next") or m.group("verb").lower() in ("add", "go on to say")):
+        return None
+    return f"What {m.group('aux').lower()} {m.group('who')} {m.group('verb').lower()}?"
+
+
+def speaker_of(reading: str) -> str | None:
+    """Who a standalone "What did Maria Zakharova say?" asks about ("Maria Zakharova"); None when it is
+    no such question or names no one (a pronoun left unresolved)."""
+    m = _SAID_NEXT.match(reading)
+    who = m.group("who").strip() if m else ""
+    return who if who and who.lower() not in PRONOUNS else None
+
+
 def _underspecified(question: str) -> bool:
     """A short question that names nothing and points at nothing ("How many died?", "Who took
     responsibility?"): in a conversation it is about the place or event being talked about."""

@@ -53,7 +53,9 @@ ROLES = {
     "man", "woman", "boy", "girl", "father", "mother", "son", "daughter", "brother", "sister", "husband",
     "wife", "emperor", "pope", "bishop", "doctor", "teacher", "student", "scientist", "founder", "ceo",
     "manager", "owner", "editor", "reporter", "journalist", "witness", "suspect", "victim", "soldier",
-    "politician", "diplomat", "envoy", "head", "boss", "narrator", "hero", "friend",
+    "politician", "diplomat", "envoy", "head", "boss", "narrator", "hero", "friend", "engineer", "councillor",
+    "organiser", "organizer", "architect", "economist", "analyst", "expert", "researcher", "professor", "inspector",
+    "detective", "commissioner", "deputy", "adviser", "advisor", "aide", "candidate", "activist", "chairperson",
 }
 GROUP_WORDS = {"group", "groups", "state", "party", "government", "army", "forces", "troops", "militants",
                 "terrorists", "services", "police", "company", "team", "council", "union", "organisation",
