@@ -144,7 +144,8 @@ def _who_said(question: str, last: Answer) -> str | None:
 
 
 _SAID_NEXT = re.compile(
-    r"^\s*(?:(?:and|so|ok|okay)[, ]+)?what\s+(?P<other>else\s+)?(?P<aux>did|does|do|has|had|will|would)\s+(?P<who>.+?)\s+"
+    r"^\s*(?:(?:and|so|ok|okay)[, ]+)?what\s+(?P<other>else\s+)?(?P<aux>did|does|do|has|had|will|would)\s+"
+    r"(?P<who>.+?)\s+"
     r"(?P<verb>say|tell|add|write|claim|suggest|announce|reply|answer|go on to say)"
     r"(?P<next>\s+(?:next|then|after that|afterwards|later|later on|too|also|as well))?\s*[?.!]*\s*$", re.IGNORECASE)
 
