@@ -366,3 +366,25 @@ def test_speaker_of_a_standalone_reading() -> None:
     assert speaker_of("What did Maria Zakharova say?") == "Maria Zakharova"
     assert speaker_of("What did she say?") is None
     assert speaker_of("Who said it?") is None
+
+
+def test_a_government_named_by_its_seat_is_they() -> None:
+    kremlin = turn("Who has Macron been in a war of words with?", "the Kremlin",
+                   "Macron engaged in a war of words with the Kremlin.")
+    assert readings("Who do they blame?", [kremlin])[0] == "Who do the Kremlin blame?"
+
+
+def test_an_event_named_with_a_place_is_it() -> None:
+    killed = turn("How many were killed in the Moscow attack?", "137", "The Moscow attack killed 137.")
+    assert readings("When did it happen?", [killed])[0] == "When did the Moscow attack happen?"
+
+
+def test_where_exactly_asks_the_last_question_again() -> None:
+    happened = turn("When did the attack happen?", "Friday", "The attack happened on Friday.")
+    assert readings("Where exactly?", [happened])[0] == "Where did the attack happen?"
+
+
+def test_a_job_is_no_ones_name() -> None:
+    job = turn("What is Medvedev's former job?", "President", "Russia's former President Dmitry Medvedev spoke.")
+    assert readings("What did he say about the terrorists?", [job])[0] == \
+        "What did Medvedev say about the terrorists?"

@@ -29,7 +29,7 @@ from qa.followup.words import (
     tokens,
 )
 from qa.schema import Answer
-from qa.text import POSSESSIVE, TOKEN, name_end
+from qa.text import POSSESSIVE, TOKEN, aliases, name_end
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Entity:
     """Something earlier turns talked about, as a pronoun may refer to it."""
 
     text: str
-    kind: str  # "person", "group", "place", "event", "time", "amount" or "thing"
+    kind: str  # "person", "group", "place", "event", "time", "amount", "role" or "thing"
     gender: str = ""  # "m", "f" or "" when the text does not show it
     turn: int = 0  # how many turns back (0: the last one)
     topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
@@ -125,6 +125,9 @@ def _inserted(question: str, query: str) -> list[str]:
 _KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
 
 
+_ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
+
+
 def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     text = a.text or ""
     kind_of_noun = _KIND_OF.match(question)
@@ -140,9 +143,12 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q):
         kind = "amount"  # "several", "410 million euros": never what "it" or "they" stands for
     elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
-        kind = "group" if _looks_plural(text) else "person"
+        # "the Kremlin", "Kyiv": a place standing for its government is a "they"
+        kind = "group" if _looks_plural(text) or aliases(re.sub(r"^the\s+", "", text, flags=re.I)) else "person"
     elif q.startswith("where") or re.match(r"^(in|at|to|from) (what|which)", q):
         kind = "place"
+    elif _ASKS_ROLE.search(q):
+        kind = "role"  # "President" answering "What is Medvedev's former job?" is no one's name
     else:
         kind = kind_of(text, question)
     return Entity(text, kind, _gender(text, context) if kind == "person" else "", back, answer=True)
@@ -182,7 +188,8 @@ def phrases(text: str) -> list[tuple[str, str]]:
             if not lands:  # "the attack", "the concert hall attack", "the bridge": what "it" may be
                 j = i + 1
                 while j < len(tokens) and j - i <= 3 and tokens[j].group().isalpha() and \
-                        tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and tokens[j].group()[:1].islower() \
+                        tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and \
+                        (tokens[j].group()[:1].islower() or _names_event(words, j)) \
                         and not tokens[j].group().lower().endswith(("ed", "ly")):
                     j += 1
                 if j > i + 1 and lower == "the":
@@ -195,6 +202,11 @@ def phrases(text: str) -> list[tuple[str, str]]:
             continue
         i += 1
     return found
+
+
+def _names_event(words: list[str], j: int) -> bool:
+    """``words[j]`` is a name that modifies an event noun soon after it: "Moscow" in "the Moscow attack"."""
+    return any(w.lower() in EVENTS for w in words[j + 1 : j + 3] if w[:1].islower())
 
 
 def kind_of(phrase: str, text: str, start: int = -1) -> str:

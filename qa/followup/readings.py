@@ -372,7 +372,7 @@ def fragment_of(question: str) -> str | None:
 
 _BARE = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<w>who|whom|what|when|where|why|how|which|how many|how much|"
                    r"how long|by whom|by what|to whom|for what|for how long|since when|until when|where to|where from|"
-                   r"who with|who for|what for|what with)\s*[?.!]*\s*$",
+                   r"who with|who for|what for|what with)(?:\s+(?:exactly|precisely|again|then|though))?\s*[?.!]*\s*$",
                    re.IGNORECASE)
 _LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until) )?"
                          r"(?:(?:how (?:many|much)|which|whose)(?: (?!(?:is|are|was|were|do|does|did|has|have|had|can|"
