@@ -99,7 +99,7 @@ def test_what_she_said_next(real_qa: QA) -> None:
     c = real_qa.chat()
     assert c.ask("Who is the Kremlin spokeswoman?").text == "Maria Zakharova"
     said = c.ask("What did she say next?")
-    assert said.query == "What did Maria Zakharova say?"
+    assert said.query == "What did Maria Zakharova say next?"
     assert said.text is not None and "blame ISIS" in said.text
     assert c.ask("What did she say next?").text is None  # Medvedev speaks after her, not she
     c.reset()
