@@ -341,9 +341,8 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
         ] + [e for e in entities if e.kind == "person" and not e.gender and len(e.text.split()) == 1
              and e.text[:1].isupper()]  # "Kyiv" answering "Who denied ...?": a one-word name, no "he" or "she"
     elif word in NEUTER:  # the last answer if a thing or a group ("Which group ...?"), the topic and
-        # events, then the last turn's things, then names before: a place answer ("Where was the attack?")
-        # is seldom "it"
-        # (not the answer to "Where ...?": "it" is what was there, "there" the place)
+        # events, then the last turn's things, then names before; never the answer to "Where ...?" ("it" is
+        # what was there, "there" the place) nor a plural noun ("they")
         things = [e for e in entities if e.kind in ("event", "thing", "place", "group") and not common_plural(e.text)
                   and not (e.answer and e.kind == "place")
                   and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
