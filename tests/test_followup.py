@@ -388,3 +388,12 @@ def test_a_job_is_no_ones_name() -> None:
     job = turn("What is Medvedev's former job?", "President", "Russia's former President Dmitry Medvedev spoke.")
     assert readings("What did he say about the terrorists?", [job])[0] == \
         "What did Medvedev say about the terrorists?"
+
+
+def test_they_are_the_counted_people_and_who_claimed_that_asks_who_said_it() -> None:
+    charged = turn("How many men were charged with the attack?", "four",
+                   "Putin suggested that the four men charged with the attack were attempting to flee into Ukraine.")
+    assert readings("Where were they trying to go?", [charged])[0] == "Where were the four men trying to go?"
+    assert readings("Who claimed that?", [charged])[0] == \
+        "Who suggested that the four men charged with the attack were attempting to flee into Ukraine?"
+    assert not any("suggested" in r for r in readings("Who claimed it?", [charged]))  # claiming the attack

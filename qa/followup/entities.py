@@ -125,6 +125,8 @@ def _inserted(question: str, query: str) -> list[str]:
 _KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
 
 
+_HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+many\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
+_PLURALS = {"men", "women", "people", "children", "police", "staff", "crew", "fans"}
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
@@ -136,6 +138,15 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
         bare = re.sub(r"^(?:a|an|the)\s+", "", text, flags=re.IGNORECASE)
         text = f"the {bare}" if bare.lower().split()[-1] == noun else f"the {bare} {noun}"
         return Entity(text, "event" if noun in EVENTS else "thing", "", back, answer=True)
+    counted = _HOW_MANY.match(question)
+    if counted and text and len(tokens(text)) <= 3:  # "How many men were charged?" -> "four": "they" are "the four men"
+        noun = counted.group("noun").lower()
+        bare = re.sub(r"^(?:a|an|the)\s+", "", text, flags=re.IGNORECASE)
+        people = noun in _PLURALS or noun in GROUP_WORDS or noun[:-1] in ROLES or \
+            noun.endswith(("ers", "ors", "ists", "ians", "ents", "ants", "fans"))
+        if people:  # people counted are "they"; "the three types" seldom are
+            return Entity(f"the {bare} {noun}" if noun not in bare.lower() else f"the {bare}", "group", "", back,
+                          answer=True)
     context = " ".join([question] + [c.sentence for c in a.citations[:2]])
     q = question.strip().lower()
     if TIME_QUESTION.match(q):

@@ -117,9 +117,10 @@ def respelled(question: str, passages: Sequence[str], site: str = "") -> str | N
     return out if swapped else None
 
 
-_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?:(?P<who>who|which \w+)\s+(?P<verb>said|says|stated|suggested|added|argued|"
-                       r"warned)\s+(?:so|that|this|it)?|says who|said who|according to whom)\s*[?.!]*\s*$",
-                       re.IGNORECASE)
+_WHO_SAID = re.compile(r"^\s*(?:and\s+)?(?:(?P<who>who|which \w+)\s+(?:(?P<verb>said|says|stated|suggested|added|"
+                       r"argued|warned)\s+(?:so|that|this|it)?|(?P<claim>claimed|claims|announced|reported|insisted|wrote|"
+                       r"thinks|believes)\s+(?:so|that|this))|says who|said who|according to whom)\s*[?.!]*\s*$",
+                       re.IGNORECASE)  # "Who claimed it?" claims the attack, not a statement
 _REPORTED = re.compile(
     r"\b(?:(?P<said>said|says|saying)\b(?: on \w+)?,?\s+(?:that\s+)?|(?P<verb>claimed|claims|claiming|stated|states|"
     r"stating|suggested|suggests|suggesting|announced|announces|announcing|added|adds|adding|argued|argues|arguing|"
