@@ -206,17 +206,19 @@ def passage_after(index: SentenceIndex, article_id: str, offset: int, speaker: s
         text = index.sentence(positions[i]).text
         return names is None or bool(names.search(text) or _GOES_ON.match(text))
 
-    last = first
-    while last + 1 < min(len(positions), first + sentences) and goes_on(last + 1):
-        last += 1
+    def run_from(first: int) -> int:  # the last sentence of the run that goes on with the speaker
+        last = first
+        while last + 1 < min(len(positions), first + sentences) and goes_on(last + 1):
+            last += 1
+        return last
+
+    last = run_from(first)
     if names is not None and last == first and at is not None and not re.search(r"\w{3}", at.text[offset - at.start :]):
         # nothing more of theirs here: the next sentence of the article that names them
         later = next((i for i in range(first + 1, len(positions)) if names.search(index.sentence(positions[i]).text)),
                      None)
         if later is not None:
-            first = last = later
-            while last + 1 < min(len(positions), first + sentences) and goes_on(last + 1):
-                last += 1
+            first, last = later, run_from(later)
     # scored as a passage ranked first by both retrievers: it is where the conversation is
     return passage_of(index, article_id, first, last, 2.0 / (RRF_K + 1))
 

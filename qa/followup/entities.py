@@ -135,18 +135,14 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     kind_of_noun = _KIND_OF.match(question)
     if kind_of_noun and text:  # "What kind of concert ...?" -> "rock": what was talked about is "the rock concert"
         noun = kind_of_noun.group("noun").lower()
-        bare = re.sub(r"^(?:a|an|the)\s+", "", text, flags=re.IGNORECASE)
-        text = f"the {bare}" if bare.lower().split()[-1] == noun else f"the {bare} {noun}"
-        return Entity(text, "event" if noun in EVENTS else "thing", "", back, answer=True)
+        return Entity(_the(text, noun), "event" if noun in EVENTS else "thing", "", back, answer=True)
     counted = _HOW_MANY.match(question)
     if counted and text and len(tokens(text)) <= 3:  # "How many men were charged?" -> "four": "they" are "the four men"
         noun = counted.group("noun").lower()
-        bare = re.sub(r"^(?:a|an|the)\s+", "", text, flags=re.IGNORECASE)
         people = noun in _PLURALS or noun in GROUP_WORDS or noun[:-1] in ROLES or \
             noun.endswith(("ers", "ors", "ists", "ians", "ents", "ants", "fans"))
         if people:  # people counted are "they"; "the three types" seldom are
-            return Entity(f"the {bare} {noun}" if noun not in bare.lower() else f"the {bare}", "group", "", back,
-                          answer=True)
+            return Entity(_the(text, noun), "group", "", back, answer=True)
     context = " ".join([question] + [c.sentence for c in a.citations[:2]])
     q = question.strip().lower()
     if TIME_QUESTION.match(q):
@@ -163,6 +159,13 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     else:
         kind = kind_of(text, question)
     return Entity(text, kind, _gender(text, context) if kind == "person" else "", back, answer=True)
+
+
+def _the(answer: str, noun: str) -> str:
+    """What an answer to "What kind of <noun>?" or "How many <noun>?" talks about: "rock" -> "the rock
+    concert", "four" -> "the four men", "a rock concert" -> "the rock concert"."""
+    bare = re.sub(r"^(?:a|an|the)\s+", "", answer, flags=re.IGNORECASE)
+    return f"the {bare}" if noun in bare.lower().split() else f"the {bare} {noun}"
 
 
 def phrases(text: str) -> list[tuple[str, str]]:

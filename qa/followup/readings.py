@@ -186,10 +186,10 @@ def _pronoun_readings(question: str, recent: Sequence[Answer], per_pronoun: int 
     (the others by their likeliest), best first; [] when it has none or nothing fits."""
     spans = list(TOKEN.finditer(question))
     lowered = [m.group().lower() for m in spans]
-    entities = entities_of(recent)
     at = [i for i in range(len(spans)) if is_pronoun(lowered, i)]
     if not at:
         return []
+    entities = entities_of(recent)
     options = [_antecedents(lowered[i], lowered, i, entities)[:per_pronoun] for i in at]
     if not any(options):
         return []
