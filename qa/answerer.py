@@ -103,8 +103,7 @@ class Answerer:
                        and best[i][0] < 1.0 - READING_PRIOR * rank]
         # "What did she say next?" was read as "What did Maria Zakharova say?" after the last answer: say so
         return [replace(best[i][1], query=re.sub(r"\?$", " next?", best[i][1].query))
-                if follow_ups[i].after is not None and best[i][1].query.endswith("?") else best[i][1]
-                for i in range(len(follow_ups))]
+                if follow_ups[i].after is not None else best[i][1] for i in range(len(follow_ups))]
 
     def read(self, items: list[tuple[str, list[Passage]]], min_score: float | None, retrieved: bool,
               began: float, follow_ups: list[FollowUp] | None = None) -> list[Answer]:
