@@ -31,6 +31,7 @@ from qa.index import Embedder, SentenceIndex
 from qa.index.titles import TitleIndex
 from qa.schema import Hit, Passage
 from qa.settings import Settings
+from qa.text import POSSESSIVE
 
 RRF_K = 60  # the constant of reciprocal-rank fusion (Cormack et al., 2009)
 CONTEXT_WEIGHT = 0.5  # a follow-up's earlier turns, as a query, against the question itself (1.0)
@@ -199,7 +200,7 @@ def passage_after(index: SentenceIndex, article_id: str, offset: int, speaker: s
         return None
     at = index.sentence_at(article_id, max(0, offset - 1))
     first = at.index if at is not None else 0
-    surname = re.sub(r"['’]s?$", "", speaker.split()[-1]) if speaker and speaker.split() else ""
+    surname = POSSESSIVE.sub("", speaker.split()[-1]) if speaker and speaker.split() else ""
     names = re.compile(rf"\b{re.escape(surname)}\b") if surname else None
 
     def goes_on(i: int) -> bool:

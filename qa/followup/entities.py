@@ -116,7 +116,7 @@ def _inserted(question: str, query: str) -> list[str]:
             elif re.sub(r"\W", "", said[i1]).lower() not in PRONOUNS:
                 continue  # an ellipsis completed ("times?" -> "times did it try ..."), not a pronoun filled
             text = " ".join(words).rstrip("?.!,")
-            text = re.sub(r"^in |['’]s?$", "", text)
+            text = re.sub(r"^in ", "", POSSESSIVE.sub("", text))
             if text:
                 found.append(text)
     return found
