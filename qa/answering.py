@@ -87,7 +87,8 @@ def compose(
             retrieval_score=passage.score, site=(same[0].site or "") if same else "",
         )
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
-        candidates.append((Candidate(text, score, same), facts.to_dict(), span.score))
+        checks = facts.to_dict()
+        candidates.append((Candidate(text, score, same, checks), checks, span.score))
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
     candidates = [c for c, _, _ in candidates]

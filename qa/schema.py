@@ -153,6 +153,8 @@ class Candidate(_Record):
     text: str
     score: float
     citations: list[Citation] = field(default_factory=list)
+    # what the verifier weighed for it (qa.verification.Signals), as ``Answer.signals`` for the answer
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ The logistic models (``qa.verification.fit``) are fitted on the even-numbered de
 reported on the odd-numbered ones; the thresholds are chosen on the even ones too. ``--write``
 stores models, thresholds and the held-out report in the model folder's ``qa_reader.json`` and a
 "Calibration" section of its card. ``--save FILE`` keeps every row (signals and labels), and
-``--rows FILE`` refits from them in seconds. The work is done by ``qa.training.calibration``.
+``--rows FILE`` refits from them in seconds. Rows hold every candidate the verifier scored, and the
+report replays each row's choice with the fitted model; ``--fit-on candidates`` fits on all of them. The work is done by ``qa.training.calibration``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def main() -> None:
     parser.add_argument("--min-abstain", type=float, default=MIN_ABSTAIN, help="with --rule abstain")
     parser.add_argument("--retrieved-rule", choices=RULES, default=RETRIEVED_RULE)
     parser.add_argument("--retrieved-min-abstain", type=float, default=RETRIEVED_MIN_ABSTAIN)
+    parser.add_argument("--fit-on", choices=("answers", "candidates"), default="answers",
+                        help="fit on the candidate each row answered with, or on every candidate the "
+                             "verifier ranks (rows saved with them; measured no better for the shipped reader)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--save", type=Path, help="write every row (signals, labels) here")
     parser.add_argument("--rows", type=Path, help="refit from rows saved by --save, without reading")
@@ -68,10 +72,12 @@ def main() -> None:
             args.save.write_text(json.dumps({"model": args.model, **rows}) + "\n")
 
     calibration = calibrate_reader(rows, args.rule, args.min_abstain, args.retrieved_rule,
-                                   args.retrieved_min_abstain)
+                                   args.retrieved_min_abstain, args.fit_on == "candidates")
     print(format_reader_calibration(calibration.report))
     if args.write:
         command = reader_command(args.model, args.rule, args.min_abstain, args.retrieved_rule)
+        if args.fit_on == "candidates":
+            command += " --fit-on candidates"
         print(f"calibration written to {write_reader_calibration(args.model, calibration, command)}")
 
 

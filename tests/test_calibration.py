@@ -11,6 +11,7 @@ from qa.training.calibration import (
     calibrate_reader,
     format_reader_calibration,
     reader_command,
+    replayed,
     write_reader_calibration,
 )
 from qa.verification import Signals, Verifier
@@ -64,3 +65,37 @@ def test_refit_from_rows_writes_models_thresholds_and_card(tmp_path: Path) -> No
     assert "old table" not in card and card.count("### Follow-up questions\nthreshold 0.16") == 1
     assert card.index("### Follow-up") > card.index("| given paragraph")
     assert config["calibration"]["follow_up"] == {"kept": 1}
+
+
+def test_fitting_on_every_candidate_replays_the_choice_and_stays_calibrated() -> None:
+    """Rows saved with every candidate: the answer each row gave (its first candidate, the reader's
+    favourite) is right when its span score is high; a second candidate whose question words sit in its
+    sentence is often right where the first is not. Fitted on answers alone the model never sees the
+    second kind; fitted on every candidate it chooses them, and the choices' scores stay calibrated."""
+    rng = random.Random(3)
+
+    def signals(span: float, words: float) -> dict:
+        return dict.fromkeys(Signals.names(), 0.0) | {"span_logit": span, "words_in_sentence": words}
+
+    saved = []
+    for i in range(3000):
+        first_right = rng.random() < 0.4
+        second_right = not first_right and rng.random() < 0.7
+        first = {"prediction": "a", "exact": float(first_right), "f1": float(first_right),
+                 "signals": signals(rng.gauss(1.5 if first_right else 0.5, 1.0), rng.random() * 0.5)}
+        second = {"prediction": "b", "exact": float(second_right), "f1": float(second_right),
+                  "signals": signals(rng.gauss(0.0, 1.0), 0.5 + rng.random() * 0.5 if second_right else
+                                     rng.random() * 0.5)}
+        saved.append({"id": f"q{i}", "kind": "answerable", "article": i % 20, "answers": ["x"],
+                      "prediction": "a", "exact": first["exact"], "f1": first["f1"], "reader_score": 0.5,
+                      "signals": first["signals"], "candidates": [first, second]})
+    rows_as_read = json.loads(json.dumps({"given": saved, "retrieved": saved}))
+    answers = calibrate_reader(rows_as_read)
+    every = calibrate_reader(rows_as_read, candidates=True)
+    held_answers = answers.report["given"]["held_out"]
+    held_every = every.report["given"]["held_out"]
+    assert held_every["answerable_f1_always"] > held_answers["answerable_f1_always"] + 20
+    assert held_every["ece"] < 0.08  # 1,500 held-out rows, 10 bins: the model fitted on answers alone has 0.058
+    # the choice is replayed, not read from the rows: a row's own answer is no longer always the first
+    chosen, scores = replayed(saved, every.given)
+    assert {r["prediction"] for r in chosen} == {"a", "b"} and all(0.0 < s < 1.0 for s in scores)

@@ -78,12 +78,21 @@ def read_rows(qa: QA, items: list[dict[str, Any]], retrieved: bool, batch: int, 
 
 
 def reader_row(item: dict[str, Any], answer: Answer) -> dict[str, Any]:
-    """The row of one item: its best candidate (answered or withheld), EM/F1, reader score and signals."""
+    """The row of one item: its best candidate (answered or withheld), EM/F1, reader score and signals,
+    and under ``candidates`` every candidate the verifier scored (the best first), each with its
+    prediction, EM/F1 and signals: a model can be fitted on all of them and its choice replayed."""
     candidate = best_candidate(answer)
     exact, f1 = score_prediction(candidate, item["answers"]) if item["answers"] else (0.0, 0.0)
+    scored = [(answer.text, answer.signals)] if answer.text is not None else []
+    scored += [(c.text, c.signals) for c in answer.alternatives]
+    candidates = []
+    for text, checks in scored:
+        if checks:
+            em, cf1 = score_prediction(text, item["answers"]) if item["answers"] else (0.0, 0.0)
+            candidates.append({"prediction": text, "exact": em, "f1": cf1, "signals": checks})
     return {"id": item["id"], "kind": item["kind"], "article": item["article"], "answers": item["answers"],
             "prediction": candidate, "exact": exact, "f1": f1, "reader_score": answer.reader_score,
-            "signals": answer.signals or None}
+            "signals": answer.signals or None, "candidates": candidates}
 
 
 def given_items(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -179,14 +188,63 @@ def verifier_threshold(rows: list[dict[str, Any]], scores: list[float], rule: st
                            [0.0 if r["answers"] else 1.0 for r in rows])[0]
 
 
-def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit on even articles, choose the threshold there, report on odd articles: (model, report)."""
+def replayed(rows: list[dict[str, Any]], model: dict[str, Any]) -> tuple[list[dict[str, Any]], list[float]]:
+    """Each row as ``model`` would have answered it: the candidate it finds likeliest right among those the
+    row holds (``reader_row``'s ``candidates``; a row without them keeps its own), and that probability."""
+    chosen, scores = [], []
+    for r in rows:
+        options = r.get("candidates") or [r]
+        probabilities = [predict(model, Signals(**c["signals"])) for c in options]
+        best = max(range(len(options)), key=probabilities.__getitem__)
+        c = options[best]
+        chosen.append({**r, "prediction": c["prediction"], "exact": c["exact"], "f1": c["f1"],
+                       "signals": c["signals"]})
+        scores.append(probabilities[best])
+    return chosen, scores
+
+
+def _logit_scale(model: dict[str, Any], scores: list[float], right: list[bool]) -> dict[str, Any]:
+    """``model`` with its log-odds rescaled (a x z + b, a > 0 keeps every ranking) so that the scores
+    it gives the answers it chooses are calibrated on ``right``: a model fitted on every candidate
+    ranks them, and the likeliest of several is likelier to look right than to be right."""
+    import numpy as np
+
+    z = np.log(np.clip(scores, 1e-9, 1 - 1e-9) / np.clip(1 - np.array(scores), 1e-9, 1.0))
+    x = np.stack([np.ones_like(z), z], axis=1)
+    y = np.array(right, dtype=float)
+    w = np.array([0.0, 1.0])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -40, 40)))
+        step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2), x.T @ (p - y))
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    b, a = float(w[0]), float(w[1])
+    if a <= 0:  # no ranking left to keep: leave the model as fitted
+        return model
+    return {**model, "coef": [a * c for c in model["coef"]], "intercept": a * float(model["intercept"]) + b}
+
+
+def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float,
+              candidates: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit on even articles, choose the threshold there, report on odd articles: (model, report).
+
+    With ``candidates`` (rows saved with every candidate) the model is fitted on all the candidates of
+    the even articles, as it will rank them, then rescaled to be calibrated on the answers it chooses
+    there; either way each row is answered as the fitted model would choose (``replayed``)."""
     usable = [r for r in rows if r["signals"]]
     fit_rows, held = articles_of(usable, "even"), articles_of(usable, "odd")
-    model = fit([Signals(**r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
-    fit_scores = [predict(model, Signals(**r["signals"])) for r in fit_rows]
+    if candidates:
+        every = [c for r in fit_rows for c in r.get("candidates") or [r]]
+        model = fit([Signals(**c["signals"]) for c in every],
+                    [bool(r["answers"]) and c["f1"] >= RIGHT_F1 for r in fit_rows for c in r.get("candidates") or [r]])
+        chosen, scores = replayed(fit_rows, model)
+        model = _logit_scale(model, scores, [is_right(r) for r in chosen])
+    else:
+        model = fit([Signals(**r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
+    fit_rows, fit_scores = replayed(fit_rows, model)
     threshold = verifier_threshold(fit_rows, fit_scores, rule, min_abstain)
-    held_scores = [predict(model, Signals(**r["signals"])) for r in held]
+    held, held_scores = replayed(held, model)
     raw = [r["reader_score"] for r in held]
     report = {
         "fitted_on": reader_figures(fit_rows, fit_scores, threshold),
@@ -209,10 +267,12 @@ class ReaderCalibration:
 
 def calibrate_reader(rows: dict[str, list[dict[str, Any]]], rule: str = RULE, min_abstain: float = MIN_ABSTAIN,
                      retrieved_rule: str = RETRIEVED_RULE,
-                     retrieved_min_abstain: float = RETRIEVED_MIN_ABSTAIN) -> ReaderCalibration:
-    """Fit the given-passage and retrieved-passage models from ``reader_rows``' rows."""
-    given_model, given_report = calibrate(rows["given"], rule, min_abstain)
-    retrieved_model, retrieved_report = calibrate(rows["retrieved"], retrieved_rule, retrieved_min_abstain)
+                     retrieved_min_abstain: float = RETRIEVED_MIN_ABSTAIN, candidates: bool = False) -> ReaderCalibration:
+    """Fit the given-passage and retrieved-passage models from ``reader_rows``' rows (``candidates``: on
+    every candidate, as ``calibrate``)."""
+    given_model, given_report = calibrate(rows["given"], rule, min_abstain, candidates)
+    retrieved_model, retrieved_report = calibrate(rows["retrieved"], retrieved_rule, retrieved_min_abstain,
+                                                  candidates)
     return ReaderCalibration(given_model, retrieved_model, {"given": given_report, "retrieved": retrieved_report})
 
 
@@ -413,7 +473,8 @@ __all__ = [
     "CARD_HEADING", "RULES", "SEED", "FollowUpCalibration", "ReaderCalibration", "best_threshold", "calibrate",
     "calibrate_follow_ups", "calibrate_reader", "card_section", "follow_up_figures",
     "follow_up_rows", "format_reader_calibration", "given_items", "is_right", "read_rows", "reader_command",
-    "reader_config", "reader_figures", "reader_row", "reader_rows", "retrieved_items", "verifier_threshold",
+    "reader_config", "reader_figures", "reader_row", "reader_rows", "replayed", "retrieved_items",
+    "verifier_threshold",
     "write_follow_up_calibration",
     "write_reader_calibration",
 ]
