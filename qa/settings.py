@@ -32,6 +32,7 @@ class Settings:
     min_score: float | None = None  # answer score below which we abstain; None: the reader's own
     min_score_follow_up: float | None = None  # the same for follow-ups read with history; None: the reader's
     early_exit: float = 0.4  # a retrieved question's other passages go unread when its top one's answer scores this
+    closer_look: float = 0.4  # a question's answer scoring below this has its top passages re-read closer; 0: never
     max_question_chars: int = 1000
     max_answer_tokens: int = 30
     reader_tokens: int = 384  # tokens per reader window (question + passage); longer passages are read in windows

@@ -18,7 +18,8 @@ reported on the odd-numbered ones; the thresholds are chosen on the even ones to
 stores models, thresholds and the held-out report in the model folder's ``qa_reader.json`` and a
 "Calibration" section of its card. ``--save FILE`` keeps every row (signals and labels), and
 ``--rows FILE`` refits from them in seconds. Rows hold every candidate the verifier scored, and the
-report replays each row's choice with the fitted model; ``--fit-on candidates`` fits on all of them. The work is done by ``qa.training.calibration``.
+report replays each row's choice with the fitted model; ``--fit-on candidates`` fits on all of them.
+The work is done by ``qa.training.calibration``.
 """
 
 from __future__ import annotations

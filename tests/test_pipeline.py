@@ -435,3 +435,47 @@ def test_a_weak_reading_naming_the_articles_own_site_is_read_again_without_it(tm
     r = qa.answer("According to the Daily Rhône, when did the bridge open?", min_score=0.0)
     assert r.text == "Monday" and r.score == 0.9 and r.query == "When did the bridge open?"
     assert r.citations[0].site == "Daily Rhône"
+
+
+class WindowReader(CalibratedReader):
+    """Reads "Who called?" the way the real reader misreads a long passage: in more than three sentences it
+    favours "Anna Berg" at 0.3; in three sentences that hold the call, "Carl Dahl" at 0.8."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.calls: list[list[int]] = []
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        self.calls.append([len(ps) for _, ps in items])
+        readings = []
+        for _, ps in items:
+            spans = []
+            for n, p in enumerate(ps):
+                name, score = ("Carl Dahl", 0.8) if p.last - p.first < 3 and "called" in p.text else ("Anna Berg", 0.3)
+                if name in p.text:
+                    spans.append(Span(n, p.text.index(name), p.text.index(name) + len(name), name, score))
+            readings.append(Reading(sorted(spans, key=lambda s: -s.score), [0.1] * len(ps)))
+        return readings
+
+
+def test_a_weak_answer_gets_a_closer_look(tmp_path: Path) -> None:
+    from qa.retrieval import passage_of
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "call.txt").write_text("A call\n\nAnna Berg spoke first. The weather was mild. Trains ran late. "
+                                     "Carl Dahl called at noon. Nobody answered. The office closed.\n")
+    pipeline = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder())
+    index = pipeline.index()
+    article = next(iter(index.articles))
+    merged = passage_of(index, article, 0, 5)  # six sentences, as two merged hits are
+    weak = pipeline.read_many([("Who called?", [merged])], retrieved=True)[0]
+    assert weak.text == "Carl Dahl" and weak.score == pytest.approx(0.8, abs=1e-3)
+    assert pipeline.reader.calls == [[1], [4]]  # the passage, then every window of three sentences in it
+    windows = [(p.first, p.last) for p in weak.passages]
+    assert windows == [(0, 2), (1, 3), (2, 4), (3, 5)] and weak.citations[0].sentence == "Carl Dahl called at noon."
+    off = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder(), closer_look=0.0)
+    off.index()
+    assert off.read_many([("Who called?", [merged])], retrieved=True)[0].text is None  # withheld at 0.3
+    given = pipeline.read("Who called?", [merged])  # a given passage is read as given
+    assert given.text is None and pipeline.reader.calls[-1] == [1]

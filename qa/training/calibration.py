@@ -267,7 +267,8 @@ class ReaderCalibration:
 
 def calibrate_reader(rows: dict[str, list[dict[str, Any]]], rule: str = RULE, min_abstain: float = MIN_ABSTAIN,
                      retrieved_rule: str = RETRIEVED_RULE,
-                     retrieved_min_abstain: float = RETRIEVED_MIN_ABSTAIN, candidates: bool = False) -> ReaderCalibration:
+                     retrieved_min_abstain: float = RETRIEVED_MIN_ABSTAIN,
+                     candidates: bool = False) -> ReaderCalibration:
     """Fit the given-passage and retrieved-passage models from ``reader_rows``' rows (``candidates``: on
     every candidate, as ``calibrate``)."""
     given_model, given_report = calibrate(rows["given"], rule, min_abstain, candidates)
