@@ -5,9 +5,10 @@
 
 ``QA`` retrieves and chooses among a follow-up's readings; this is what it hands the passages to:
 the reader reads them (best first, stopping early when the top passage's answer is already probably
-right), ``qa.answering.compose`` turns each reading into a cited, scored ``Answer``, and the threshold
-for its kind of question (given or retrieved passages, a follow-up read with history) decides
-whether it is shown.
+right, and a withheld answer's top passages again, three sentences at a time),
+``qa.answering.compose`` turns each reading into a cited, scored ``Answer``, and the threshold for
+its kind of question (given or retrieved passages, a follow-up read with history) decides whether
+it is shown.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 # How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
 READING_PRIOR = 0.5
 # The closer look at a withheld answer (``Answerer.closer_look``): its top passages re-read in windows of
-# three sentences; the second reading wins when likelier right by more than the prior
-CLOSER_PASSAGES, CLOSER_SENTENCES, CLOSER_PRIOR = 2, 3, 0.0
+# three sentences
+CLOSER_PASSAGES, CLOSER_SENTENCES = 2, 3
 # a question that asks what an abbreviation stands for: its answer may spell out the question's own
 # abbreviation; any other answer that does ("What is IS-K a cell of?" -> "Islamic State in Khorasan") echoes it
 _EXPANDS = re.compile(r"\b(?:stands? for|short for|abbreviation|acronym|mean|means|meant)\b", re.IGNORECASE)
@@ -118,8 +119,9 @@ class Answerer:
         Retrieved passages are read best first: when the answer in a question's top passage is
         already at least ``Settings.early_exit`` probably right, its other passages are not read
         (on SQuAD-dev articles that skips about half the reader's work and loses no F1: the other
-        passages mostly add distractors). Given passages, and readers without a calibrated verifier
-        (whose scores are not probabilities), are read all at once.
+        passages mostly add distractors); an answer still withheld gets a ``closer_look``. Given
+        passages, and readers without a calibrated verifier (whose scores are not probabilities), are
+        read all at once.
         """
         follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
         thresholds = [self.threshold(min_score, retrieved, f.uses_history) for f in follow_ups]
@@ -139,18 +141,17 @@ class Answerer:
         answers = [replace(a, seconds=seconds) for a in early]
         for i in rest:
             answers[i] = self.compose(follow_ups[i], items[i][1], readings[i], thresholds[i], seconds)
-        return self.closer_look(answers, follow_ups, thresholds, seconds)
+        return self.closer_look(answers, follow_ups, thresholds, began)
 
     def closer_look(self, answers: list[Answer], follow_ups: list[FollowUp], thresholds: list[float],
-                    seconds: float) -> list[Answer]:
+                    began: float) -> list[Answer]:
         """A second reading of each withheld answer to a question asked on its own (below
         ``Settings.closer_look``): its top ``CLOSER_PASSAGES`` passages that are longer than
         ``CLOSER_SENTENCES`` sentences (two hits merged) are read again in every window of that many
-        sentences, and the second reading's answer wins when it is likelier right by more than
-        ``CLOSER_PRIOR`` (short passages read surer). In six sentences the reader answers "What did
-        Putin suggest?" with "the Russian services" (0.32); in the hit's own three, with what he
-        suggested (0.78). Follow-ups read with the history are left as read: measured, a second
-        reading added confident wrong answers there."""
+        sentences, and the second reading's answer wins when the verifier finds it likelier right. In
+        six sentences the reader answers "What did Putin suggest?" with "the Russian services" (0.32);
+        in the hit's own three, with what he suggested (0.78). Follow-ups read with the history are
+        left as read: measured, a second reading added confident wrong answers there."""
         index = self.index()
         weak = [i for i, (a, f) in enumerate(zip(answers, follow_ups))
                 if a.score < self.settings.closer_look and not f.uses_history]
@@ -167,9 +168,10 @@ class Answerer:
         if not todo:
             return answers
         readings = self.reader.read_many([(follow_ups[i].query, windows) for i, windows in todo])
+        seconds = (time.perf_counter() - began) / max(1, len(answers))
         for (i, windows), reading in zip(todo, readings):
             second = self.compose(follow_ups[i], windows, reading, thresholds[i], seconds)
-            if second.score - CLOSER_PRIOR > answers[i].score:
+            if second.score > answers[i].score:
                 answers[i] = second
         return answers
 
