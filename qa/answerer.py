@@ -119,18 +119,20 @@ class Answerer:
         Retrieved passages are read best first: when the answer in a question's top passage is
         already at least ``Settings.early_exit`` probably right, its other passages are not read
         (on SQuAD-dev articles that skips about half the reader's work and loses no F1: the other
-        passages mostly add distractors); an answer still withheld gets a ``closer_look``. Given
-        passages, and readers without a calibrated verifier (whose scores are not probabilities), are
-        read all at once.
+        passages mostly add distractors). Given passages, and readers without a calibrated verifier
+        (whose scores are not probabilities), are read all at once. An answer from retrieved passages
+        still withheld, with a calibrated verifier, gets a ``closer_look``.
         """
         follow_ups = follow_ups or [FollowUp(q, q) for q, _ in items]
         thresholds = [self.threshold(min_score, retrieved, f.uses_history) for f in follow_ups]
         exit_at = self.settings.early_exit
-        if not (retrieved and exit_at < 1.0 and self.verifier.calibrated(True)):
+        calibrated = retrieved and self.verifier.calibrated(True)
+        if not (calibrated and exit_at < 1.0):
             readings = self.reader.read_many(items)
             seconds = (time.perf_counter() - began) / max(1, len(items))
-            return [self.compose(f, ps, r, t, seconds, retrieved=retrieved)
-                    for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
+            answers = [self.compose(f, ps, r, t, seconds, retrieved=retrieved)
+                       for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
+            return self.closer_look(answers, follow_ups, thresholds, began) if calibrated else answers
         readings = self.reader.read_many([(q, ps[:1]) for q, ps in items])
         early = [self.compose(f, ps, r, t, 0.0) for f, (_, ps), r, t in zip(follow_ups, items, readings, thresholds)]
         rest = [i for i, (a, (_, ps)) in enumerate(zip(early, items)) if len(ps) > 1 and a.score < exit_at]

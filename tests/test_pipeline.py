@@ -474,6 +474,9 @@ def test_a_weak_answer_gets_a_closer_look(tmp_path: Path) -> None:
     assert pipeline.reader.calls == [[1], [4]]  # the passage, then every window of three sentences in it
     windows = [(p.first, p.last) for p in weak.passages]
     assert windows == [(0, 2), (1, 3), (2, 4), (3, 5)] and weak.citations[0].sentence == "Carl Dahl called at noon."
+    every = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder(), early_exit=1.0)
+    every.index()
+    assert every.read_many([("Who called?", [merged])], retrieved=True)[0].text == "Carl Dahl"  # no early exit
     off = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder(), closer_look=0.0)
     off.index()
     assert off.read_many([("Who called?", [merged])], retrieved=True)[0].text is None  # withheld at 0.3

@@ -235,9 +235,9 @@ def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float,
     usable = [r for r in rows if r["signals"]]
     fit_rows, held = articles_of(usable, "even"), articles_of(usable, "odd")
     if candidates:
-        every = [c for r in fit_rows for c in r.get("candidates") or [r]]
-        model = fit([Signals(**c["signals"]) for c in every],
-                    [bool(r["answers"]) and c["f1"] >= RIGHT_F1 for r in fit_rows for c in r.get("candidates") or [r]])
+        every = [(r, c) for r in fit_rows for c in r.get("candidates") or [r]]
+        model = fit([Signals(**c["signals"]) for _, c in every],
+                    [bool(r["answers"]) and c["f1"] >= RIGHT_F1 for r, c in every])
         chosen, scores = replayed(fit_rows, model)
         model = _logit_scale(model, scores, [is_right(r) for r in chosen])
     else:
