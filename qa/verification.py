@@ -248,7 +248,17 @@ def fit(rows: list[Signals], right: list[bool], features: list[str] | None = Non
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    w = logistic((x - mean) / scale, y, l2, iterations)
+    return {"features": features, "mean": mean.tolist(), "scale": scale.tolist(), "coef": w[1:].tolist(),
+            "intercept": float(w[0])}
+
+
+def logistic(x: Any, y: Any, l2: float = 1.0, iterations: int = 50) -> Any:
+    """Logistic regression of ``y`` (0/1) on the columns of ``x`` by Newton's method, with an L2
+    penalty ``l2`` on every weight but the intercept: the weights, intercept first (numpy arrays)."""
+    import numpy as np
+
+    z = np.hstack([np.ones((len(x), 1)), x])
     w = np.zeros(z.shape[1])
     penalty = np.eye(z.shape[1]) * l2
     penalty[0, 0] = 0.0  # the intercept is not shrunk
@@ -260,8 +270,7 @@ def fit(rows: list[Signals], right: list[bool], features: list[str] | None = Non
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return {"features": features, "mean": mean.tolist(), "scale": scale.tolist(), "coef": w[1:].tolist(),
-            "intercept": float(w[0])}
+    return w
 
 
 def reliability(scores: list[float], right: list[bool], bins: int = 10) -> tuple[float, list[dict[str, float]]]:

@@ -53,7 +53,7 @@ from qa.schema import Answer, Passage
 from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
 from qa.training.pairs import SHARES, articles_of
-from qa.verification import Signals, fit, predict, reliability
+from qa.verification import Signals, fit, logistic, predict, reliability
 
 SEED = 2026  # not a training seed: these pairs differ from any the reader was trained on
 CARD_HEADING = "## Calibration"
@@ -209,17 +209,8 @@ def _logit_scale(model: dict[str, Any], scores: list[float], right: list[bool]) 
     ranks them, and the likeliest of several is likelier to look right than to be right."""
     import numpy as np
 
-    z = np.log(np.clip(scores, 1e-9, 1 - 1e-9) / np.clip(1 - np.array(scores), 1e-9, 1.0))
-    x = np.stack([np.ones_like(z), z], axis=1)
-    y = np.array(right, dtype=float)
-    w = np.array([0.0, 1.0])
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -40, 40)))
-        step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2), x.T @ (p - y))
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    b, a = float(w[0]), float(w[1])
+    p = np.clip(np.array(scores, dtype=float), 1e-9, 1 - 1e-9)
+    b, a = (float(v) for v in logistic(np.log(p / (1 - p))[:, None], np.array(right, dtype=float), l2=0.0))
     if a <= 0:  # no ranking left to keep: leave the model as fitted
         return model
     return {**model, "coef": [a * c for c in model["coef"]], "intercept": a * float(model["intercept"]) + b}
