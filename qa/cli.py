@@ -36,9 +36,9 @@ _shared = [
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
     click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
     click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
-    click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8"]),
+    click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8", "onnx-fp32"]),
                  help="How the models run: auto (default: the fastest this CPU runs natively, chosen once per "
-                      "host), fp32, bf16 or int8 (QA_BACKEND)."),
+                      "host), fp32, bf16, int8 or onnx-fp32 (QA_BACKEND)."),
 ]
 
 

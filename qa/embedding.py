@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.backends import DEFAULT_BACKEND, check_backend
+from qa.backends import DEFAULT_BACKEND, ONNX_BACKENDS, check_backend
 from qa.errors import ModelError
 from qa.settings import DEFAULT_EMBEDDER, cache_home
 
@@ -137,8 +137,8 @@ class MeanPooledEncoder:
         self.choice, self._runners = decide("embedder", name or str(folder), backend, self._offered,
                                             probe_feed(32, 32), cache_home(), tie=BULK_TIE)
         self.offer.keep(self.choice.backend)
-        self._runners = {k: v for k, v in self._runners.items() if k in (self.choice.backend, "int8")}
         self._asked = backend != "auto"  # a backend the user asked for is used for questions too
+        self._runners = {k: v for k, v in self._runners.items() if k in (self.choice.backend, self._question_backend())}
         self._lock = threading.Lock()
 
     @classmethod
@@ -147,14 +147,19 @@ class MeanPooledEncoder:
         max_length = mean_pooled_layout(path)
         return None if max_length is None else cls(path, max_length, backend, device, name)
 
+    def _question_backend(self) -> str:
+        """The backend for a handful of texts (a question): the chosen one where ONNX Runtime runs it,
+        else int8 where it is offered (its vectors agree within ``VECTOR_TOLERANCE``; it answers in a
+        millisecond or two, and a process that only asks questions then never imports PyTorch)."""
+        chosen = self.choice.backend
+        if chosen in ONNX_BACKENDS or self._asked or "int8" not in self._offered:
+            return chosen
+        return "int8"
+
     def runner(self, texts: int) -> Any:
-        """The runner for a call of ``texts`` texts: the chosen backend's for bulk embedding; for a
-        handful of texts (a question), int8 where it is available, whatever the choice (its vectors
-        agree within ``VECTOR_TOLERANCE``; it answers in a millisecond or two, and a process that
-        only asks questions then never imports PyTorch)."""
-        backend = self.choice.backend
-        if texts <= QUERY_TEXTS and "int8" in self._offered and not self._asked:
-            backend = "int8"
+        """The runner for a call of ``texts`` texts: the chosen backend's for bulk embedding, the
+        question backend's (``_question_backend``) for a handful."""
+        backend = self._question_backend() if texts <= QUERY_TEXTS else self.choice.backend
         runner = self._runners.get(backend)
         if runner is None:
             with self._lock:
@@ -199,7 +204,7 @@ class SentenceEmbedder:
     def __init__(self, model: str = DEFAULT_EMBEDDER, batch_size: int = 64, device: str | None = None,
                  backend: str = DEFAULT_BACKEND):
         self.model = model
-        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16 or int8 (qa.backends)
+        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16, int8 or onnx-fp32 (qa.backends)
         self.name = model  # what the index manifest records
         self.batch_size = batch_size
         self.device = device
@@ -243,9 +248,9 @@ class SentenceEmbedder:
         from qa.backends import Choice
         from qa.backends.cpu import detect
 
-        if self.backend == "int8":
-            raise ModelError(f"the int8 backend needs a mean-pooled embedder folder; {self.model!r} is not one: "
-                             "use --backend fp32 or bf16")
+        if self.backend in ONNX_BACKENDS:
+            raise ModelError(f"the {self.backend} backend needs a mean-pooled embedder folder; {self.model!r} is "
+                             "not one: use --backend fp32 or bf16")
         cpu = detect()
         backend = self.backend if self.backend != "auto" else ("bf16" if cpu.native_bf16 else "fp32")
         self.choice = Choice(backend, "sentence-transformers model: PyTorch, bf16 where native", {}, cpu.describe())

@@ -78,5 +78,5 @@ def render(found: dict[str, Any]) -> str:
                      f"{index['segments']} segments, embedder {index['embedder']} (built on {index['built_on']}, "
                      f"serves any backend within cosine {index['tolerance']}"
                      + (f"; this one agrees to {index['agreement']}" if "agreement" in index else "") + ")")
-    lines.append(f"cache     {found['cache']} (backend choices per host, int8 exports)")
+    lines.append(f"cache     {found['cache']} (backend choices per host, ONNX exports)")
     return "\n".join(lines)

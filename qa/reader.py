@@ -51,7 +51,7 @@ class ExtractiveReader:
         backend: str = DEFAULT_BACKEND,
     ):
         self.name = model
-        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16 or int8 (qa.backends)
+        self.backend = check_backend(backend)  # as asked: auto, fp32, bf16, int8 or onnx-fp32 (qa.backends)
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
@@ -96,7 +96,7 @@ class ExtractiveReader:
             self._offer.keep(self.choice.backend)
 
     def _load(self, location: str) -> Any:
-        """The fp32 transformers model (for PyTorch, and for the int8 export)."""
+        """The fp32 transformers model (for PyTorch, and for the ONNX exports)."""
         import torch
         from transformers import AutoModelForQuestionAnswering
 

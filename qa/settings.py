@@ -23,7 +23,7 @@ class Settings:
     index: Path = Path("index")  # where the built index lives
     embedder: str = DEFAULT_EMBEDDER  # sentence-transformers name or path
     reader: str = DEFAULT_READER  # extractive QA model name or path
-    backend: str = DEFAULT_BACKEND  # both models' backend: auto (chosen per host), fp32, bf16 or int8 (qa.backends)
+    backend: str = DEFAULT_BACKEND  # both models: auto (chosen per host), fp32, bf16, int8, onnx-fp32 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
     top_passages: int = 5  # passages handed to the reader
     article_weight: float = 0.0  # weight of the ranking by how much of each sentence's article matched

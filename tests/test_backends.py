@@ -26,8 +26,9 @@ ZEN4 = AVX2 | {"avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"}
 
 
 def test_backends_are_checked() -> None:
-    assert check_backend(" INT8 ") == "int8" and BACKENDS == ("auto", "fp32", "bf16", "int8")
-    with pytest.raises(ModelError, match="unknown backend 'int4'.*auto, fp32, bf16, int8"):
+    assert check_backend(" INT8 ") == "int8" and BACKENDS == ("auto", "fp32", "bf16", "int8", "onnx-fp32")
+    assert check_backend("ONNX-fp32") == "onnx-fp32"
+    with pytest.raises(ModelError, match="unknown backend 'int4'.*auto, fp32, bf16, int8, onnx-fp32"):
         check_backend("int4")
     with pytest.raises(ModelError, match="unknown backend"):
         ExtractiveReader(backend="fp64")
@@ -43,7 +44,7 @@ def test_settings_and_environment_choose_the_backend(monkeypatch: pytest.MonkeyP
 
 
 def test_the_embedders_identity_is_the_model_not_the_arithmetic() -> None:
-    for backend in ("fp32", "bf16", "int8", "auto"):
+    for backend in ("fp32", "bf16", "int8", "onnx-fp32", "auto"):
         assert SentenceEmbedder("all-MiniLM-L6-v2", backend=backend).name == "all-MiniLM-L6-v2"
     assert SentenceEmbedder().tolerance == VECTOR_TOLERANCE == 0.999
 
@@ -135,6 +136,21 @@ def test_int8_wins_a_near_tie(tmp_path: Path) -> None:
     assert choice.backend == "int8" and "within 25% of the fastest" in choice.reason
 
 
+def test_the_faster_onnx_runtime_backend_wins_and_takes_the_near_tie(tmp_path: Path) -> None:
+    # an AVX2-only CPU: int8 without dot-product instructions is slower than ONNX Runtime at full precision
+    laptop = CPU("laptop", 4, AVX2)
+    choice, _ = choose("reader", "m", offered({"fp32": 60, "bf16": 1, "int8": 36, "onnx-fp32": 28}, []),
+                       probe_feed(1, 8), laptop, None)
+    assert choice.backend == "onnx-fp32" and "onnx-fp32 is fastest" in choice.reason
+    # PyTorch a little faster: the faster of the two ONNX Runtime backends takes the tie, not int8 by name
+    choice, _ = choose("reader", "m", offered({"fp32": 20, "int8": 24, "onnx-fp32": 22}, []), probe_feed(1, 8),
+                       laptop, None)
+    assert choice.backend == "onnx-fp32" and "within 25% of the fastest" in choice.reason
+    choice, _ = choose("reader", "m", offered({"fp32": 10, "int8": 24, "onnx-fp32": 22}, []), probe_feed(1, 8),
+                       laptop, None)
+    assert choice.backend == "fp32"
+
+
 def test_a_backend_that_fails_to_load_is_passed_over(tmp_path: Path) -> None:
     def broken() -> SlowRunner:
         raise ModelError("no onnxruntime")
@@ -203,22 +219,25 @@ def test_every_backend_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path
     passages = [Passage("seed", "seed", 0, 0, 0, text[:1200])]
     questions = ["Who offered Russia cooperation?", "Which broadcaster carried the remarks?",
                  "How many Russians were killed?"]
-    readers = {b: ExtractiveReader(backend=b) for b in ("fp32", "bf16", "int8")}
-    assert {b: r.runs_on for b, r in readers.items()} == {"fp32": "fp32", "bf16": "bf16", "int8": "int8"}
+    others = ("bf16", "int8", "onnx-fp32")
+    readers = {b: ExtractiveReader(backend=b) for b in ("fp32", *others)}
+    assert {b: r.runs_on for b, r in readers.items()} == {b: b for b in readers}
     for q in questions:
         reference = readers["fp32"].read(q, passages).spans[0]
-        for backend in ("bf16", "int8"):
+        for backend in others:
             found = readers[backend].read(q, passages).spans[0]
             assert found.text == reference.text and abs(found.score - reference.score) < 0.05, (backend, q)
     sentences = [line for line in text.splitlines() if line.strip()][:12]
     reference = SentenceEmbedder(backend="fp32").encode(sentences)
-    for backend in ("bf16", "int8"):
+    for backend in others:
         vectors = SentenceEmbedder(backend=backend).encode(sentences)
         assert np.min(np.sum(reference * vectors, axis=1)) > VECTOR_TOLERANCE, backend
+    # ONNX Runtime at full precision computes what PyTorch does (fused kernels: rounding only)
+    assert np.min(np.sum(reference * SentenceEmbedder(backend="onnx-fp32").encode(sentences), axis=1)) > 0.99999
     # an index built on one backend serves the others: no re-embedding
     first = QA(corpus=seed_corpus, index=tmp_path / "index", backend="fp32").index()
     assert first.manifest["embedder"] == DEFAULT_EMBEDDER and first.manifest["backend"] == "fp32"
-    for backend in ("bf16", "int8", "auto"):
+    for backend in (*others, "auto"):
         served = QA(corpus=seed_corpus, index=tmp_path / "index", backend=backend).index()
         assert served.manifest["built"] == first.manifest["built"], backend
 
@@ -226,7 +245,7 @@ def test_every_backend_agrees_with_fp32_on_the_packaged_models(seed_corpus: Path
 @pytest.mark.real_model
 def test_auto_picks_a_backend_for_this_host_and_keeps_it(qa_cache: Path) -> None:
     reader = ExtractiveReader()
-    assert reader.runs_on in ("fp32", "bf16", "int8") and reader.choice.reason
+    assert reader.runs_on in ("fp32", "bf16", "int8", "onnx-fp32") and reader.choice.reason
     if not detect().native_bf16:
         assert reader.runs_on != "bf16"
     kept = saved_choices(qa_cache, detect())
@@ -282,11 +301,11 @@ def test_omp_num_threads_is_not_a_blas_setting(seed_corpus: Path, tmp_path: Path
     assert found["after"] == [1] and found["again"] is True
 
 
-def test_int8_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> None:
+def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> None:
     import torch
     from transformers import BertConfig, BertForQuestionAnswering
 
-    from qa.backends.onnx import CARD, OnnxRunner, exported, weight_files
+    from qa.backends.onnx import CARD, FP32_FILE, OnnxRunner, exported, weight_files
     from qa.backends.pytorch import TorchRunner
 
     folder = tmp_path / "tiny"
@@ -312,6 +331,13 @@ def test_int8_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> 
     fp32 = TorchRunner(load(), "fp32", outputs).run(feed)
     for a, b in zip(int8, fp32):
         assert a.shape == b.shape and np.corrcoef(a[:, :20].ravel(), b[:, :20].ravel())[0, 1] > 0.99
+    # the same export holds the full-precision graph: PyTorch's numbers to rounding, no second export
+    full = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs, precision="fp32")
+    assert full == path.parent / FP32_FILE and loads == [1, 1]
+    runner = OnnxRunner(full, threads=1, backend="onnx-fp32")
+    assert runner.backend == "onnx-fp32"
+    for a, b in zip(runner.run(feed), fp32):
+        assert np.allclose(a[:, :20], b[:, :20], atol=1e-4)
     # other weights are another export
     (folder / "model.safetensors").touch()
     assert exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs) != path

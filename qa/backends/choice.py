@@ -4,11 +4,12 @@
     choice.backend, choice.reason     # ("int8", "timed one forward pass of 1 x 192 tokens: int8 9.1 ms, ...")
 
 Capability decides first: bf16 is a candidate only where the CPU computes it natively (elsewhere
-PyTorch emulates it, several times slower than fp32); int8 only where ONNX Runtime is installed and the
-model exports. Among what is left, a small forward pass is timed, the candidates taking turns, and
-the fastest wins; int8 also wins a near tie (within ``TIE``), since it starts without importing
-PyTorch. The choice is kept per host (``CPU.key``) in ``<cache>/backends.json``, not in the index:
-an index serves any backend (``qa.index``).
+PyTorch emulates it, several times slower than fp32); int8 and onnx-fp32 only where ONNX Runtime is
+installed and the model exports. Among what is left, a small forward pass is timed, the candidates
+taking turns, and the fastest wins; the faster ONNX Runtime backend also wins a near tie with PyTorch
+(within ``TIE``): it starts without importing PyTorch and slows less beside other work. The choice
+is kept per host (``CPU.key``) in ``<cache>/backends.json``, not in the index: an index serves any
+backend (``qa.index``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from qa.backends import ONNX_BACKENDS
 from qa.backends.cpu import CPU
 from qa.errors import ModelError
 from qa.files import write_atomic
@@ -32,12 +34,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHOICES_FILE = "backends.json"
-# int8 within 25% of the fastest counts as fastest: beside a busy process it slows far less (ONNX Runtime
-# hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the reader, docs/backends.md
-# "Thread hygiene"), and it starts without importing PyTorch
+# an ONNX Runtime backend within 25% of the fastest counts as fastest: beside a busy process it slows far less
+# (ONNX Runtime hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the
+# reader, docs/backends.md "Thread hygiene"), and it starts without importing PyTorch
 TIE = 0.25
 # for bulk embedding, 50%: it runs beside answering (qa serve's background indexer, a cron `qa index`), where
-# a PyTorch embedder's threads cost the answers 22.6x against int8's 1.96x (docs/speed.md)
+# a PyTorch embedder's threads cost the answers 22.6x against ONNX Runtime int8's 1.96x (docs/speed.md)
 BULK_TIE = 0.50
 ROUNDS = 7
 PAUSE = 0.03  # seconds between timed passes: the previous runner's idle threads stop spinning first
@@ -127,12 +129,14 @@ def choose(kind: str, model: str, offered: dict[str, Callable[[], Runner]], feed
         timings = time_runners(runners, feed)
         fastest = min(timings, key=timings.__getitem__)
         name = fastest
-        if "int8" in timings and timings["int8"] <= timings[fastest] * (1 + tie):
-            name = "int8"
+        onnx = [n for n in sorted(timings, key=timings.__getitem__) if n in ONNX_BACKENDS]
+        if onnx and timings[onnx[0]] <= timings[fastest] * (1 + tie):
+            name = onnx[0]
         shape = "x".join(str(n) for n in feed["input_ids"].shape)
         measured = ", ".join(f"{n} {ms:.1f} ms" for n, ms in sorted(timings.items(), key=lambda x: x[1]))
         why = "fastest" if name == fastest else \
-            f"within {tie:.0%} of the fastest (int8 holds up better beside other work and starts without PyTorch)"
+            f"within {tie:.0%} of the fastest (ONNX Runtime holds up better beside other work and starts " \
+            "without PyTorch)"
         reason = "; ".join([*notes, f"one forward pass of {shape} tokens timed: {measured}; {name} is {why}"])
         choice = Choice(name, reason, timings, cpu.describe())
     _save(cache, cpu, key, choice)

@@ -1,13 +1,17 @@
-"""The ``int8`` backend: ONNX Runtime with 8-bit weights and 8-bit arithmetic in the matrix products.
+"""The ONNX Runtime backends: ``int8`` (8-bit weights and 8-bit arithmetic in the matrix products) and
+``onnx-fp32`` (the same fused graph at full precision).
 
     path = exported(source_files, cache, "reader", load_model, outputs)   # once, then cached
     OnnxRunner(path).run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    OnnxRunner(exported(..., precision="fp32"), backend="onnx-fp32")     # the full-precision graph
 
 Export is an explicit, reproducible step (``export``), done from the shipped weights on first use (``qa
 info`` on a new machine does it too) into the user's cache, never a side effect hidden in the index:
 
 1. the transformers model, fp32, with eager attention, goes through ``torch.onnx.export``;
 2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU;
+   The fused graph is kept as ``model-fp32.onnx``: the ``onnx-fp32`` backend. It gives PyTorch fp32's
+   numbers, and on CPUs without int8 dot products (AVX2 only) it is the fastest (docs/speed.md);
 3. every remaining MatMul becomes ``MatMulNBits`` with 8-bit symmetric weights in blocks of 128 and
    ``accuracy_level=4``: activations are quantized to int8 per block of 128 at run time, so one
    outlier token no longer sets the scale of a whole batch as in per-tensor dynamic quantization.
@@ -41,9 +45,10 @@ from qa.files import write_atomic
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 1  # bump when the recipe changes: older exports are redone
+EXPORT_FORMAT = 2  # bump when the recipe changes: older exports are redone (2: the fp32 graph kept too)
 BLOCK = 128
 MODEL_FILE = "model.onnx"
+FP32_FILE = "model-fp32.onnx"
 CARD = "export.json"
 
 
@@ -67,13 +72,16 @@ def weight_files(folder: Path) -> list[Path]:
 
 
 def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[], Any],
-             outputs: tuple[str, ...]) -> Path:
-    """The int8 ONNX file of a model, exported into ``cache/onnx/`` by ``export`` the first time.
-    ``load``: builds the fp32 transformers model (only called when exporting)."""
+             outputs: tuple[str, ...], precision: str = "int8") -> Path:
+    """The ONNX file of a model (``precision``: int8 or fp32), exported into ``cache/onnx/`` by ``export``
+    the first time. ``load``: builds the fp32 transformers model (only called when exporting)."""
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"precision must be int8 or fp32, not {precision!r}")
     folder = Path(cache) / "onnx" / f"{name}-{fingerprint(sources)}"
-    if (folder / MODEL_FILE).exists() and (folder / CARD).exists():
-        return folder / MODEL_FILE
-    log.warning("preparing the int8 form of %s for this machine (once; cached in %s)", name, folder.parent)
+    wanted = folder / (MODEL_FILE if precision == "int8" else FP32_FILE)
+    if wanted.exists() and (folder / CARD).exists():
+        return wanted
+    log.warning("preparing the ONNX forms of %s for this machine (once; cached in %s)", name, folder.parent)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
@@ -85,11 +93,12 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return folder / MODEL_FILE
+    return wanted
 
 
 def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "") -> Path:
-    """Write ``out/model.onnx`` (int8, as the module says) and ``out/export.json`` from a transformers
+    """Write ``out/model.onnx`` (int8, as the module says), ``out/model-fp32.onnx`` (the fused graph at
+    full precision) and ``out/export.json`` from a transformers
     ``model``; ``outputs``: the names of its outputs the ONNX graph gives. It takes the token inputs
     the model's ``forward`` accepts (input_ids, attention_mask and, where it has them, token_type_ids)."""
     try:
@@ -129,20 +138,21 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "") ->
         torch.onnx.export(Wrapped(model), example, str(plain), input_names=list(inputs), output_names=list(outputs),
                           dynamic_axes=axes, opset_version=17, dynamo=False)
         fused = _fuse(plain, config)
-        graph = onnx.load(str(fused or plain))
+        os.replace(fused or plain, out / FP32_FILE)
+        graph = onnx.load(str(out / FP32_FILE))
         settings = DefaultWeightOnlyQuantConfig(block_size=BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
         quantizer = MatMulNBitsQuantizer(graph, bits=8, block_size=BLOCK, is_symmetric=True, accuracy_level=4,
                                          algo_config=settings)
         quantizer.process()
         quantizer.model.save_model_to_file(str(out / MODEL_FILE), use_external_data_format=False)
     for leftover in out.glob("*.onnx"):
-        if leftover.name != MODEL_FILE:
+        if leftover.name not in (MODEL_FILE, FP32_FILE):
             leftover.unlink()
     card = {
         "format": EXPORT_FORMAT, "source": source, "inputs": list(inputs), "outputs": list(outputs),
         "recipe": f"torch.onnx.export (opset 17, eager attention) -> onnxruntime transformer optimizer "
-                  f"({'fused' if fused else 'not fused'}) -> MatMulNBits 8-bit symmetric, block {BLOCK}, "
-                  "accuracy_level 4 (int8 activations per block)",
+                  f"({'fused' if fused else 'not fused'}; {FP32_FILE}) -> MatMulNBits 8-bit symmetric, block "
+                  f"{BLOCK}, accuracy_level 4 (int8 activations per block; {MODEL_FILE})",
         "versions": {p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime")},
         "seconds": round(time.perf_counter() - began, 1),
     }
@@ -197,6 +207,7 @@ def _version(package: str) -> str:
 
 class OnnxRunner:
     """An exported model run by ONNX Runtime: numpy inputs in, its outputs as float32 numpy arrays out.
+    ``backend``: what it is called (int8 for ``model.onnx``, onnx-fp32 for ``model-fp32.onnx``).
 
     ``threads``: its intra-op pool (default: ``qa.backends.threads.model_threads``). Idle pool threads do not
     spin (``allow_spinning`` 0): spinning wins a little on an idle machine, but beside a busy
@@ -204,13 +215,12 @@ class OnnxRunner:
     requests need (docs/backends.md, "Thread hygiene").
     """
 
-    backend = "int8"
-
-    def __init__(self, path: Path, threads: int | None = None, spinning: bool | None = None):
+    def __init__(self, path: Path, threads: int | None = None, spinning: bool | None = None, backend: str = "int8"):
         import onnxruntime as ort
 
         from qa.backends.threads import model_threads, spin
 
+        self.backend = backend
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or model_threads()
         options.inter_op_num_threads = 1
