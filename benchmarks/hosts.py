@@ -78,7 +78,10 @@ elif mode == "index":
     began = time.perf_counter()
     built = qa.index()
     seconds = time.perf_counter() - began
-    from qa.evaluation.metrics import contains_answer
+    try:
+        from qa.evaluation.metrics import contains_answer
+    except ImportError:  # versions before qa.evaluation became a package
+        from qa.evaluation.questions import contains_answer
     hits = 0
     for q, answers in extra["questions"]:
         hits += any(contains_answer(p.text, answers) for p in qa.retriever.retrieve(q, 5))

@@ -338,9 +338,16 @@ def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> 
     assert runner.backend == "onnx-fp32"
     for a, b in zip(runner.run(feed), fp32):
         assert np.allclose(a[:, :20], b[:, :20], atol=1e-4)
-    # other weights are another export
+    # other weights are another export, and the export they replace goes (the model twice, ~140 MB for the reader)
+    assert any(part.startswith(f"{(folder / 'model.safetensors').resolve()}:") for part in card["made_from"])
+    onnx = tmp_path / "cache" / "onnx"
+    (onnx / "reader-tiny-0123456789abcdef").mkdir()  # an export being written elsewhere: no card yet
+    (onnx / "reader-tiny-fedcba9876543210").mkdir()  # an older recipe's export: a card without its sources
+    (onnx / "reader-tiny-fedcba9876543210" / CARD).write_text(json.dumps({"format": 1}))
     (folder / "model.safetensors").touch()
-    assert exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs) != path
+    again = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs)
+    assert again != path and again.exists() and not path.parent.exists()
+    assert sorted(p.name for p in onnx.iterdir()) == sorted([again.parent.name, "reader-tiny-0123456789abcdef"])
 
 
 def test_a_damaged_export_says_how_to_fix_it(tmp_path: Path) -> None:

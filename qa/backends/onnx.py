@@ -52,16 +52,60 @@ FP32_FILE = "model-fp32.onnx"
 CARD = "export.json"
 
 
-def fingerprint(files: Iterable[Path]) -> str:
-    """What an export is made from: names, sizes and modification times of the source files, the recipe
-    and ONNX Runtime's version (a new one may quantize differently)."""
-    import hashlib
-
+def made_from(files: Iterable[Path]) -> list[str]:
+    """What an export is made from: the recipe, ONNX Runtime's version (a new one may quantize
+    differently), and each source file as ``path:size:modification time``."""
     parts = [f"format={EXPORT_FORMAT}", f"block={BLOCK}", f"onnxruntime={_version('onnxruntime')}"]
     for path in sorted(Path(p) for p in files):
         stat = path.stat()
         parts.append(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    return parts
+
+
+def fingerprint(files: Iterable[Path]) -> str:
+    """The name of an export's folder: a hash of ``made_from``."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(made_from(files)).encode()).hexdigest()[:16]
+
+
+def stale(folder: Path) -> bool:
+    """An export no model on this disk can use any more: one of its source files was replaced or
+    removed (an upgrade, a deleted checkout), or it predates the record of its sources."""
+    try:
+        card = json.loads((folder / CARD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # an export still being written, or not ours
+    parts = card.get("made_from") if isinstance(card, dict) else None
+    if not isinstance(parts, list):
+        return True
+    for part in parts:
+        path, _, rest = str(part).rpartition(":")
+        path, _, size = path.rpartition(":")
+        if not path:
+            continue  # format=, block=, onnxruntime=
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            return True
+        if f"{stat.st_size}:{stat.st_mtime_ns}" != f"{size}:{rest}":
+            return True
+    return False
+
+
+def prune(cache: Path, name: str, keep: Path) -> list[Path]:
+    """Delete the stale exports of ``name`` in ``cache/onnx/`` (never ``keep``); the folders deleted.
+    Each holds the model twice (int8 and fp32), so an upgrade would otherwise leave ~140 MB behind."""
+    removed = []
+    for folder in (Path(cache) / "onnx").glob(f"{name}-*"):
+        suffix = folder.name[len(name) + 1:]
+        if folder == keep or len(suffix) != 16 or not folder.is_dir() or not stale(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    if removed:
+        log.info("removed %d stale ONNX export(s) of %s", len(removed), name)
+    return removed
 
 
 def weight_files(folder: Path) -> list[Path]:
@@ -77,6 +121,7 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
     the first time. ``load``: builds the fp32 transformers model (only called when exporting)."""
     if precision not in ("int8", "fp32"):
         raise ValueError(f"precision must be int8 or fp32, not {precision!r}")
+    sources = list(sources)
     folder = Path(cache) / "onnx" / f"{name}-{fingerprint(sources)}"
     wanted = folder / (MODEL_FILE if precision == "int8" else FP32_FILE)
     if wanted.exists() and (folder / CARD).exists():
@@ -85,7 +130,7 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
-        export(load(), tmp, outputs, source=name)
+        export(load(), tmp, outputs, source=name, sources=made_from(sources))
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same export first
@@ -93,14 +138,16 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    prune(cache, name, keep=folder)
     return wanted
 
 
-def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "") -> Path:
+def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", sources: list[str] | None = None) -> Path:
     """Write ``out/model.onnx`` (int8, as the module says), ``out/model-fp32.onnx`` (the fused graph at
     full precision) and ``out/export.json`` from a transformers
     ``model``; ``outputs``: the names of its outputs the ONNX graph gives. It takes the token inputs
-    the model's ``forward`` accepts (input_ids, attention_mask and, where it has them, token_type_ids)."""
+    the model's ``forward`` accepts (input_ids, attention_mask and, where it has them, token_type_ids).
+    ``sources``: what it is made from (``made_from``), kept in the card so that ``stale`` can tell."""
     try:
         import onnx
         import torch
@@ -155,6 +202,7 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "") ->
                   f"{BLOCK}, accuracy_level 4 (int8 activations per block; {MODEL_FILE})",
         "versions": {p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime")},
         "seconds": round(time.perf_counter() - began, 1),
+        "made_from": sources or [],
     }
     write_atomic(out / CARD, json.dumps(card, indent=1) + "\n")
     return out / MODEL_FILE
