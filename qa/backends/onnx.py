@@ -9,9 +9,9 @@ Export is an explicit, reproducible step (``export``), done from the shipped wei
 info`` on a new machine does it too) into the user's cache, never a side effect hidden in the index:
 
 1. the transformers model, fp32, with eager attention, goes through ``torch.onnx.export``;
-2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU;
-   The fused graph is kept as ``model-fp32.onnx``: the ``onnx-fp32`` backend. It gives PyTorch fp32's
-   numbers, and on CPUs without int8 dot products (AVX2 only) it is the fastest (docs/speed.md);
+2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU; this graph is kept as
+   ``model-fp32.onnx``, the ``onnx-fp32`` backend: PyTorch fp32's numbers, and on CPUs without int8
+   dot products (AVX2 only) the fastest backend (docs/backends.md);
 3. every remaining MatMul becomes ``MatMulNBits`` with 8-bit symmetric weights in blocks of 128 and
    ``accuracy_level=4``: activations are quantized to int8 per block of 128 at run time, so one
    outlier token no longer sets the scale of a whole batch as in per-tensor dynamic quantization.
@@ -144,9 +144,9 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
 
 def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", sources: list[str] | None = None) -> Path:
     """Write ``out/model.onnx`` (int8, as the module says), ``out/model-fp32.onnx`` (the fused graph at
-    full precision) and ``out/export.json`` from a transformers
-    ``model``; ``outputs``: the names of its outputs the ONNX graph gives. It takes the token inputs
-    the model's ``forward`` accepts (input_ids, attention_mask and, where it has them, token_type_ids).
+    full precision) and ``out/export.json`` from a transformers ``model``; ``outputs``: the names of its
+    outputs the ONNX graph gives. It takes the token inputs the model's ``forward`` accepts (input_ids,
+    attention_mask and, where it has them, token_type_ids).
     ``sources``: what it is made from (``made_from``), kept in the card so that ``stale`` can tell."""
     try:
         import onnx
