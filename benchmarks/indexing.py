@@ -45,7 +45,7 @@ def questions_of(path: Path, n: int) -> list[tuple[str, list[str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("file", type=Path)
-    parser.add_argument("--backend", action="append", help="bf16, fp32 (default both)")
+    parser.add_argument("--backend", action="append", help="fp32, bf16, int8, onnx-fp32 (default: bf16 and fp32)")
     parser.add_argument("--embedder", action="append", help="embedder names (default: the default one)")
     parser.add_argument("--recall", type=int, default=2000, help="questions for recall@5 (0: none)")
     args = parser.parse_args()
