@@ -366,3 +366,23 @@ def test_bulk_embedding_gives_int8_a_wider_tie(tmp_path: Path) -> None:
     reader, _ = choose("reader", "m", offered(ms, []), probe_feed(1, 8), CPU("zen4", 2, ZEN4), None)
     bulk, _ = choose("embedder", "m", offered(ms, []), probe_feed(1, 8), CPU("zen4", 2, ZEN4), None, tie=BULK_TIE)
     assert (reader.backend, bulk.backend) == ("bf16", "int8") and "within 50% of the fastest" in bulk.reason
+
+
+@pytest.mark.real_model
+def test_questions_are_embedded_on_onnx_runtime_whatever_the_bulk_choice(qa_cache: Path) -> None:
+    from qa.backends.choice import _save
+    from qa.embedding import PACKAGED_STUDENT_DIR, MeanPooledEncoder
+
+    cpu = detect()
+    routes = {}
+    for bulk in ("bf16", "fp32", "int8", "onnx-fp32"):
+        name = f"routing-{bulk}"
+        _save(qa_cache, cpu, f"embedder:{name}", Choice(bulk, "saved for this test", {}, cpu.describe()))
+        encoder = MeanPooledEncoder.load(str(PACKAGED_STUDENT_DIR), "cpu", "auto", name=name)
+        assert encoder is not None and encoder.choice.backend == bulk
+        routes[bulk] = (encoder.runner(100).backend, encoder.runner(1).backend)
+    # a PyTorch bulk choice answers questions on int8; an ONNX Runtime one answers them itself
+    assert routes == {"bf16": ("bf16", "int8"), "fp32": ("fp32", "int8"), "int8": ("int8", "int8"),
+                      "onnx-fp32": ("onnx-fp32", "onnx-fp32")}
+    asked = MeanPooledEncoder.load(str(PACKAGED_STUDENT_DIR), "cpu", "fp32", name="routing-asked")
+    assert asked is not None and asked.runner(1).backend == "fp32"  # a backend asked for is used throughout
