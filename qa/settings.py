@@ -25,7 +25,7 @@ class Settings:
     reader: str = DEFAULT_READER  # extractive QA model name or path
     backend: str = DEFAULT_BACKEND  # both models: auto (chosen per host), fp32, bf16, int8, onnx-fp32 (qa.backends)
     hits: int = 30  # sentences retrieved per retriever before fusion
-    top_passages: int = 5  # passages handed to the reader
+    top_passages: int = 10  # passages handed to the reader (read best first, stopping early: Answerer.read)
     article_weight: float = 0.0  # weight of the ranking by how much of each sentence's article matched
     title_weight: float = 0.5  # weight of the rankings within articles the question names by title or site
     window: int = 1  # neighbouring sentences added on each side of a hit

@@ -239,7 +239,7 @@ def test_end_to_end_with_fakes(
     assert saved["f1"] == pytest.approx(report.f1) and len(saved["rows"]) == 4
     assert saved["rows"][0]["answers"] == ["Ada Lovelace", "Lovelace"]
     text = format_report(report)
-    assert "EM" in text and "retrieval recall@5" in text and "50.0%" in text
+    assert "EM" in text and "retrieval recall@10" in text and "50.0%" in text
 
 
 def test_limit_and_min_score(
