@@ -115,6 +115,10 @@ def main() -> int:
     for size in args.sizes.split(","):
         corpus = args.work / f"corpus-{size}"
         held = grow_corpus(corpus, base, counts, max(SIZES[size], sum(counts[: len(dev["data"])])))
+        copies = sorted(p.name for p in corpus.glob("copy-*"))
+        if copies:  # the files hold too few sentences: articles repeat, the questions' own first
+            print(f"warning: {size} repeats articles ({', '.join(copies)}): the files hold {sum(counts):,} "
+                  "sentences; each question's article is then there twice and answers cite either copy", flush=True)
         for name, checkout in runs.items():
             row = run_eval(name, Path(checkout), corpus, args.work / f"index-{name}-{size}", questions,
                            args.work / f"{name}-{size}.json")
