@@ -1,6 +1,5 @@
 """How close the models' forward passes run to what the CPU's arithmetic allows (a benchmark, not a test).
 
-    qa info                                              # makes the ONNX exports, if not made yet
     python benchmarks/roofline.py                        # this CPU as it is
     PYTHONPATH=/tmp/ort-avx2 python benchmarks/roofline.py   # ONNX Runtime held to AVX2 (onnxruntime_avx2.py)
 
@@ -9,8 +8,9 @@ rate at which this CPU multiplies matrices. This script times that ceiling with 
 shapes the embedder meets when indexing (a batch of 64 sentences of 32 tokens: 2,048 rows times
 384 by 1,536 weights), in fp32 (``MatMul``) and in 8-bit integers (``MatMulInteger``, u8 x s8),
 then one forward pass of each packaged model's exports (``onnx-fp32``'s ``model-fp32.onnx`` and
-``int8``'s ``model.onnx``): the reader on one 280-token window (a question and a six-sentence
-passage), the embedder on 64 x 32 tokens. Each pass's rate counts its multiply-adds (the
+``int8``'s ``model.onnx``: the files qa itself runs, exported first if need be, ``QA_CACHE``
+applying): the reader on one 280-token window (a question and a six-sentence passage), the
+embedder on 64 x 32 tokens. Each pass's rate counts its multiply-adds (the
 projections, the feed-forward layers and attention's two products) at two operations each, so
 it compares directly with the matrix-product ceiling. ``--profile`` adds the share of each
 operator kind.
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 
 HIDDEN, FEED_FORWARD = 384, 1536
-MODELS = {  # export folder prefix, layers, batch, tokens
-    "reader": ("reader-reader-minilm-", 6, 1, 280),
-    "embedder": ("embedder-embedder-minilm-l2-", 2, 64, 32),
+MODELS = {  # layers, batch, tokens
+    "reader": (6, 1, 280),
+    "embedder": (2, 64, 32),
 }
 
 
@@ -86,11 +86,19 @@ def multiply_adds(layers: int, tokens: int) -> int:
     return layers * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FEED_FORWARD + 2 * tokens * HIDDEN)
 
 
-def export_of(cache: Path, prefix: str, file: str) -> Path:
-    found = sorted((cache / "onnx").glob(f"{prefix}*/{file}"))
-    if not found:
-        raise SystemExit(f"no {prefix}*/{file} under {cache / 'onnx'}: run `qa info` first to export the models")
-    return found[-1]
+def export_of(model: str, backend: str) -> Path:
+    """The ONNX file the packaged ``model`` (reader or embedder) runs on ``backend`` (int8 or onnx-fp32),
+    found, and made the first time, by the model's own loading (``qa.backends.onnx.exported``)."""
+    from qa.embedding import SentenceEmbedder
+    from qa.reader import ExtractiveReader
+
+    if model == "reader":
+        reader = ExtractiveReader(backend=backend)
+        reader.warm_up()
+        return Path(reader._runner.path)
+    embedder = SentenceEmbedder(backend=backend)
+    embedder.warm_up()
+    return Path(embedder._model.runner(64).path)  # 64 texts: the bulk runner, the backend asked for
 
 
 def forward_rate(path: Path, layers: int, batch: int, tokens: int, threads: int, profile: bool) -> dict[str, Any]:
@@ -117,23 +125,19 @@ def forward_rate(path: Path, layers: int, batch: int, tokens: int, threads: int,
 
 
 def main() -> int:
-    from qa.settings import cache_home
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=None, help="qa's cache (default: QA_CACHE or ~/.cache/qa)")
     parser.add_argument("--profile", action="store_true", help="the share of each operator kind in each pass")
     args = parser.parse_args()
     import onnxruntime
 
-    cache = args.cache or cache_home()
     ceiling = gemm_rate("fp32", args.threads)
     report: dict[str, Any] = {"onnxruntime": str(Path(onnxruntime.__file__).parent),
                               "gemm_fp32_gflops": round(ceiling, 1),
                               "gemm_u8s8_gops": round(gemm_rate("u8s8", args.threads), 1)}
-    for name, (prefix, layers, batch, tokens) in MODELS.items():
-        for backend, file in (("onnx-fp32", "model-fp32.onnx"), ("int8", "model.onnx")):
-            row = forward_rate(export_of(cache, prefix, file), layers, batch, tokens, args.threads, args.profile)
+    for name, (layers, batch, tokens) in MODELS.items():
+        for backend in ("onnx-fp32", "int8"):
+            row = forward_rate(export_of(name, backend), layers, batch, tokens, args.threads, args.profile)
             row["of_fp32_ceiling"] = round(row["gflops"] / ceiling, 2)
             report[f"{name} {backend} ({batch} x {tokens} tokens)"] = row
     print(json.dumps(report, indent=1))
