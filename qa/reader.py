@@ -90,7 +90,7 @@ class ExtractiveReader:
             folder = Path(location)
             sources = weight_files(folder) if local else None
             self._offer = Offer(lambda: self._load(location), OUTPUTS, cache_home(), f"reader-{folder.name}",
-                                sources, self.device)
+                                sources, self.device, scheme="dynamic")  # per-tensor int8: docs/backends.md
             self.choice, self._runner = select("reader", self.name, self.backend, self._offer.factories(),
                                                probe_feed(1, 192), cache_home())
             self._offer.keep(self.choice.backend)

@@ -350,6 +350,57 @@ def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> 
     assert sorted(p.name for p in onnx.iterdir()) == sorted([again.parent.name, "reader-tiny-0123456789abcdef"])
 
 
+def test_the_dynamic_scheme_is_an_export_of_its_own_with_integer_products(tmp_path: Path) -> None:
+    import onnx
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    from qa.backends.onnx import CARD, OnnxRunner, exported, weight_files
+    from qa.backends.pytorch import TorchRunner
+
+    folder = tmp_path / "tiny"
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=1200, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=256, max_position_embeddings=128)
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    outputs = ("start_logits", "end_logits")
+
+    def load() -> BertForQuestionAnswering:
+        return BertForQuestionAnswering.from_pretrained(folder)
+
+    dynamic = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs, scheme="dynamic")
+    blockwise = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs)
+    assert dynamic.parent != blockwise.parent and dynamic.exists() and blockwise.exists()  # neither prunes the other
+    card = json.loads((dynamic.parent / CARD).read_text())
+    assert card["scheme"] == "dynamic" and "reduce_range (7-bit)" in card["recipe"]
+    ops = {n.op_type for n in onnx.load(str(dynamic)).graph.node}
+    assert "DynamicQuantizeLinear" in ops and ({"MatMulInteger", "QAttention"} & ops) and "MatMulNBits" not in ops
+    weights = [i for i in onnx.load(str(dynamic)).graph.initializer if i.data_type == onnx.TensorProto.INT8]
+    assert weights and all(np.abs(onnx.numpy_helper.to_array(w)).max() <= 64 for w in weights)  # 7-bit: no AVX2 overflow
+    feed = probe_feed(2, 24, vocab=100)
+    feed["attention_mask"][1, 20:] = 0
+    fp32 = TorchRunner(load(), "fp32", outputs).run(feed)
+    for a, b in zip(OnnxRunner(dynamic, threads=1).run(feed), fp32):
+        assert a.shape == b.shape and np.corrcoef(a[:, :20].ravel(), b[:, :20].ravel())[0, 1] > 0.99
+    with pytest.raises(ValueError, match="scheme must be one of blockwise, dynamic"):
+        exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs, scheme="fp8")
+
+
+def test_choices_timed_on_older_recipes_are_made_again(tmp_path: Path) -> None:
+    from qa.backends.choice import CHOICES_FORMAT, saved_choices
+
+    zen4 = CPU("zen4", 2, ZEN4)
+    (tmp_path / "backends.json").write_text(json.dumps(
+        {zen4.key: {"choices": {"reader:m": {"backend": "onnx-fp32", "reason": "timed", "timings": {}, "cpu": ""}}}}))
+    assert saved_choices(tmp_path, zen4) == {}  # no format: timed before the reader's int8 changed
+    built: list[str] = []
+    choose("reader", "m", offered({"onnx-fp32": 12, "int8": 4}, built), probe_feed(1, 8), zen4, tmp_path)
+    assert sorted(built) == ["int8", "onnx-fp32"]
+    found = json.loads((tmp_path / "backends.json").read_text())
+    assert found["format"] == CHOICES_FORMAT and found[zen4.key]["choices"]["reader:m"]["backend"] == "int8"
+    assert saved_choices(tmp_path, zen4)["reader:m"].backend == "int8"
+
+
 def test_a_damaged_export_says_how_to_fix_it(tmp_path: Path) -> None:
     from qa.backends.onnx import OnnxRunner
 

@@ -6,8 +6,8 @@
 
 - ``fp32``: PyTorch at full precision, the reference (``qa.backends.pytorch``).
 - ``bf16``: the same weights under PyTorch's CPU autocast; fast only with AVX-512 BF16 or AMX.
-- ``int8``: ONNX Runtime with 8-bit weights and blockwise 8-bit arithmetic (``qa.backends.onnx``),
-  exported from the shipped weights on first use.
+- ``int8``: ONNX Runtime with 8-bit weights and 8-bit arithmetic (``qa.backends.onnx``; blockwise for
+  the embedder, per tensor for the reader), exported from the shipped weights on first use.
 - ``onnx-fp32``: ONNX Runtime at full precision on the same exported (fused) graph: PyTorch fp32's
   numbers, faster than int8 where the CPU has no int8 dot products (AVX2 only).
 - ``auto``: the fastest of those this CPU runs natively, timed once per host (``qa.backends.choice``).
@@ -77,7 +77,8 @@ def select(kind: str, model: str, requested: str, offered: dict[str, Callable[[]
 class Offer:
     """The runners a transformers model can be given: fp32 and bf16 sharing one PyTorch copy of it,
     loaded on first need, and int8 and onnx-fp32 where an export can be made (``sources``: the model
-    folder's files, ``qa.backends.onnx.weight_files``; on the CPU only).
+    folder's files, ``qa.backends.onnx.weight_files``; on the CPU only; ``scheme``: how int8 is
+    quantized, ``qa.backends.onnx.SCHEMES``).
 
         offer = Offer(load_model, ("start_logits", "end_logits"), cache, "reader-x", weight_files(folder))
         choice, runner = select("reader", "x", "auto", offer.factories(), feed, cache)
@@ -85,9 +86,9 @@ class Offer:
     """
 
     def __init__(self, load: Callable[[], Any], outputs: tuple[str, ...], cache: Path, name: str,
-                 sources: list[Path] | None = None, device: str = "cpu"):
+                 sources: list[Path] | None = None, device: str = "cpu", scheme: str = "blockwise"):
         self.load, self.outputs, self.cache, self.name = load, outputs, cache, name
-        self.sources, self.device = sources, device
+        self.sources, self.device, self.scheme = sources, device, scheme
         self.torch_model: Any = None
 
     def factories(self) -> dict[str, Callable[[], Runner]]:
@@ -115,7 +116,7 @@ class Offer:
         from qa.backends.onnx import OnnxRunner, exported
 
         assert self.sources is not None
-        path = exported(self.sources, self.cache, self.name, self.load, self.outputs, precision)
+        path = exported(self.sources, self.cache, self.name, self.load, self.outputs, precision, self.scheme)
         return OnnxRunner(path, backend="int8" if precision == "int8" else "onnx-fp32")
 
 

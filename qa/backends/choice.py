@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHOICES_FILE = "backends.json"
+# bump when a backend's recipe changes what it runs (2: the reader's int8 became per-tensor dynamic):
+# choices timed on the old recipes are made again
+CHOICES_FORMAT = 2
 # an ONNX Runtime backend within 25% of the fastest counts as fastest: beside a busy process it slows far less
 # (ONNX Runtime hands out work in small blocks, PyTorch in one share per thread: 1.27x against 2.18x on the
 # reader, docs/backends.md "Thread hygiene"), and it starts without importing PyTorch
@@ -187,9 +190,10 @@ def _read(cache: Path | None) -> dict[str, Any]:
         found = json.loads((Path(cache) / CHOICES_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return found if isinstance(found, dict) else {}
+    return found if isinstance(found, dict) and found.get("format") == CHOICES_FORMAT else {}
 
 
 def _write(cache: Path, found: dict[str, Any]) -> None:
     Path(cache).mkdir(parents=True, exist_ok=True)
+    found["format"] = CHOICES_FORMAT
     write_atomic(Path(cache) / CHOICES_FILE, json.dumps(found, indent=1, sort_keys=True) + "\n")

@@ -11,15 +11,22 @@ info`` on a new machine does it too) into the user's cache, never a side effect 
 1. the transformers model, fp32, with eager attention, goes through ``torch.onnx.export``;
 2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU; this graph is kept as
    ``model-fp32.onnx``, the ``onnx-fp32`` backend: PyTorch fp32's numbers, and on CPUs without int8
-   dot products (AVX2 only) the fastest backend (docs/backends.md);
-3. every remaining MatMul becomes ``MatMulNBits`` with 8-bit symmetric weights in blocks of 128 and
-   ``accuracy_level=4``: activations are quantized to int8 per block of 128 at run time, so one
-   outlier token no longer sets the scale of a whole batch as in per-tensor dynamic quantization.
+   dot products (AVX2 only) the embedder's fastest backend (docs/backends.md);
+3. the int8 graph (``model.onnx``), by one of two schemes, each model taking the one that keeps its
+   budget (``SCHEMES``):
 
-Why this form (docs/speed.md): per-tensor dynamic int8 was faster still, but moved the embedder's
-vectors to cosine 0.995 and cost the reader 1.9 F1, and on CPUs without VNNI its uint8 x int8
-products can saturate. Blockwise int8 keeps vectors at cosine > 0.999 to fp32 and the reader's F1
-within 0.5, with signed int8 on both sides (no saturation on AVX2).
+   - ``blockwise`` (the embedder): every remaining MatMul becomes ``MatMulNBits`` with 8-bit
+     symmetric weights in blocks of 128 and ``accuracy_level=4``: activations are quantized to int8
+     per block of 128 at run time, so one outlier token does not set the scale of a whole batch;
+   - ``dynamic`` (the reader): ONNX Runtime's dynamic quantization of the fused attention and the
+     MatMuls, but the first feed-forward layers' (``FP32_FEED_FORWARD``): weights 7-bit per output
+     channel (``reduce_range``: a uint8 x int8 pair product then fits the 16 bits of AVX2's
+     ``vpmaddubsw``, so AVX2 and VNNI compute the same integers), activations uint8 with one scale
+     per tensor, found at run time.
+
+Why two (docs/backends.md): per-tensor activation scales move the embedder's vectors to cosine 0.995,
+below the index's 0.999, and blockwise keeps them at 0.9997; the reader's F1 stays within 0.1 of fp32
+per tensor, whose forward pass on AVX2 takes about 0.85x of fp32's, where blockwise takes 1.2x.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import contextlib
 import inspect
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -45,28 +54,29 @@ from qa.files import write_atomic
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 2  # bump when the recipe changes: older exports are redone (2: the fp32 graph kept too)
+EXPORT_FORMAT = 3  # bump when the recipe changes: older exports are redone (2: the fp32 graph kept too; 3: schemes)
 BLOCK = 128
+SCHEMES = ("blockwise", "dynamic")
 MODEL_FILE = "model.onnx"
 FP32_FILE = "model-fp32.onnx"
 CARD = "export.json"
 
 
-def made_from(files: Iterable[Path]) -> list[str]:
-    """What an export is made from: the recipe, ONNX Runtime's version (a new one may quantize
-    differently), and each source file as ``path:size:modification time``."""
-    parts = [f"format={EXPORT_FORMAT}", f"block={BLOCK}", f"onnxruntime={_version('onnxruntime')}"]
+def made_from(files: Iterable[Path], scheme: str = "blockwise") -> list[str]:
+    """What an export is made from: the recipe (its int8 ``scheme``), ONNX Runtime's version (a new one
+    may quantize differently), and each source file as ``path:size:modification time``."""
+    parts = [f"format={EXPORT_FORMAT}", f"scheme={scheme}", f"block={BLOCK}", f"onnxruntime={_version('onnxruntime')}"]
     for path in sorted(Path(p) for p in files):
         stat = path.stat()
         parts.append(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
     return parts
 
 
-def fingerprint(files: Iterable[Path]) -> str:
+def fingerprint(files: Iterable[Path], scheme: str = "blockwise") -> str:
     """The name of an export's folder: a hash of ``made_from``."""
     import hashlib
 
-    return hashlib.sha256("\n".join(made_from(files)).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join(made_from(files, scheme)).encode()).hexdigest()[:16]
 
 
 def stale(folder: Path) -> bool:
@@ -83,7 +93,7 @@ def stale(folder: Path) -> bool:
         path, _, rest = str(part).rpartition(":")
         path, _, size = path.rpartition(":")
         if not path:
-            continue  # format=, block=, onnxruntime=
+            continue  # format=, scheme=, block=, onnxruntime=
         try:
             stat = Path(path).stat()
         except OSError:
@@ -116,13 +126,16 @@ def weight_files(folder: Path) -> list[Path]:
 
 
 def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[], Any],
-             outputs: tuple[str, ...], precision: str = "int8") -> Path:
+             outputs: tuple[str, ...], precision: str = "int8", scheme: str = "blockwise") -> Path:
     """The ONNX file of a model (``precision``: int8 or fp32), exported into ``cache/onnx/`` by ``export``
-    the first time. ``load``: builds the fp32 transformers model (only called when exporting)."""
+    the first time. ``load``: builds the fp32 transformers model (only called when exporting);
+    ``scheme``: how its int8 graph is quantized (``SCHEMES``)."""
     if precision not in ("int8", "fp32"):
         raise ValueError(f"precision must be int8 or fp32, not {precision!r}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
     sources = list(sources)
-    folder = Path(cache) / "onnx" / f"{name}-{fingerprint(sources)}"
+    folder = Path(cache) / "onnx" / f"{name}-{fingerprint(sources, scheme)}"
     wanted = folder / (MODEL_FILE if precision == "int8" else FP32_FILE)
     if wanted.exists() and (folder / CARD).exists():
         return wanted
@@ -130,7 +143,7 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
     try:
-        export(load(), tmp, outputs, source=name, sources=made_from(sources))
+        export(load(), tmp, outputs, source=name, sources=made_from(sources, scheme), scheme=scheme)
         try:
             os.replace(tmp, folder)
         except OSError:  # another process finished the same export first
@@ -142,19 +155,19 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
     return wanted
 
 
-def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", sources: list[str] | None = None) -> Path:
-    """Write ``out/model.onnx`` (int8, as the module says), ``out/model-fp32.onnx`` (the fused graph at
-    full precision) and ``out/export.json`` from a transformers ``model``; ``outputs``: the names of its
-    outputs the ONNX graph gives. It takes the token inputs the model's ``forward`` accepts (input_ids,
-    attention_mask and, where it has them, token_type_ids).
+def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", sources: list[str] | None = None,
+           scheme: str = "blockwise") -> Path:
+    """Write ``out/model.onnx`` (int8 by ``scheme``, as the module says), ``out/model-fp32.onnx`` (the fused
+    graph at full precision) and ``out/export.json`` from a transformers ``model``; ``outputs``: the names
+    of its outputs the ONNX graph gives. It takes the token inputs the model's ``forward`` accepts
+    (input_ids, attention_mask and, where it has them, token_type_ids).
     ``sources``: what it is made from (``made_from``), kept in the card so that ``stale`` can tell."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
     try:
-        import onnx
+        import onnx  # noqa: F401 - the exporter and the quantizers need it
         import torch
-        from onnxruntime.quantization.matmul_nbits_quantizer import (
-            DefaultWeightOnlyQuantConfig,
-            MatMulNBitsQuantizer,
-        )
+        from onnxruntime.quantization import quantize_dynamic  # noqa: F401 - checked here, used in _int8
     except ImportError as exc:
         raise ModelError(f"the int8 backend needs onnx and onnxruntime ({exc}): pip install onnx onnxruntime, "
                          "or choose another backend (QA_BACKEND=fp32)") from exc
@@ -186,26 +199,73 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", so
                           dynamic_axes=axes, opset_version=17, dynamo=False)
         fused = _fuse(plain, config)
         os.replace(fused or plain, out / FP32_FILE)
-        graph = onnx.load(str(out / FP32_FILE))
-        settings = DefaultWeightOnlyQuantConfig(block_size=BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
-        quantizer = MatMulNBitsQuantizer(graph, bits=8, block_size=BLOCK, is_symmetric=True, accuracy_level=4,
-                                         algo_config=settings)
-        quantizer.process()
-        quantizer.model.save_model_to_file(str(out / MODEL_FILE), use_external_data_format=False)
+        _int8(out / FP32_FILE, out / MODEL_FILE, scheme)
     for leftover in out.glob("*.onnx"):
         if leftover.name not in (MODEL_FILE, FP32_FILE):
             leftover.unlink()
     card = {
         "format": EXPORT_FORMAT, "source": source, "inputs": list(inputs), "outputs": list(outputs),
+        "scheme": scheme,
         "recipe": f"torch.onnx.export (opset 17, eager attention) -> onnxruntime transformer optimizer "
-                  f"({'fused' if fused else 'not fused'}; {FP32_FILE}) -> MatMulNBits 8-bit symmetric, block "
-                  f"{BLOCK}, accuracy_level 4 (int8 activations per block; {MODEL_FILE})",
+                  f"({'fused' if fused else 'not fused'}; {FP32_FILE}) -> {RECIPES[scheme]} ({MODEL_FILE})",
         "versions": {p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime")},
         "seconds": round(time.perf_counter() - began, 1),
         "made_from": sources or [],
     }
     write_atomic(out / CARD, json.dumps(card, indent=1) + "\n")
     return out / MODEL_FILE
+
+
+RECIPES = {
+    "blockwise": f"MatMulNBits 8-bit symmetric, block {BLOCK}, accuracy_level 4 (int8 activations per block)",
+    "dynamic": "quantize_dynamic of MatMul and Attention: int8 weights per channel, reduce_range (7-bit), "
+               "uint8 activations per tensor",
+}
+
+
+# dynamic scheme: the feed-forward products of this share of the layers, counted from the input, stay fp32.
+# Their inputs carry the outliers one scale per tensor holds worst: quantized one at a time, those of the
+# reader's layers 0-3 moved its best span's score by 0.004-0.012 on average, every other product by
+# 0.0004-0.0044 (docs/backends.md; benchmarks/quantization.py --each).
+FP32_FEED_FORWARD = 2 / 3
+_FEED_FORWARD = re.compile(r"layer\.(\d+)/(?:intermediate|output)/dense/")
+
+
+def dynamic_nodes(graph: Any) -> list[str]:
+    """The nodes the dynamic scheme quantizes: every MatMul with a weight and every fused Attention, but
+    the feed-forward products of the first ``FP32_FEED_FORWARD`` of the layers."""
+    names = [n.name for n in graph.node if n.op_type in ("MatMul", "Attention")]
+    layers = [int(m.group(1)) for m in map(_FEED_FORWARD.search, names) if m]
+    kept = math.ceil(FP32_FEED_FORWARD * (max(layers) + 1)) if layers else 0
+    return [n for n in names if not ((m := _FEED_FORWARD.search(n)) and int(m.group(1)) < kept)]
+
+
+def _int8(fp32: Path, out: Path, scheme: str) -> None:
+    """The int8 graph of the fused fp32 graph ``fp32``, written to ``out`` (the module says how)."""
+    import onnx
+
+    if scheme == "dynamic":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        nodes = dynamic_nodes(onnx.load(str(fp32)).graph)
+
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # it advises pre-processing on the root logger; the graph is already fused
+        try:
+            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                             op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        finally:
+            root.setLevel(level)
+        return
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    settings = DefaultWeightOnlyQuantConfig(block_size=BLOCK, is_symmetric=True, accuracy_level=4, bits=8)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), bits=8, block_size=BLOCK, is_symmetric=True,
+                                     accuracy_level=4, algo_config=settings)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
 
 
 def _fuse(plain: Path, config: Any) -> Path | None:
