@@ -42,6 +42,16 @@ def resolve_reader(name: str) -> str:
     return name
 
 
+def int8_scheme() -> str:
+    """The reader's int8 form on this CPU (docs/backends.md): blockwise where it has int8 dot products
+    (VNNI: fast, and the answers closest to fp32's), one activation scale per tensor where it has not
+    (AVX2: the only int8 faster than fp32 there; SQuAD-dev F1 within 0.1 of fp32, but it moves more
+    scores, and on the held-out terse chats it answered 1-2 more turns wrong)."""
+    from qa.backends.cpu import detect
+
+    return "blockwise" if detect().vnni else "dynamic"
+
+
 class ExtractiveReader:
     """A transformers extractive QA model; loads on first use, on the backend chosen for this machine."""
 
@@ -90,7 +100,7 @@ class ExtractiveReader:
             folder = Path(location)
             sources = weight_files(folder) if local else None
             self._offer = Offer(lambda: self._load(location), OUTPUTS, cache_home(), f"reader-{folder.name}",
-                                sources, self.device, scheme="dynamic")  # per-tensor int8: docs/backends.md
+                                sources, self.device, scheme=int8_scheme())
             self.choice, self._runner = select("reader", self.name, self.backend, self._offer.factories(),
                                                probe_feed(1, 192), cache_home())
             self._offer.keep(self.choice.backend)

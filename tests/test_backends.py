@@ -376,7 +376,8 @@ def test_the_dynamic_scheme_is_an_export_of_its_own_with_integer_products(tmp_pa
     ops = {n.op_type for n in onnx.load(str(dynamic)).graph.node}
     assert "DynamicQuantizeLinear" in ops and ({"MatMulInteger", "QAttention"} & ops) and "MatMulNBits" not in ops
     weights = [i for i in onnx.load(str(dynamic)).graph.initializer if i.data_type == onnx.TensorProto.INT8]
-    assert weights and all(np.abs(onnx.numpy_helper.to_array(w)).max() <= 64 for w in weights)  # 7-bit: no AVX2 overflow
+    # 7-bit weights: a uint8 x int8 pair product cannot overflow AVX2's 16 bits
+    assert weights and all(np.abs(onnx.numpy_helper.to_array(w)).max() <= 64 for w in weights)
     feed = probe_feed(2, 24, vocab=100)
     feed["attention_mask"][1, 20:] = 0
     fp32 = TorchRunner(load(), "fp32", outputs).run(feed)
@@ -437,3 +438,16 @@ def test_questions_are_embedded_on_onnx_runtime_whatever_the_bulk_choice(qa_cach
                       "onnx-fp32": ("onnx-fp32", "onnx-fp32")}
     asked = MeanPooledEncoder.load(str(PACKAGED_STUDENT_DIR), "cpu", "fp32", name="routing-asked")
     assert asked is not None and asked.runner(1).backend == "fp32"  # a backend asked for is used throughout
+
+
+def test_the_readers_int8_is_per_tensor_only_where_the_cpu_has_no_int8_dot_products(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.backends.cpu as cpu
+    from qa.reader import int8_scheme
+
+    monkeypatch.setattr(cpu, "detect", lambda: CPU("laptop", 4, AVX2))
+    assert int8_scheme() == "dynamic"
+    monkeypatch.setattr(cpu, "detect", lambda: CPU("zen4", 2, ZEN4))
+    assert int8_scheme() == "blockwise"
+    monkeypatch.setattr(cpu, "detect", lambda: CPU("zen4", 2, ZEN4, {"ONEDNN_MAX_CPU_ISA": "AVX2"}))
+    assert int8_scheme() == "dynamic"  # held to AVX2, as benchmarks/hosts.py --hosts avx2 does

@@ -6,8 +6,8 @@
 
 - ``fp32``: PyTorch at full precision, the reference (``qa.backends.pytorch``).
 - ``bf16``: the same weights under PyTorch's CPU autocast; fast only with AVX-512 BF16 or AMX.
-- ``int8``: ONNX Runtime with 8-bit weights and 8-bit arithmetic (``qa.backends.onnx``; blockwise for
-  the embedder, per tensor for the reader), exported from the shipped weights on first use.
+- ``int8``: ONNX Runtime with 8-bit weights and 8-bit arithmetic (``qa.backends.onnx``; blockwise, but
+  the reader per tensor on CPUs without VNNI), exported from the shipped weights on first use.
 - ``onnx-fp32``: ONNX Runtime at full precision on the same exported (fused) graph: PyTorch fp32's
   numbers, faster than int8 where the CPU has no int8 dot products (AVX2 only).
 - ``auto``: the fastest of those this CPU runs natively, timed once per host (``qa.backends.choice``).

@@ -12,21 +12,22 @@ info`` on a new machine does it too) into the user's cache, never a side effect 
 2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU; this graph is kept as
    ``model-fp32.onnx``, the ``onnx-fp32`` backend: PyTorch fp32's numbers, and on CPUs without int8
    dot products (AVX2 only) the embedder's fastest backend (docs/backends.md);
-3. the int8 graph (``model.onnx``), by one of two schemes, each model taking the one that keeps its
-   budget (``SCHEMES``):
+3. the int8 graph (``model.onnx``), by one of two schemes (``SCHEMES``):
 
-   - ``blockwise`` (the embedder): every remaining MatMul becomes ``MatMulNBits`` with 8-bit
-     symmetric weights in blocks of 128 and ``accuracy_level=4``: activations are quantized to int8
-     per block of 128 at run time, so one outlier token does not set the scale of a whole batch;
-   - ``dynamic`` (the reader): ONNX Runtime's dynamic quantization of the fused attention and the
-     MatMuls, but the first feed-forward layers' (``FP32_FEED_FORWARD``): weights 7-bit per output
-     channel (``reduce_range``: a uint8 x int8 pair product then fits the 16 bits of AVX2's
-     ``vpmaddubsw``, so AVX2 and VNNI compute the same integers), activations uint8 with one scale
-     per tensor, found at run time.
+   - ``blockwise`` (the embedder; the reader on CPUs with VNNI): every remaining MatMul becomes
+     ``MatMulNBits`` with 8-bit symmetric weights in blocks of 128 and ``accuracy_level=4``:
+     activations are quantized to int8 per block of 128 at run time, so one outlier token does not
+     set the scale of a whole batch;
+   - ``dynamic`` (the reader on CPUs without int8 dot products, ``qa.reader.int8_scheme``): ONNX
+     Runtime's dynamic quantization of the fused attention and the MatMuls, but the first
+     feed-forward layers' (``FP32_FEED_FORWARD``): weights 7-bit per output channel (``reduce_range``:
+     a uint8 x int8 pair product then fits the 16 bits of AVX2's ``vpmaddubsw``, so AVX2 and VNNI
+     compute the same integers), activations uint8 with one scale per tensor, found at run time.
 
 Why two (docs/backends.md): per-tensor activation scales move the embedder's vectors to cosine 0.995,
 below the index's 0.999, and blockwise keeps them at 0.9997; the reader's F1 stays within 0.1 of fp32
-per tensor, whose forward pass on AVX2 takes about 0.85x of fp32's, where blockwise takes 1.2x.
+per tensor, whose forward pass on AVX2 takes about 0.8x of fp32's, where blockwise takes 1.2x (with
+VNNI blockwise is about as fast and moves fewer answers).
 """
 
 from __future__ import annotations
