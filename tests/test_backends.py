@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -301,23 +302,31 @@ def test_omp_num_threads_is_not_a_blas_setting(seed_corpus: Path, tmp_path: Path
     assert found["after"] == [1] and found["again"] is True
 
 
-def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> None:
+def tiny_reader(tmp_path: Path, loads: list[int] | None = None) -> tuple[Path, Any]:
+    """A small random BERT reader saved in ``tmp_path / "tiny"``, and its loader (counting into ``loads``)."""
     import torch
     from transformers import BertConfig, BertForQuestionAnswering
-
-    from qa.backends.onnx import CARD, FP32_FILE, OnnxRunner, exported, weight_files
-    from qa.backends.pytorch import TorchRunner
 
     folder = tmp_path / "tiny"
     torch.manual_seed(0)
     config = BertConfig(vocab_size=1200, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=256, max_position_embeddings=128)
     BertForQuestionAnswering(config).save_pretrained(folder)
-    loads: list[int] = []
 
-    def load() -> BertForQuestionAnswering:
-        loads.append(1)
+    def load() -> Any:
+        if loads is not None:
+            loads.append(1)
         return BertForQuestionAnswering.from_pretrained(folder)
+
+    return folder, load
+
+
+def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> None:
+    from qa.backends.onnx import CARD, FP32_FILE, OnnxRunner, exported, weight_files
+    from qa.backends.pytorch import TorchRunner
+
+    loads: list[int] = []
+    folder, load = tiny_reader(tmp_path, loads)
 
     outputs = ("start_logits", "end_logits")
     path = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs)
@@ -352,21 +361,12 @@ def test_onnx_export_is_made_once_recorded_and_close_to_fp32(tmp_path: Path) -> 
 
 def test_the_dynamic_scheme_is_an_export_of_its_own_with_integer_products(tmp_path: Path) -> None:
     import onnx
-    import torch
-    from transformers import BertConfig, BertForQuestionAnswering
 
     from qa.backends.onnx import CARD, OnnxRunner, exported, weight_files
     from qa.backends.pytorch import TorchRunner
 
-    folder = tmp_path / "tiny"
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=1200, hidden_size=128, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=256, max_position_embeddings=128)
-    BertForQuestionAnswering(config).save_pretrained(folder)
+    folder, load = tiny_reader(tmp_path)
     outputs = ("start_logits", "end_logits")
-
-    def load() -> BertForQuestionAnswering:
-        return BertForQuestionAnswering.from_pretrained(folder)
 
     dynamic = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs, scheme="dynamic")
     blockwise = exported(weight_files(folder), tmp_path / "cache", "reader-tiny", load, outputs)
