@@ -41,38 +41,24 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def products(graph: Any) -> list[str]:
-    return [n.name for n in graph.node if n.op_type in ("MatMul", "Attention")]
-
-
-def dynamic(fp32: Path, out: Path, nodes: list[str]) -> Path:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                     op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    return out
-
-
 def forms(fp32: Path, folder: Path, each: bool) -> dict[str, Path]:
     import onnx
 
-    from qa.backends.onnx import _FEED_FORWARD, _int8
+    from qa.backends.onnx import _FEED_FORWARD, _int8, dynamic_nodes, per_tensor
 
-    names = products(onnx.load(str(fp32)).graph)
+    graph = onnx.load(str(fp32)).graph
+    names = dynamic_nodes(graph, kept=0)  # every product
     made = {"onnx-fp32": fp32}
     _int8(fp32, folder / "blockwise.onnx", "blockwise")
     made["blockwise"] = folder / "blockwise.onnx"
     layers = 1 + max((int(m.group(1)) for m in map(_FEED_FORWARD.search, names) if m), default=0)
     for kept in range(min(5, layers)):
-        nodes = [n for n in names if not ((m := _FEED_FORWARD.search(n)) and int(m.group(1)) < kept)]
-        layers = "layer 0" if kept == 1 else f"layers 0-{kept - 1}"
-        label = "per tensor, every product" if kept == 0 else f"per tensor, feed-forward of {layers} fp32"
-        made[label] = dynamic(fp32, folder / f"kept{kept}.onnx", nodes)
+        layers_kept = "layer 0" if kept == 1 else f"layers 0-{kept - 1}"
+        label = "per tensor, every product" if kept == 0 else f"per tensor, feed-forward of {layers_kept} fp32"
+        made[label] = per_tensor(fp32, folder / f"kept{kept}.onnx", dynamic_nodes(graph, kept))
     if each:
         for i, name in enumerate(names):
-            made[f"alone: {name}"] = dynamic(fp32, folder / f"one{i}.onnx", [name])
+            made[f"alone: {name}"] = per_tensor(fp32, folder / f"one{i}.onnx", [name])
     return made
 
 

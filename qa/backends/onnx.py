@@ -232,13 +232,32 @@ FP32_FEED_FORWARD = 2 / 3
 _FEED_FORWARD = re.compile(r"layer\.(\d+)/(?:intermediate|output)/dense/")
 
 
-def dynamic_nodes(graph: Any) -> list[str]:
+def dynamic_nodes(graph: Any, kept: int | None = None) -> list[str]:
     """The nodes the dynamic scheme quantizes: every MatMul with a weight and every fused Attention, but
-    the feed-forward products of the first ``FP32_FEED_FORWARD`` of the layers."""
+    the feed-forward products of the first ``kept`` layers (default: ``FP32_FEED_FORWARD`` of them)."""
     names = [n.name for n in graph.node if n.op_type in ("MatMul", "Attention")]
-    layers = [int(m.group(1)) for m in map(_FEED_FORWARD.search, names) if m]
-    kept = math.ceil(FP32_FEED_FORWARD * (max(layers) + 1)) if layers else 0
+    if kept is None:
+        layers = [int(m.group(1)) for m in map(_FEED_FORWARD.search, names) if m]
+        kept = math.ceil(FP32_FEED_FORWARD * (max(layers) + 1)) if layers else 0
     return [n for n in names if not ((m := _FEED_FORWARD.search(n)) and int(m.group(1)) < kept)]
+
+
+def per_tensor(fp32: Path, out: Path, nodes: list[str]) -> Path:
+    """``nodes`` of the fp32 graph ``fp32`` quantized by the dynamic scheme (the module says how), written
+    to ``out``; the other products stay fp32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it advises pre-processing on the root logger; the graph is already fused
+    try:
+        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.setLevel(level)
+    return out
 
 
 def _int8(fp32: Path, out: Path, scheme: str) -> None:
@@ -246,19 +265,7 @@ def _int8(fp32: Path, out: Path, scheme: str) -> None:
     import onnx
 
     if scheme == "dynamic":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        nodes = dynamic_nodes(onnx.load(str(fp32)).graph)
-
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # it advises pre-processing on the root logger; the graph is already fused
-        try:
-            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                             op_types_to_quantize=["MatMul", "Attention"], nodes_to_quantize=nodes,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            root.setLevel(level)
+        per_tensor(fp32, out, dynamic_nodes(onnx.load(str(fp32)).graph))
         return
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
