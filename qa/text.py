@@ -24,6 +24,20 @@ def stemmer() -> Any:
 # words and punctuation marks, as the name scanner and the follow-up stage step through text
 TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 POSSESSIVE = re.compile(r"['’]s?$")  # the ending a name loses: "Macron's" is "Macron"
+# Nouns that name a person by role: "the French president" is a "he" or a "she",
+# and "the foreign minister" is not "the Interior Minister" (answer verification).
+ROLES = {
+    "president", "minister", "spokesman", "spokeswoman", "spokesperson", "leader", "chancellor", "premier",
+    "king", "queen", "prince", "princess", "senator", "governor", "mayor", "ambassador", "secretary",
+    "chairman", "chairwoman", "director", "chief", "general", "commander", "officer", "official", "judge",
+    "prosecutor", "lawyer", "author", "writer", "actor", "actress", "singer", "player", "coach", "captain",
+    "man", "woman", "boy", "girl", "father", "mother", "son", "daughter", "brother", "sister", "husband",
+    "wife", "emperor", "pope", "bishop", "doctor", "teacher", "student", "scientist", "founder", "ceo",
+    "manager", "owner", "editor", "reporter", "journalist", "witness", "suspect", "victim", "soldier",
+    "politician", "diplomat", "envoy", "head", "boss", "narrator", "hero", "friend", "engineer", "councillor",
+    "organiser", "organizer", "architect", "economist", "analyst", "expert", "researcher", "professor", "inspector",
+    "detective", "commissioner", "deputy", "adviser", "advisor", "aide", "candidate", "activist", "chairperson",
+}
 
 
 def name_end(tokens: list[str], i: int, *, joins: Container[str], not_first: Container[str] = (),

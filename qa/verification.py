@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import POSSESSIVE, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
+from qa.text import POSSESSIVE, ROLES, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -97,6 +97,39 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda x: x[1])
 
 
+
+# words before a role that tell no one apart: "the current prime minister" is the prime minister
+_PLAIN_MODIFIERS = frozenset({
+    "current", "former", "first", "last", "new", "then", "acting", "late", "next", "previous", "incumbent",
+    "sitting", "outgoing", "future", "only", "same", "other", "main", "young", "old", "own", "top", "senior",
+    "junior", "famous", "well", "known", "local", "said", "male", "female", "lead", "special", "his", "her",
+    "its", "their", "our", "your", "this", "that", "these", "those", "whose", "which", "what", "who",
+})
+ROLE_REACH = 3  # words between a role and its modifier in a passage: "minister for foreign affairs"
+
+
+def roles(text: str) -> list[tuple[str, str]]:
+    """(modifier, role) of each role a question names by a lower-case word that tells it apart:
+    "Who is the French foreign minister?" -> [("foreign", "minister")]. Capitalised titles ("Interior
+    Minister") are names already (``phrases``)."""
+    words = TOKEN.findall(text)
+    found = []
+    for k in range(1, len(words)):
+        role, modifier = words[k], words[k - 1]
+        if role.lower() in ROLES and role.islower() and modifier.isalpha() and modifier.islower() and \
+                len(modifier) > 2 and modifier not in _PLAIN_MODIFIERS and modifier not in _stopwords():
+            found.append((modifier, role))
+    return found
+
+
+def role_in(passage: str, modifier: str, role: str) -> bool:
+    """Whether ``passage`` names ``role`` (or its plural) with ``modifier`` at most ``ROLE_REACH`` words
+    away: "foreign minister" is in "Minister for Foreign Affairs", not in "Interior Minister"."""
+    words = [w.lower() for w in TOKEN.findall(passage)]
+    return any(w in (role, role + "s") and modifier in words[max(0, k - ROLE_REACH) : k + ROLE_REACH + 1]
+               for k, w in enumerate(words))
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN
@@ -146,7 +179,7 @@ class Signals:
     no_answer_logit: float  # the cited passage's no-answer score, as log-odds
     min_no_answer_logit: float  # the lowest no-answer score over all passages read
     margin: float  # span score minus the runner-up answer's
-    names_missing: float  # share of the question's names, numbers and dates absent from the passage
+    names_missing: float  # share of the question's names, numbers, dates and roles absent from the passage
     any_name_missing: float  # 1.0 if any of them is absent
     words_in_sentence: float  # share of the question's content words in the cited sentence
     words_in_passage: float  # ... in the whole passage
@@ -182,6 +215,10 @@ def signals(
     names = [cased[s:e] for _, s, e in phrases(cased)]
     missing = [n for n in names if not any(contains_phrase(passage, x) for x in (n, *aliases(n)))
                and not (site and contains_phrase(site, n))]
+    # a role told apart by a word ("the foreign minister") the passage never names counts as a missing name
+    # (the Interior Minister is not it); one it names changes nothing, as the verifier was fitted
+    absent = [f"{m} {r}" for m, r in roles(question) if not role_in(passage, m, r)]
+    names, missing = names + absent, missing + absent
     q_words = content_stems(question)
     a_words = content_stems(answer)
     return Signals(

@@ -166,6 +166,17 @@ def test_when_the_question_word_was_a_passives_subject_its_answer_takes_its_plac
     assert complete(question, [turn(last, answer, f"{answer} was there.")]) == expected
 
 
+@pytest.mark.parametrize(("question", "last", "answer", "expected"), [
+    ("When?", "Who opened the bridge?", "the mayor", "When the mayor opened the bridge?"),
+    ("Where?", "What happened on Friday?", "an attack on a concert hall",
+     "Where an attack on a concert hall happened on Friday?"),
+    ("When?", "Which group claimed the attack?", "ISIS", "When ISIS claimed the attack?"),
+])
+def test_when_the_question_word_was_its_verbs_subject_its_answer_comes_first(
+        question: str, last: str, answer: str, expected: str) -> None:
+    assert complete(question, [turn(last, answer, f"{answer} was there.")]) == expected
+
+
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
     first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
     second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",

@@ -5,7 +5,19 @@ import random
 
 import pytest
 
-from qa.verification import Signals, Verifier, fit, phrases, predict, question_type, reliability, signals, type_mismatch
+from qa.verification import (
+    Signals,
+    Verifier,
+    fit,
+    phrases,
+    predict,
+    question_type,
+    reliability,
+    role_in,
+    roles,
+    signals,
+    type_mismatch,
+)
 
 PASSAGE = ("Separately, French Interior Minister Gérald Darmanin said on Monday that all countries are affected. "
            "Darmanin added that there were terror attacks prevented nearly every month in France.")
@@ -118,3 +130,17 @@ def test_the_site_a_question_names_is_not_missing_from_its_own_article() -> None
     asked = "According to the Daily Rhône, when did the bridge open?"
     assert signals(asked, "Monday", passage, passage, 0.5, 0.1, 0.1, 0.1).names_missing == 1.0
     assert signals(asked, "Monday", passage, passage, 0.5, 0.1, 0.1, 0.1, site="Daily Rhône").names_missing == 0.0
+
+
+def test_a_role_told_apart_by_a_word_must_be_named_in_the_passage() -> None:
+    assert roles("Who is the French foreign minister?") == [("foreign", "minister")]
+    assert roles("Who is the current prime minister?") == [("prime", "minister")]  # "current" tells no one apart
+    assert roles("Who is the French Interior Minister?") == []  # a capitalised title is a name already
+    assert role_in("the Minister for Foreign Affairs said", "foreign", "minister")
+    assert not role_in(PASSAGE, "foreign", "minister")
+    sentence = PASSAGE.split(". ")[0]
+    foreign = signals("Who is the French foreign minister?", "Gérald Darmanin", sentence, PASSAGE, 0.9, 0.05, 0.05, 0.1)
+    assert foreign.names_missing > 0.0 and foreign.any_name_missing == 1.0  # "French" is there, the role is not
+    interior = signals("Who is the French interior minister?", "Gérald Darmanin", sentence, PASSAGE, 0.9, 0.05,
+                       0.05, 0.1)
+    assert interior.names_missing == 0.0 and interior.any_name_missing == 0.0

@@ -23,13 +23,12 @@ from qa.followup.words import (
     PLACE_WORDS,
     PRONOUNS,
     QUESTION_WORDS,
-    ROLES,
     TIME_PHRASE,
     TIME_QUESTION,
     tokens,
 )
 from qa.schema import Answer
-from qa.text import POSSESSIVE, TOKEN, aliases, name_end
+from qa.text import POSSESSIVE, ROLES, TOKEN, aliases, name_end
 
 
 @dataclass(frozen=True)

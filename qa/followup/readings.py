@@ -404,8 +404,22 @@ def _ask_again(word: str, last: Answer) -> str | None:
     head, _, stranded = word.partition(" ")
     if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
         return f"{head.title()} {rest} {stranded}?"
-    rest = _passive_with_subject(m, rest, (last.text or "").strip()) or rest
+    answer = (last.text or "").strip()
+    rest = _passive_with_subject(m, rest, answer) or _active_with_subject(m, rest, answer) or rest
     return f"{word[:1].upper()}{word[1:]} {rest}?"
+
+
+def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) -> str | None:
+    """The ``rest`` of a question whose question word was the subject of its verb, with the ``answer`` in
+    front: "Who" + "opened the bridge" + "the mayor" -> "the mayor opened the bridge" (then "When the mayor
+    opened the bridge?": the reader finds who did it named); None for any other question."""
+    words = rest.split()
+    if asked is None or not words or not answer or len(tokens(answer)) > 2 * MAX_ENTITY_WORDS or \
+            asked.group().strip().lower() not in {"who", "what", "which group", "which country"} or \
+            words[0].lower() in AUX | BE or not re.fullmatch(r"[a-z]+(?:ed|ew|ot|ook|ave|ent|ame|old|aid|ld|id)",
+                                                             words[0]):
+        return None
+    return f"{answer} {rest}"
 
 
 def _fill_fragment(x: str, last: Answer) -> str | None:
