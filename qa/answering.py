@@ -21,7 +21,7 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, content_stems, signals
+from qa.verification import Verifier, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -63,14 +63,12 @@ def compose(
     best_of = {k: max(s.score for s, _ in found) for k, found in groups.items()}
     groups = _merged(groups)
     ranked = []
-    asked = content_stems(query)
     for found in groups.values():
         span, first = found[0]
         text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
         same: list[Citation] = []
         for c in (_retarget(c, text) for _, c in found):  # one citation per place in an article
-            if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same) and \
-                    (not same or _agrees(c.sentence, text, asked)):
+            if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
                 same.append(c)
         ranked.append((span, text, same))
     ranked.sort(key=lambda r: -r[0].score)
@@ -172,13 +170,6 @@ def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tu
         else:
             merged[target] += groups[k]
     return merged
-
-
-def _agrees(sentence: str, answer: str, asked: set[str]) -> bool:
-    """Whether another place giving ``answer`` is evidence for it: its sentence shares a content word with
-    the question (``asked``, stemmed) besides the answer's own. "Friday" in a sentence about Medvedev's
-    claims does not back "Friday" for "Which day did Macron make his offer?"."""
-    return bool((content_stems(sentence) - content_stems(answer)) & asked)
 
 
 def _contains(longer: list[str], shorter: list[str]) -> bool:
