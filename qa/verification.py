@@ -97,7 +97,6 @@ def phrases(text: str, skip_start: bool = True) -> list[tuple[str, int, int]]:
     return sorted(found, key=lambda x: x[1])
 
 
-
 # words before a role that tell no one apart: "the current prime minister" is the prime minister
 _PLAIN_MODIFIERS = frozenset({
     "current", "former", "first", "last", "new", "then", "acting", "late", "next", "previous", "incumbent",
@@ -116,7 +115,7 @@ def roles(text: str) -> list[tuple[str, str]]:
     found = []
     for k in range(1, len(words)):
         role, modifier = words[k], words[k - 1]
-        if role.lower() in ROLES and role.islower() and modifier.isalpha() and modifier.islower() and \
+        if role in ROLES and modifier.isalpha() and modifier.islower() and \
                 len(modifier) > 2 and modifier not in _PLAIN_MODIFIERS and modifier not in _stopwords():
             found.append((modifier, role))
     return found
