@@ -108,6 +108,25 @@ def vectors(embedder: Any, path: Path, texts: list[str]) -> np.ndarray:
     return inner.encode(texts, batch_size=64)
 
 
+def compared(made: dict[str, Path], run: Any, describe: Any) -> None:
+    """Print how far each form's output (``run(path)``) is from onnx-fp32's, as ``describe(got, reference)``."""
+    reference = run(made["onnx-fp32"])
+    for label, path in made.items():
+        print(f"{label:60s} {describe(run(path), reference)}", flush=True)
+
+
+def spans_moved(got: list[tuple[str, float]], reference: list[tuple[str, float]]) -> str:
+    moved = np.array([abs(a[1] - b[1]) for a, b in zip(got, reference)])
+    same = np.mean([a[0] == b[0] for a, b in zip(got, reference)])
+    return (f"best span as fp32's {100 * same:5.1f}%  score change mean {moved.mean():.4f} "
+            f"p95 {np.percentile(moved, 95):.3f} max {moved.max():.2f}")
+
+
+def cosines(got: np.ndarray, reference: np.ndarray) -> str:
+    cosine = np.sum(got * reference, axis=1)
+    return f"cosine to fp32 mean {cosine.mean():.5f} lowest {cosine.min():.5f}"
+
+
 def timings(made: dict[str, Path], shape: tuple[int, int], rounds: int = 3) -> dict[str, list[float]]:
     from roofline import session
 
@@ -154,23 +173,14 @@ def main() -> None:
             embedder = SentenceEmbedder(backend="onnx-fp32")
             embedder.warm_up()
             texts = sentences(args.squad, args.sentences)
-            reference = vectors(embedder, fp32, texts)
             print(f"{len(texts)} sentences")
-            for label, path in made.items():
-                cosine = np.sum(vectors(embedder, path, texts) * reference, axis=1)
-                print(f"{label:60s} cosine to fp32 mean {cosine.mean():.5f} lowest {cosine.min():.5f}", flush=True)
+            compared(made, lambda path: vectors(embedder, path, texts), cosines)
         elif not args.no_reads:
             reader = ExtractiveReader(backend="onnx-fp32")
             reader.warm_up()
             items = pairs(args.squad, args.questions)
-            reference = reads(reader, fp32, items)
             print(f"{len(items)} reads ({args.questions} with their paragraph)")
-            for label, path in made.items():
-                got = reads(reader, path, items)
-                moved = np.array([abs(a[1] - b[1]) for a, b in zip(got, reference)])
-                same = np.mean([a[0] == b[0] for a, b in zip(got, reference)])
-                print(f"{label:60s} best span as fp32's {100 * same:5.1f}%  score change mean {moved.mean():.4f} "
-                      f"p95 {np.percentile(moved, 95):.3f} max {moved.max():.2f}", flush=True)
+            compared(made, lambda path: reads(reader, path, items), spans_moved)
         made = {k: v for k, v in made.items() if not k.startswith("alone")}
         for label, ms in timings(made, shape).items():
             print(f"{label:60s} {shape[0]} x {shape[1]} tokens: {' / '.join(f'{x:.1f}' for x in ms)} ms")
