@@ -133,8 +133,7 @@ def exported(sources: Iterable[Path], cache: Path, name: str, load: Callable[[],
     ``scheme``: how its int8 graph is quantized (``SCHEMES``)."""
     if precision not in ("int8", "fp32"):
         raise ValueError(f"precision must be int8 or fp32, not {precision!r}")
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
+    _check_scheme(scheme)
     sources = list(sources)
     folder = Path(cache) / "onnx" / f"{name}-{fingerprint(sources, scheme)}"
     wanted = folder / (MODEL_FILE if precision == "int8" else FP32_FILE)
@@ -163,8 +162,7 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", so
     of its outputs the ONNX graph gives. It takes the token inputs the model's ``forward`` accepts
     (input_ids, attention_mask and, where it has them, token_type_ids).
     ``sources``: what it is made from (``made_from``), kept in the card so that ``stale`` can tell."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
+    _check_scheme(scheme)
     try:
         import onnx  # noqa: F401 - the exporter and the quantizers need it
         import torch
@@ -215,6 +213,11 @@ def export(model: Any, out: Path, outputs: tuple[str, ...], source: str = "", so
     }
     write_atomic(out / CARD, json.dumps(card, indent=1) + "\n")
     return out / MODEL_FILE
+
+
+def _check_scheme(scheme: str) -> None:
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, not {scheme!r}")
 
 
 RECIPES = {
