@@ -34,7 +34,8 @@ from qa.errors import QAError
 _shared = [
     click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS)."),
     click.option("--index", "index_dir", type=click.Path(path_type=Path), help="Index folder (default index/)."),
-    click.option("--embedder", help="sentence-transformers model name or path (default all-MiniLM-L6-v2)."),
+    click.option("--embedder", help="sentence-transformers model name or path (default: the packaged 2-layer student, "
+                                    "QA_EMBEDDER; all-MiniLM-L6-v2 for its 6-layer teacher)."),
     click.option("--reader", help="Extractive QA model name or path (default: the packaged reader)."),
     click.option("--backend", type=click.Choice(["auto", "fp32", "bf16", "int8", "onnx-fp32"]),
                  help="How the models run: auto (default: the fastest this CPU runs natively, chosen once per "

@@ -130,3 +130,25 @@ def test_recall_check_keeps_the_best_student(squad_file: Path, tmp_path: Path) -
     assert [h["step"] for h in checks] == [0, 2, 4]
     assert all(0.0 <= h["held_out_recall@5"] <= 1.0 for h in checks)
     assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_a_narrowed_student_keeps_its_largest_feed_forward_units() -> None:
+    import torch
+    from transformers import BertConfig
+    from transformers.models.bert.modeling_bert import BertLayer
+
+    torch.manual_seed(0)
+    layer = BertLayer(BertConfig(hidden_size=8, num_attention_heads=2, intermediate_size=6)).eval()
+    with torch.no_grad():
+        layer.intermediate.dense.weight[[1, 4]] *= 10  # units 1 and 4 weigh most going in and out
+        layer.output.dense.weight[:, [1, 4]] *= 10
+        layer.intermediate.dense.weight[0] = 0  # unit 0 does nothing
+    x = torch.randn(1, 3, 8)
+    with torch.no_grad():
+        up = layer.intermediate.dense
+        before = layer.output.dense(layer.intermediate.intermediate_act_fn(up(x))[..., [1, 4]]
+                                    @ torch.eye(6)[[1, 4]])  # the two units' share of the output
+        distil.prune_ffn(layer, 2)
+        assert layer.intermediate.dense.weight.shape == (2, 8) and layer.output.dense.weight.shape == (8, 2)
+        after = layer.output.dense(layer.intermediate.intermediate_act_fn(layer.intermediate.dense(x)))
+    assert torch.allclose(before, after, atol=1e-5)
