@@ -152,3 +152,24 @@ def test_a_narrowed_student_keeps_its_largest_feed_forward_units() -> None:
         assert layer.intermediate.dense.weight.shape == (2, 8) and layer.output.dense.weight.shape == (8, 2)
         after = layer.output.dense(layer.intermediate.intermediate_act_fn(layer.intermediate.dense(x)))
     assert torch.allclose(before, after, atol=1e-5)
+
+
+@pytest.mark.real_model
+def test_a_student_can_be_the_teacher_and_bf16_is_used_only_where_native(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from qa.embedding import PACKAGED_STUDENT_DIR, SentenceEmbedder
+
+    texts = ["When did the Louvre open?", "It opened in 1793.", "Ferries leave the harbour every hour."]
+    student = SentenceEmbedder(backend="fp32").encode(texts)
+    monkeypatch.setattr(distil, "detect_cpu", lambda: SimpleNamespace(native_bf16=False))
+    fp32 = distil.teacher_vectors(texts, tmp_path / "a.npy", 128, folder=str(PACKAGED_STUDENT_DIR))
+    assert np.allclose(fp32.astype(np.float32), student, atol=2e-4)  # the student's own (float16-stored: ~6e-5 off)
+    teacher = SentenceEmbedder("all-MiniLM-L6-v2", backend="fp32").encode(texts)
+    assert np.min(np.sum(fp32 * teacher, axis=1)) < 0.99  # not all-MiniLM-L6-v2's
+    monkeypatch.setattr(distil, "detect_cpu", lambda: SimpleNamespace(native_bf16=True))
+    bf16 = distil.teacher_vectors(texts, tmp_path / "b.npy", 128, folder=str(PACKAGED_STUDENT_DIR))
+    assert np.abs(bf16.astype(np.float32) - student).max() > 2e-4  # under bf16 autocast (~7e-4 off here)
+    assert np.min(np.sum(bf16.astype(np.float32) * student, axis=1)) > 0.99

@@ -18,9 +18,10 @@ With ``--eval-every N`` the student's dense recall@5 on questions of the held-ou
 is measured every N steps, and the written model is the best one seen (the held-out articles are
 never trained on, and SQuAD dev stays out of every choice).
 
-The teacher's vectors are computed once and cached in the run folder; the batch order is drawn
-up front from the seed, and a checkpoint every few hundred steps makes an interrupted run resume
-where it stopped.
+``--teacher FOLDER`` distils from a student instead of all-MiniLM-L6-v2 (to make a narrower copy of
+the shipped student, say). The teacher's vectors are computed once and cached in the run folder;
+the batch order is drawn up front from the seed, and a checkpoint every few hundred steps makes an
+interrupted run resume where it stopped.
 
     qa train-embedder --train train-v1.1.json --out runs/embedder          # ~1 h on 2 CPU cores
     qa train-embedder --train train-v1.1.json --out runs/embedder --max-minutes 30
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.backends.cpu import detect as detect_cpu
 from qa.embedding import STUDENT_CARD, STUDENT_NAME, WORD_EMBEDDINGS, mean_pooled
 from qa.squad import read_squad, squad_paragraphs
 
@@ -60,6 +62,7 @@ class EmbedderTrainingConfig:
     layers: list[int] = field(default_factory=lambda: [0, 5])  # teacher layers the student starts from
     init: str | None = None  # or a student folder to go on training (``layers`` then picks among its layers)
     ffn: int | None = None  # keep this many of each layer's feed-forward units (the largest), else all
+    teacher: str | None = None  # a student folder whose vectors to learn instead of all-MiniLM-L6-v2's
     questions: int = 40_000  # question -> answer-sentence pairs drawn from the training file
     sentences: int = 30_000  # further sentences, for distillation and as negatives
     batch_size: int = 64  # pairs per step (each step also embeds this many further sentences)
@@ -154,23 +157,29 @@ def hard_negatives(pairs: list[tuple[str, str]], sentences: list[str], count: in
     return found
 
 
-def load_teacher(device: str = "cpu") -> tuple[Any, Any]:
+def load_teacher(device: str = "cpu", folder: str | None = None) -> tuple[Any, Any]:
+    """The teacher's tokenizer and model: all-MiniLM-L6-v2, or the student in ``folder``."""
     from transformers import AutoModel, AutoTokenizer
 
+    from qa.embedding import load_student
+
     path = teacher_path()
-    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).to(device).eval()
+    model = load_student(Path(folder)) if folder else AutoModel.from_pretrained(path)
+    return AutoTokenizer.from_pretrained(path), model.to(device).eval()
 
 
-def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: int = 64) -> np.ndarray:
-    """The teacher's vectors of ``texts`` (fp32 weights under bf16 autocast), cached in ``cache``."""
+def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: int = 64,
+                    folder: str | None = None) -> np.ndarray:
+    """The teacher's vectors of ``texts`` (fp32 weights, under bf16 autocast where the CPU has bf16 in
+    hardware), cached in ``cache``."""
     import torch
 
     if cache.exists():
         vectors = np.load(cache)
         if len(vectors) == len(texts):
             return vectors
-    tokenizer, model = load_teacher()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    tokenizer, model = load_teacher(folder=folder)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=detect_cpu().native_bf16):
         vectors = embed_texts(model, tokenizer, texts, max_length, batch_size, np.float16, progress="teacher")
     tmp = cache.with_suffix(".tmp.npy")
     np.save(tmp, vectors)
@@ -285,7 +294,8 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others + [h for hs in hard for h in hs]))
     row = {t: i for i, t in enumerate(texts)}
     log.info("%d pairs, %d further sentences, %d distinct texts", len(pairs), len(others), len(texts))
-    targets = torch.from_numpy(teacher_vectors(texts, out / "teacher.npy", cfg.max_length).astype(np.float32))
+    targets = torch.from_numpy(teacher_vectors(texts, out / "teacher.npy", cfg.max_length,
+                                                 folder=cfg.teacher).astype(np.float32))
 
     steps_per_epoch = len(pairs) // cfg.batch_size
     total = cfg.max_steps or int(cfg.epochs * steps_per_epoch)
@@ -337,6 +347,7 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
                           pad_to_multiple_of=PAD_MULTIPLE, return_tensors="pt")
         return mean_pooled(student, batch)
 
+    fast_bf16 = detect_cpu().native_bf16
     student.train()
     began, seen, running = time.perf_counter(), 0, [0.0, 0.0]
     while step < total:
@@ -348,7 +359,7 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         chosen = [pairs[i] for i in batches[step]]
         more = [others[i] for i in extra[step]] + [h for i in batches[step] for h in (hard[i] if hard else [])]
         questions, positives = [q for q, _ in chosen], [s for _, s in chosen]
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16):
             q = embed(questions)
             s = embed(positives + more)
         vectors = torch.cat([q, s])
@@ -443,6 +454,8 @@ def write_model(student: Any, cfg: EmbedderTrainingConfig, history: list[dict[st
 
 def _model_card(cfg: EmbedderTrainingConfig, layers: int, width: int) -> str:
     settings = "\n".join(f"| `{k}` | `{v}` |" for k, v in asdict(cfg).items() if k not in {"train", "out"})
+    target = f"the vector of the student in {cfg.teacher}" if cfg.teacher else "the teacher's vector"
+    cut = f", each feed-forward block cut to its {cfg.ffn} largest units" if cfg.ffn else ""
     return f"""# {STUDENT_NAME}
 
 The default embedder of `qa`: a {layers}-layer student of `all-MiniLM-L6-v2` (hidden size 384,
@@ -454,10 +467,11 @@ sentence-transformers loads). Other weights are stored in float16 and loaded in 
 ## Data and objective
 SQuAD v1.1 train (rebuilt), every {cfg.held_out_every}th article by title held out; never SQuAD dev.
 {cfg.questions:,} question -> answer-sentence pairs and {cfg.sentences:,} further sentences. Loss:
-{cfg.distill_weight} x (1 - cosine to the teacher's vector of every text: questions and sentences), plus
+{cfg.distill_weight} x (1 - cosine to {target}
+of every text: questions and sentences), plus
 {cfg.retrieval_weight} x in-batch InfoNCE (scale {cfg.scale}) from each question to its answer sentence,
 against the step's other sentences and {cfg.hard_negatives} BM25-mined hard negative(s) per pair.
-Started from {cfg.init or f"the teacher's layers {cfg.layers}"}{f", each feed-forward block cut to its {cfg.ffn} largest units" if cfg.ffn else ""};
+Started from {cfg.init or f"the teacher's layers {cfg.layers}"}{cut};
 the student written is the one with the best dense recall@5 on questions of the held-out articles.
 
 ## Settings
@@ -481,7 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
         flag = "--" + name.replace("_", "-")
         if isinstance(value, list):
             parser.add_argument(flag, type=int, nargs="+", default=value)
-        elif name == "init":
+        elif name in ("init", "teacher"):
             parser.add_argument(flag, default=None)
         elif name == "ffn":
             parser.add_argument(flag, type=int, default=None)
