@@ -46,6 +46,23 @@ class Retriever(Protocol):
         ...
 
 
+def given_passages(passages: Any) -> list[Passage]:
+    """Passages given to ``QA.read``: ``Passage`` objects as they are, plain text as a passage of article
+    ``given-N``; ``QuestionError`` for anything else, or for none."""
+    if isinstance(passages, (str, Passage)):
+        passages = [passages]
+    if not isinstance(passages, Sequence) or not passages:
+        raise QuestionError(f"passages to read must be a non-empty list of texts or Passages, not {passages!r:.80}")
+    found = []
+    for n, p in enumerate(passages):
+        if isinstance(p, str) and p.strip():
+            p = Passage(f"given-{n}", "", 0, 0, 0, p)
+        if not isinstance(p, Passage):
+            raise QuestionError(f"passage {n} must be a non-empty text or a Passage, not {p!r:.80}")
+        found.append(p)
+    return found
+
+
 def check_question(question: Any, max_chars: int) -> str:
     """The question, stripped; ``QuestionError`` if it is not a usable question."""
     if not isinstance(question, str):
@@ -210,16 +227,17 @@ class QA:
                                    where=where)
         return found[: self.settings.follow_up_passages] if follow_up.uses_history else found
 
-    def read(self, question: str, passages: list[Passage], min_score: float | None = None,
+    def read(self, question: str, passages: str | Passage | Sequence[str | Passage], min_score: float | None = None,
              retrieved: bool = False) -> Answer:
-        """Answer from given passages, skipping retrieval (the evaluation's reader mode)."""
+        """Answer from given passages, skipping retrieval (the evaluation's reader mode). A passage may
+        be plain text: its citation then names article ``given-N``, N its place in ``passages``."""
         return self.read_many([(question, passages)], min_score, retrieved)[0]
 
-    def read_many(self, items: list[tuple[str, list[Passage]]], min_score: float | None = None,
-                  retrieved: bool = False) -> list[Answer]:
+    def read_many(self, items: Sequence[tuple[str, str | Passage | Sequence[str | Passage]]],
+                  min_score: float | None = None, retrieved: bool = False) -> list[Answer]:
         """``read`` for several questions, in shared batches. ``retrieved``: the passages came from a
         retriever (scored and thresholded as ``answer()`` does), not given as the gold paragraph."""
-        items = [(check_question(q, self.settings.max_question_chars), ps) for q, ps in items]
+        items = [(check_question(q, self.settings.max_question_chars), given_passages(ps)) for q, ps in items]
         return self.answerer.read(items, min_score, retrieved, time.perf_counter())
 
     @property

@@ -196,6 +196,21 @@ def test_read_many_matches_read() -> None:
     assert [a.text for a in many] == [pipeline.read("Who spoke?", passages).text] * 2
 
 
+def test_plain_text_passages_are_read_and_bad_ones_are_a_clear_error() -> None:
+    from qa.errors import QuestionError
+
+    pipeline = QA(reader=ScriptedReader([Span(1, 0, 6, "Macron", 0.8)]), embedder=FakeEmbedder(),
+                  retriever=FixedRetriever([]))
+    r = pipeline.read("Who spoke?", ["Putin listened.", "Macron spoke."])
+    assert r.text == "Macron" and [(c.article_id, c.sentence) for c in r.citations] == [("given-1", "Macron spoke.")]
+    one = QA(reader=ScriptedReader([Span(0, 0, 6, "Macron", 0.8)]), embedder=FakeEmbedder(),
+             retriever=FixedRetriever([]))
+    assert one.read("Who spoke?", "Macron spoke.").citations[0].article_id == "given-0"
+    for bad in ([], None, [3], ["  "], {"text": "Macron spoke."}):
+        with pytest.raises(QuestionError, match="passage"):
+            pipeline.read("Who spoke?", bad)
+
+
 class CountingReader(CalibratedReader):
     """Spans by passage text; remembers how many passages each call read."""
 
