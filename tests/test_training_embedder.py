@@ -173,3 +173,16 @@ def test_a_student_can_be_the_teacher_and_bf16_is_used_only_where_native(
     bf16 = distil.teacher_vectors(texts, tmp_path / "b.npy", 128, folder=str(PACKAGED_STUDENT_DIR))
     assert np.abs(bf16.astype(np.float32) - student).max() > 2e-4  # under bf16 autocast (~7e-4 off here)
     assert np.min(np.sum(bf16.astype(np.float32) * student, axis=1)) > 0.99
+
+
+@pytest.mark.real_model
+def test_a_run_with_another_teacher_keeps_that_teachers_vectors_apart(squad_file: Path, tmp_path: Path) -> None:
+    from qa.embedding import PACKAGED_STUDENT_DIR
+
+    distil.train(config(squad_file, tmp_path / "run", layers=[0], init=str(PACKAGED_STUDENT_DIR),
+                        ffn=64, teacher=str(PACKAGED_STUDENT_DIR)))
+    assert not (tmp_path / "run" / "teacher.npy").exists()
+    assert len(list((tmp_path / "run").glob("teacher-*.npy"))) == 1
+    card = json.loads((tmp_path / "run" / "model" / "qa_embedder.json").read_text())
+    assert card["config"]["teacher"] == str(PACKAGED_STUDENT_DIR) and card["config"]["ffn"] == 64
+    assert "the vector of the student in" in (tmp_path / "run" / "model" / "README.md").read_text()

@@ -30,6 +30,7 @@ interrupted run resume where it stopped.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -294,8 +295,9 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
     texts = list(dict.fromkeys([q for q, _ in pairs] + [s for _, s in pairs] + others + [h for hs in hard for h in hs]))
     row = {t: i for i, t in enumerate(texts)}
     log.info("%d pairs, %d further sentences, %d distinct texts", len(pairs), len(others), len(texts))
-    targets = torch.from_numpy(teacher_vectors(texts, out / "teacher.npy", cfg.max_length,
-                                                 folder=cfg.teacher).astype(np.float32))
+    cache = out / (f"teacher-{hashlib.sha256(str(Path(cfg.teacher).resolve()).encode()).hexdigest()[:12]}.npy"
+                   if cfg.teacher else "teacher.npy")  # another teacher's vectors are never reused
+    targets = torch.from_numpy(teacher_vectors(texts, cache, cfg.max_length, folder=cfg.teacher).astype(np.float32))
 
     steps_per_epoch = len(pairs) // cfg.batch_size
     total = cfg.max_steps or int(cfg.epochs * steps_per_epoch)
