@@ -376,6 +376,23 @@ def test_two_clients_of_a_running_server_are_two_conversations(two_articles_qa: 
         app.close()
 
 
+def test_an_open_chat_page_does_not_keep_the_server_from_stopping(two_articles_qa: QA) -> None:
+    """A page holds a heartbeat stream that never ends; stopping (SIGTERM, Ctrl-C, ``close``) gives it
+    ``SHUTDOWN_SECONDS``, where uvicorn alone would wait for it forever."""
+    import time
+    import urllib.request
+
+    app = server.serve(two_articles_qa, port=_free_port(), block=False)
+    stream = urllib.request.urlopen(app.url + "/gradio_api/heartbeat/tab-1", timeout=30)
+    try:
+        assert stream.readline().startswith(b"data:")  # the page's stream is open
+        began = time.monotonic()
+        app.close()
+        assert not app.thread.is_alive() and time.monotonic() - began < server.SHUTDOWN_SECONDS + 4
+    finally:
+        stream.close()
+
+
 def _free_port() -> int:
     import socket
 

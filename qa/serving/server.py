@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from qa.sources.feeds import FeedPoller
 
 log = logging.getLogger(__name__)
+# On SIGTERM/SIGINT, requests still running get this long before their connections are closed: an open
+# chat page keeps a stream that never ends, and without a limit uvicorn would wait for it forever.
+SHUTDOWN_SECONDS = 5
 
 
 @dataclass
@@ -127,7 +130,8 @@ def serve(qa: QA | None = None, host: str | None = None, port: int | None = None
     app = build_app(qa, options)
     if app.state.feeds is not None:
         app.state.feeds.start()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           timeout_graceful_shutdown=SHUTDOWN_SECONDS))
     url = f"http://{host}:{port}"
     if block:
         log.warning("serving the chat at %s/ and the API at %s/api (OpenAPI: %s/docs)", url, url, url)
