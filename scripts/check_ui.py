@@ -1,7 +1,9 @@
 """Drive the chat UI in headless Chromium: ask a question, wait for the answer, ask a follow-up in the
 same conversation, check that it shows the completed question ("Interpreted as: ..."), reload the page
 and check that the conversation is shown again and goes on (a terse "Which day?" is still read in
-it), save a screenshot.
+it); then stop the server with the page open (SIGTERM: it must exit within ``STOP_SECONDS``), start it
+again, reload, and check that the conversation is still there and the follow-up is still read in it;
+save a screenshot.
 
     python scripts/check_ui.py                         # app.py with the default models, seeds/
     python scripts/check_ui.py --reader /tmp/model     # another reader
@@ -138,6 +140,22 @@ def follow_up(driver: Any, question: str, timeout: float) -> dict[str, Any]:
     return {"text": last.text, "interpreted": interpreted[0].text if interpreted else None}
 
 
+STOP_SECONDS = 10  # docker stop and systemd kill a service that has not exited 10 s after SIGTERM
+
+
+def stop(proc: subprocess.Popen[bytes], limit: float = 30) -> float:
+    """SIGTERM ``proc``; the seconds it took to exit (inf: killed after ``limit``)."""
+    began = time.monotonic()
+    proc.terminate()
+    try:
+        proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return float("inf")
+    return time.monotonic() - began
+
+
 def reload_and_continue(driver: Any, question: str, timeout: float) -> dict[str, Any]:
     """Reload the page: how many earlier answers it shows again, and what ``question`` is then read as."""
     from selenium.webdriver.common.by import By
@@ -247,6 +265,8 @@ def main() -> int:
                         help="asked after reloading the page, in the same conversation ('' to skip)")
     parser.add_argument("--expect-after-reload", default="Interpreted as: Which day",
                         help="what that answer must show")
+    parser.add_argument("--no-restart", dest="restart", action="store_false",
+                        help="skip stopping and restarting the server between turns")
     parser.add_argument("--corpus", help="folder of articles (default: the app's, seeds/)")
     parser.add_argument("--index", help="index folder (default: a temporary one)")
     parser.add_argument("--reader", help="reader model name or path (default: the app's)")
@@ -281,11 +301,17 @@ def main() -> int:
             driver = start_browser(str(Path(tmp) / "profile"))
             began = time.monotonic()
             result = ask(driver, url, args.question, args.timeout)
-            second = third = None
+            second = third = fourth = stopped = None
             if args.follow_up and not args.hostile:
                 second = follow_up(driver, args.follow_up, args.timeout)
                 if args.after_reload:
                     third = reload_and_continue(driver, args.after_reload, args.timeout)
+                if args.restart and proc is not None:
+                    stopped = stop(proc)
+                    with log.open("ab") as out:
+                        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                    wait_for_server(url, args.timeout, proc)
+                    fourth = reload_and_continue(driver, args.follow_up, args.timeout)
             driver.save_screenshot(str(args.screenshot))
         except Exception as exc:  # noqa: BLE001 - report whatever went wrong, with the app's log
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -321,6 +347,18 @@ def main() -> int:
         if args.expect_after_reload and args.expect_after_reload not in (third["interpreted"] or ""):
             problems.append(f"after the reload, {args.after_reload!r} shows {third['interpreted']!r}, "
                             f"expected {args.expect_after_reload!r}")
+    if stopped is not None:
+        print(f"--- stopped with the page open in {stopped:.1f} s (SIGTERM)")
+        if stopped > STOP_SECONDS:
+            problems.append(f"the server took {stopped:.1f} s to stop with the page open (> {STOP_SECONDS} s)")
+    if fourth is not None:
+        print(f"--- restarted: {fourth['shown']} of {fourth['before']} answers shown again; then {args.follow_up}\n"
+              f"{fourth['text']}")
+        if fourth["shown"] < fourth["before"]:
+            problems.append(f"after a restart the page shows {fourth['shown']} of {fourth['before']} answers")
+        if args.expect and args.expect not in (fourth["interpreted"] or ""):
+            problems.append(f"after the restart, {args.follow_up!r} shows {fourth['interpreted']!r}, "
+                            f"expected {args.expect!r}")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if not problems:
