@@ -254,6 +254,18 @@ def check(result: dict[str, Any], hostile: bool) -> list[str]:
     return problems
 
 
+def shown_again(step: dict[str, Any], after: str, question: str, expect: str) -> list[str]:
+    """Print what the page showed after a reload or a restart, and what is wrong with it."""
+    print(f"--- after the {after}: {step['shown']} of {step['before']} answers shown again; then {question}\n"
+          f"{step['text']}")
+    problems = []
+    if step["shown"] < step["before"]:
+        problems.append(f"after the {after} the page shows {step['shown']} of {step['before']} answers")
+    if expect and expect not in (step["interpreted"] or ""):
+        problems.append(f"after the {after}, {question!r} shows {step['interpreted']!r}, expected {expect!r}")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--question", default="Who offered Russia cooperation?")
@@ -340,25 +352,13 @@ def main() -> int:
         if args.expect and args.expect not in (second["interpreted"] or ""):
             problems.append(f"the follow-up shows {second['interpreted']!r}, expected {args.expect!r}")
     if third is not None:
-        print(f"--- reloaded: {third['shown']} of {third['before']} answers shown again; then {args.after_reload}\n"
-              f"{third['text']}")
-        if third["shown"] < third["before"]:
-            problems.append(f"after a reload the page shows {third['shown']} of {third['before']} answers")
-        if args.expect_after_reload and args.expect_after_reload not in (third["interpreted"] or ""):
-            problems.append(f"after the reload, {args.after_reload!r} shows {third['interpreted']!r}, "
-                            f"expected {args.expect_after_reload!r}")
+        problems += shown_again(third, "reload", args.after_reload, args.expect_after_reload)
     if stopped is not None:
         print(f"--- stopped with the page open in {stopped:.1f} s (SIGTERM)")
         if stopped > STOP_SECONDS:
             problems.append(f"the server took {stopped:.1f} s to stop with the page open (> {STOP_SECONDS} s)")
     if fourth is not None:
-        print(f"--- restarted: {fourth['shown']} of {fourth['before']} answers shown again; then {args.follow_up}\n"
-              f"{fourth['text']}")
-        if fourth["shown"] < fourth["before"]:
-            problems.append(f"after a restart the page shows {fourth['shown']} of {fourth['before']} answers")
-        if args.expect and args.expect not in (fourth["interpreted"] or ""):
-            problems.append(f"after the restart, {args.follow_up!r} shows {fourth['interpreted']!r}, "
-                            f"expected {args.expect!r}")
+        problems += shown_again(fourth, "restart", args.follow_up, args.expect)
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if not problems:
