@@ -336,11 +336,7 @@ def main() -> int:
             if app is not None:
                 app.close()
             if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop(proc, 20)
 
     print(f"status: {result['status']}")
     print(f"answered in {time.monotonic() - began:.1f} s (page load included)\n--- chat ---")

@@ -158,15 +158,20 @@ def hard_negatives(pairs: list[tuple[str, str]], sentences: list[str], count: in
     return found
 
 
-def load_teacher(device: str = "cpu", folder: str | None = None) -> tuple[Any, Any]:
-    """The teacher's tokenizer and model: all-MiniLM-L6-v2, or the student in ``folder``."""
-    from transformers import AutoModel, AutoTokenizer
+def load_encoder(folder: str | None = None) -> Any:
+    """The student in ``folder`` (its word embeddings the teacher's), or all-MiniLM-L6-v2 itself."""
+    from transformers import AutoModel
 
     from qa.embedding import load_student
 
-    path = teacher_path()
-    model = load_student(Path(folder)) if folder else AutoModel.from_pretrained(path)
-    return AutoTokenizer.from_pretrained(path), model.to(device).eval()
+    return load_student(Path(folder)) if folder else AutoModel.from_pretrained(teacher_path())
+
+
+def load_teacher(device: str = "cpu", folder: str | None = None) -> tuple[Any, Any]:
+    """The teacher's tokenizer and model: all-MiniLM-L6-v2, or the student in ``folder``."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(teacher_path()), load_encoder(folder).to(device).eval()
 
 
 def teacher_vectors(texts: list[str], cache: Path, max_length: int, batch_size: int = 64,
@@ -213,11 +218,8 @@ def make_student(layers: list[int], init: str | None = None, ffn: int | None = N
     """The teacher with only ``layers`` kept (or the student in folder ``init``, with those of its layers
     that exist), each layer's feed-forward cut to its ``ffn`` largest units; word embeddings frozen."""
     import torch
-    from transformers import AutoModel
 
-    from qa.embedding import load_student
-
-    model = load_student(Path(init)) if init else AutoModel.from_pretrained(teacher_path())
+    model = load_encoder(init)
     kept = [i for i in layers if i < len(model.encoder.layer)] if init else layers
     if not kept:
         raise ValueError(f"--layers {layers}: the student in {init} has {len(model.encoder.layer)} layers")
@@ -235,20 +237,15 @@ def prune_ffn(layer: Any, width: int) -> None:
     """Keep the ``width`` feed-forward units of a BERT layer whose weights in and out are largest
     (the product of the two norms), in their order: fewer operations, the rest of the layer as it was."""
     import torch
+    from transformers.pytorch_utils import prune_linear_layer
 
     up, down = layer.intermediate.dense, layer.output.dense
     if width >= up.out_features:
         return
     score = up.weight.norm(dim=1) * down.weight.norm(dim=0)
     keep = torch.sort(torch.topk(score, width).indices).values
-    new_up = torch.nn.Linear(up.in_features, width)
-    new_down = torch.nn.Linear(width, down.out_features)
-    with torch.no_grad():
-        new_up.weight.copy_(up.weight[keep])
-        new_up.bias.copy_(up.bias[keep])
-        new_down.weight.copy_(down.weight[:, keep])
-        new_down.bias.copy_(down.bias)
-    layer.intermediate.dense, layer.output.dense = new_up, new_down
+    layer.intermediate.dense = prune_linear_layer(up, keep, dim=0)  # the units' rows in
+    layer.output.dense = prune_linear_layer(down, keep, dim=1)  # and their columns out (the bias stays whole)
 
 
 def _length_batches(lengths: list[int], size: int, count: int, rng: random.Random) -> list[list[int]]:
