@@ -21,7 +21,7 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, signals
+from qa.verification import Verifier, asks_yes_or_no, says_yes_or_no, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -45,7 +45,9 @@ def compose(
     The reader's best ``CANDIDATES`` each get the verifier's probability that they are right
     (``Answer.score``); the most probable is the answer ("Which group made attempts in France?": "ISIS"
     over the reader's "Moscow", whose "who" has no group to name), withheld below ``threshold``.
-    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
+    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates. A question
+    that asks for a yes or a no ("Is Macron talking to him directly?") is answered only by a span that
+    says one ("Did Tesla graduate from the university?": "no"), not by whatever name the reader found.
     """
     question, query = follow_up.question, follow_up.query
     excluded = {normalize_answer(x) for x in follow_up.exclude}
@@ -71,6 +73,8 @@ def compose(
             if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
                 same.append(c)
         ranked.append((span, text, same))
+    if asks_yes_or_no(query):  # only a span that says yes or no answers it ("Did Tesla graduate?": "no")
+        ranked = [r for r in ranked if says_yes_or_no(r[1])]
     ranked.sort(key=lambda r: -r[0].score)
     no_answer = min(reading.no_answer) if reading.no_answer else 1.0
     if not ranked:

@@ -455,7 +455,11 @@ def print_answer(answer: Any) -> None:
     """An answer as ``qa ask`` prints it: the text and score, then each citation with its sentence."""
     if answer.text is None:
         click.echo("Not found in the articles.")
-        if answer.alternatives:
+        from qa.verification import YES_OR_NO, asks_yes_or_no
+
+        if asks_yes_or_no(answer.query or answer.question):
+            click.echo(YES_OR_NO)
+        elif answer.alternatives:
             best = answer.alternatives[0]
             click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")
         return

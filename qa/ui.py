@@ -31,6 +31,7 @@ from qa.errors import QAError
 from qa.filters import Filters
 from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
+from qa.verification import YES_OR_NO, asks_yes_or_no
 
 if TYPE_CHECKING:
     from qa.conversation import Conversation
@@ -112,8 +113,10 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     hidden = len(answer.citations) - MAX_CITATIONS
     if hidden > 0:
         parts.append(f'<div class="qa-meta">and {hidden} more mention{"s" if hidden > 1 else ""}</div>')
-    if answer.alternatives:
-        others = " · ".join(f"{escape(_clip(c.text))} ({c.score:.2f})" for c in answer.alternatives[:3])
+    # of the kind asked for: "Moscow" is no candidate answer to "Which day?"
+    kept = [c for c in answer.alternatives if not c.signals.get("type_mismatch")]
+    if kept:
+        others = " · ".join(f"{escape(_clip(c.text))} ({c.score:.2f})" for c in kept[:3])
         parts.append(f'<div class="qa-meta">Other candidates: {others}</div>')
     parts.append("</div>")
     return "".join(parts)
@@ -132,7 +135,15 @@ def _render_interpreted(answer: Answer) -> str:
 def _render_abstention(answer: Answer, articles: Mapping[str, Article]) -> str:
     parts = ['<div class="qa-answer qa-abstain">', _render_interpreted(answer),
              f'<div class="qa-headline">{NOT_FOUND}</div>']
-    if answer.alternatives:
+    if asks_yes_or_no(answer.query or answer.question):
+        parts.append(f'<div class="qa-meta">{YES_OR_NO}</div>')
+        if answer.passages:
+            top = answer.passages[0]
+            title = escape(top.title or (articles[top.article_id].title if top.article_id in articles else "")
+                           or top.article_id)
+            parts.append(f'<div class="qa-meta">The passage that comes closest, in <strong>{title}</strong>: '
+                         f"“{escape(_clip(top.text, 240))}”</div>")
+    elif answer.alternatives:
         closest = answer.alternatives[0]
         where = ""
         if closest.citations:

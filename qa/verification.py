@@ -143,13 +143,39 @@ def content_stems(text: str) -> set[str]:
     return set(stemmer().stemWords([w for w in words if w not in stop]))
 
 
+# "Did he accept?", "Is Macron talking to him directly?": a question the articles' words cannot answer,
+# only a yes or a no; not "Is it Monday or Friday?" and not "Do you know who ...?"
+_POLAR = re.compile(r"^\s*(?:(?:and|but|so|then)\s*,?\s+)?(?:is|are|was|were|am|do|does|did|has|have|had|can|could|"
+                    r"will|would|should|shall|may|might|must)(?:n't)?\b", re.IGNORECASE)
+_WH = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how|or)\b", re.IGNORECASE)
+
+
+YES_OR_NO = ("This asks for a yes or a no; answers here are words quoted from the articles. "
+             "Ask who, what, when, where or how many.")
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether ``question`` asks for a yes or a no, which no span of an article is."""
+    return bool(_POLAR.match(question)) and not _WH.search(question)
+
+
+_POLARITY = re.compile(r"\b(?:yes|no|not|never|none|neither|nor|nothing|nobody|cannot)\b|n't\b", re.IGNORECASE)
+
+
+def says_yes_or_no(answer: str) -> bool:
+    """Whether ``answer`` says yes or no: "no", "not always", "did in fact not break any law"."""
+    return bool(_POLARITY.search(answer))
+
+
 def question_type(question: str) -> str:
-    """The kind of answer a question asks for: when, number, who, where or other."""
+    """The kind of answer a question asks for: yes/no, when, number, who, where or other."""
+    if asks_yes_or_no(question):
+        return "yes/no"
     q = question.lower()
     if re.search(r"\bhow (many|much|long|old|far|often|large|big|tall|high)\b|\bwhat (percentage|number|amount)\b",
                  q):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|month|century|decade|time)\b|\bwhich (year|century|decade)\b", q):
+    if re.search(r"\bwhen\b|\b(?:what|which) (year|date|day|month|week|century|decade|time)\b|\bon what day\b", q):
         return "when"
     if re.search(r"\bwho(m|se)?\b", q):
         return "who"

@@ -167,3 +167,14 @@ def test_info_names_the_cpu_the_models_and_the_index(runner: CliRunner) -> None:
 def test_info_without_an_index_says_how_to_build_it(runner: CliRunner) -> None:
     result = runner.invoke(qa.cli.cli, ["info"])
     assert result.exit_code == 0 and "not built: run `qa index`" in result.output
+
+
+def test_ask_says_why_a_yes_or_no_question_is_not_answered(capsys: pytest.CaptureFixture[str]) -> None:
+    from qa.schema import Answer, Candidate
+
+    qa.cli.print_answer(Answer("Did Kyiv deny it?", None, 0.0))
+    out = capsys.readouterr().out
+    assert "Not found in the articles." in out and "yes or a no" in out
+    qa.cli.print_answer(Answer("Who denied it?", None, 0.2, alternatives=[Candidate("Kyiv", 0.2)]))
+    out = capsys.readouterr().out
+    assert "yes or a no" not in out and "closest candidate, withheld: 'Kyiv'" in out

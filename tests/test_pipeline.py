@@ -80,6 +80,26 @@ def test_low_scores_abstain_but_keep_the_candidate() -> None:
     assert r.text is None and r.score == 0.3 and r.alternatives[0].text == "Macron"
 
 
+def test_a_question_asking_for_a_yes_or_a_no_is_not_answered_with_a_span() -> None:
+    passages = [Passage("a", "A", 0, 0, 0, "Macron spoke to Putin on Monday.")]
+    spans = [Span(0, 16, 21, "Putin", 0.95), Span(0, 25, 31, "Monday", 0.9)]
+
+    def ask(question: str) -> Answer:
+        return QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(),
+                  retriever=FixedRetriever(passages)).answer(question)
+
+    for polar in ("Is Macron talking to Putin directly?", "Did Macron speak to him?", "And has he accepted?",
+                  "Wasn't it Putin?"):
+        r = ask(polar)
+        assert r.text is None and r.score == 0.0 and r.alternatives == [], polar
+        assert r.passages == passages  # what was read stays there to show
+    for asks_for_a_span in ("Is it Putin or Macron?", "Did he say when he spoke?", "Who did Macron speak to?"):
+        assert ask(asks_for_a_span).text == "Putin", asks_for_a_span
+    passages = [Passage("a", "A", 0, 0, 0, "Tesla did not graduate from the university in Graz.")]
+    spans = [Span(0, 40, 50, "university", 0.9), Span(0, 6, 13, "did not", 0.8)]
+    assert ask("Did Tesla graduate from the university?").text == "did not"  # a span that says it
+
+
 @pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 1001, None, 42])
 def test_bad_questions_raise_a_clear_error(seed_corpus: Path, tmp_path: Path, bad: object) -> None:
     with pytest.raises(QuestionError):

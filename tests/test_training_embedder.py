@@ -186,3 +186,20 @@ def test_a_run_with_another_teacher_keeps_that_teachers_vectors_apart(squad_file
     card = json.loads((tmp_path / "run" / "model" / "qa_embedder.json").read_text())
     assert card["config"]["teacher"] == str(PACKAGED_STUDENT_DIR) and card["config"]["ffn"] == 64
     assert "the vector of the student in" in (tmp_path / "run" / "model" / "README.md").read_text()
+
+
+def test_the_rank_loss_is_zero_only_for_the_teachers_ranking() -> None:
+    import torch
+
+    from qa.training.embedder import rank_loss
+
+    teacher = torch.tensor([[9.0, 1.0, 2.0, 9.0], [0.0, 5.0, 1.0, 2.0]])
+    keep_out = torch.tensor([[False, False, False, True], [False] * 4])  # row 0's copy of its answer sentence
+    assert rank_loss(teacher, teacher, keep_out).item() == pytest.approx(0.0, abs=1e-6)
+    assert rank_loss(teacher + 3.0, teacher, keep_out).item() == pytest.approx(0.0, abs=1e-6)  # a shift is no change
+    student = teacher.clone()
+    student[0, 3] = -50.0  # a kept-out cell may score anything
+    assert rank_loss(student, teacher, keep_out).item() == pytest.approx(0.0, abs=1e-6)
+    swapped = teacher[:, [1, 0, 2, 3]]
+    assert rank_loss(swapped, teacher, keep_out).item() > 1.0
+    assert not torch.isnan(rank_loss(swapped, teacher, keep_out))

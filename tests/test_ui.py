@@ -16,7 +16,7 @@ import pytest
 from qa import ui
 from qa.errors import AccessError, CorpusError
 from qa.pipeline import QA
-from qa.schema import Answer, Article, Candidate, Citation
+from qa.schema import Answer, Article, Candidate, Citation, Passage
 from qa.serving import server
 from tests.conftest import ALPHA
 
@@ -98,10 +98,28 @@ def test_abstention_says_not_found_and_names_the_closest_candidate() -> None:
     assert "<mark>" not in out
 
 
+def test_other_candidates_are_only_those_of_the_kind_asked_for() -> None:
+    _, answer = cited("Intro here. Macron spoke on Monday.", "Monday")
+    answer = Answer("Which day did Macron speak?", answer.text, answer.score, answer.citations,
+                    alternatives=[Candidate("Moscow", 0.7, signals={"type_mismatch": 1.0}),
+                                  Candidate("Friday", 0.3, signals={"type_mismatch": 0.0})])
+    out = ui.render_answer(answer, {})
+    assert "Other candidates: Friday (0.30)" in out and "Moscow" not in out
+
+
 def test_long_candidates_are_clipped() -> None:
     answer = Answer("Who?", None, 0.01, alternatives=[Candidate("word " * 40, 0.01)])
     assert "word word" in ui.render_answer(answer) and "…" in ui.render_answer(answer)
     assert ("word " * 40).strip() not in ui.render_answer(answer)
+
+
+def test_a_yes_or_no_question_says_why_and_shows_the_closest_passage_escaped() -> None:
+    passage = Passage("a1", "Kyiv <b>denies</b>", 0, 0, 0, "Kyiv <script>x</script> has denied any role.")
+    answer = Answer("Did Kyiv deny it?", None, 0.0, passages=[passage])
+    out = ui.render_answer(answer, {})
+    assert ui.NOT_FOUND in out and "yes or a no" in out and "Closest candidate" not in out
+    assert "Kyiv &lt;b&gt;denies&lt;/b&gt;" in out and "&lt;script&gt;x&lt;/script&gt; has denied" in out
+    assert "<script>" not in out and "<b>" not in out
 
 
 def test_abstention_without_candidates() -> None:

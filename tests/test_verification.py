@@ -35,6 +35,9 @@ def test_phrases_find_names_numbers_and_dates_but_not_question_words() -> None:
     ("When did the attack happen?", "when"), ("In what year was it built?", "when"),
     ("How many people died?", "number"), ("Who is the interior minister?", "who"),
     ("Where is the Bataclan?", "where"), ("What did Kyiv deny?", "other"),
+    ("Which day did he make the offer?", "when"), ("On what day was it?", "when"), ("Since when?", "when"),
+    ("Is Macron talking to him directly?", "yes/no"), ("Didn't Kyiv deny it?", "yes/no"),
+    ("Is it Monday or Friday?", "other"), ("Do you know who offered help?", "who"),
 ])
 def test_question_type(question: str, kind: str) -> None:
     assert question_type(question) == kind

@@ -12,7 +12,10 @@ It is trained on SQuAD-train text (never dev) with two losses:
 - retrieval: in-batch contrastive loss (InfoNCE) from each question to the sentence holding its
   answer, against the batch's other sentences (and, with ``--hard-negatives``, the sentences BM25
   confuses with it, less any that hold the answer text), so what retrieval ranks on is trained
-  directly. A sentence equal to a question's own answer sentence is never its negative.
+  directly. A sentence equal to a question's own answer sentence is never its negative;
+- ranking (``--rank-weight``): KL divergence from the teacher's distribution over the step's
+  sentences for each question (its cosines at the same scale) to the student's, so a copy of a
+  teacher learns the teacher's whole ranking, not only each vector's direction.
 
 With ``--eval-every N`` the student's dense recall@5 on questions of the held-out training articles
 is measured every N steps, and the written model is the best one seen (the held-out articles are
@@ -73,6 +76,7 @@ class EmbedderTrainingConfig:
     max_steps: int | None = None
     retrieval_weight: float = 0.5
     distill_weight: float = 1.0
+    rank_weight: float = 0.0  # KL from the teacher's in-batch question -> sentence scores to the student's
     hard_negatives: int = 0  # per pair, BM25's best training sentences that are not its answer sentence
     scale: float = 20.0  # inverse temperature of the contrastive loss
     max_length: int = 128
@@ -348,7 +352,7 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
 
     fast_bf16 = detect_cpu().native_bf16
     student.train()
-    began, seen, running = time.perf_counter(), 0, [0.0, 0.0]
+    began, seen, running = time.perf_counter(), 0, [0.0, 0.0, 0.0]
     while step < total:
         if cfg.max_minutes is not None and time.perf_counter() - began > cfg.max_minutes * 60:
             log.info("stopping at step %d for --max-minutes; run again to resume", step)
@@ -371,6 +375,10 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         logits = logits.masked_fill(same, float("-inf"))
         retrieval = torch.nn.functional.cross_entropy(logits, torch.arange(len(questions)))
         loss = cfg.distill_weight * distill + cfg.retrieval_weight * retrieval
+        if cfg.rank_weight:  # the teacher's ranking of the step's sentences for each question, learnt whole
+            rank = rank_loss(logits, cfg.scale * wanted[:len(questions)] @ wanted[len(questions):].T, same)
+            loss = loss + cfg.rank_weight * rank
+            running[2] += rank.item()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -382,10 +390,11 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         running[1] += retrieval.item()
         if step % cfg.log_every == 0:
             history.append({"step": step, "distill": running[0] / cfg.log_every,
-                            "retrieval": running[1] / cfg.log_every})
-            log.info("step %d/%d distill %.4f retrieval %.3f, %.0f texts/s", step, total,
-                     running[0] / cfg.log_every, running[1] / cfg.log_every, seen / (time.perf_counter() - began))
-            running = [0.0, 0.0]
+                            "retrieval": running[1] / cfg.log_every, "rank": running[2] / cfg.log_every})
+            log.info("step %d/%d distill %.4f retrieval %.3f rank %.4f, %.0f texts/s", step, total,
+                     running[0] / cfg.log_every, running[1] / cfg.log_every, running[2] / cfg.log_every,
+                     seen / (time.perf_counter() - began))
+            running = [0.0, 0.0, 0.0]
         if check and (step % cfg.eval_every == 0 or step == total):
             student.eval()
             evaluate()
@@ -397,6 +406,17 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         log.info("writing the best student: step %d (held-out recall@5 %.1f%%)", best["step"], 100 * best["recall"])
         student.load_state_dict(torch.load(out / BEST, weights_only=True))
     return write_model(student, cfg, history, out / "model")
+
+
+def rank_loss(student: Any, teacher: Any, keep_out: Any) -> Any:
+    """Mean KL divergence from the teacher's softmax over each row of scores to the student's; the
+    ``keep_out`` cells (another copy of the row's answer sentence) count for neither."""
+    import torch
+
+    def log_p(scores: Any) -> Any:
+        return torch.log_softmax(scores.masked_fill(keep_out, -1e4), 1)  # finite: exp() is 0, 0 x log 0 is not NaN
+
+    return torch.nn.functional.kl_div(log_p(student), log_p(teacher), log_target=True, reduction="batchmean")
 
 
 class RecallCheck:
@@ -455,6 +475,8 @@ def _model_card(cfg: EmbedderTrainingConfig, layers: int, width: int) -> str:
     settings = "\n".join(f"| `{k}` | `{v}` |" for k, v in asdict(cfg).items() if k not in {"train", "out"})
     target = f"the vector of the student in {cfg.teacher}" if cfg.teacher else "the teacher's vector"
     cut = f", each feed-forward block cut to its {cfg.ffn} largest units" if cfg.ffn else ""
+    rank = (f", plus {cfg.rank_weight} x KL divergence from the teacher's in-batch question -> sentence scores"
+            if cfg.rank_weight else "")
     return f"""# {STUDENT_NAME}
 
 The default embedder of `qa`: a {layers}-layer student of `all-MiniLM-L6-v2` (hidden size 384,
@@ -469,7 +491,7 @@ SQuAD v1.1 train (rebuilt), every {cfg.held_out_every}th article by title held o
 {cfg.distill_weight} x (1 - cosine to {target}
 of every text: questions and sentences), plus
 {cfg.retrieval_weight} x in-batch InfoNCE (scale {cfg.scale}) from each question to its answer sentence,
-against the step's other sentences and {cfg.hard_negatives} BM25-mined hard negative(s) per pair.
+against the step's other sentences and {cfg.hard_negatives} BM25-mined hard negative(s) per pair{rank}.
 Started from {cfg.init or f"the teacher's layers {cfg.layers}"}{cut};
 the student written is the one with the best dense recall@5 on questions of the held-out articles.
 
