@@ -24,7 +24,7 @@ from qa.followup import FollowUp, respelled
 from qa.retrieval import passage_of
 from qa.schema import Answer, Passage, Reading
 from qa.text import abbreviates
-from qa.verification import Verifier, asks_yes_or_no
+from qa.verification import Verifier
 
 if TYPE_CHECKING:
     from qa.index import SentenceIndex
@@ -156,7 +156,7 @@ class Answerer:
         left as read: measured, a second reading added confident wrong answers there."""
         index = self.index()
         weak = [i for i, (a, f) in enumerate(zip(answers, follow_ups))
-                if a.score < self.settings.closer_look and not f.uses_history and not asks_yes_or_no(f.query)]
+                if a.score < self.settings.closer_look and not f.uses_history]
         if index is None or not weak:
             return answers
         todo = []

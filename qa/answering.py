@@ -21,7 +21,7 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, asks_yes_or_no, says_yes_or_no, signals
+from qa.verification import Verifier, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -45,10 +45,7 @@ def compose(
     The reader's best ``CANDIDATES`` each get the verifier's probability that they are right
     (``Answer.score``); the most probable is the answer ("Which group made attempts in France?": "ISIS"
     over the reader's "Moscow", whose "who" has no group to name), withheld below ``threshold``.
-    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates. A question
-    that asks for a yes or a no is not answered with a name it already holds ("Is Macron talking to
-    Vladimir Putin directly?": not "Vladimir Putin"); a span that bears on it may answer ("Did Tesla
-    graduate from the university?": "no"; "Is it landlocked?": "landlocked", whose sentence says so).
+    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
     """
     question, query = follow_up.question, follow_up.query
     excluded = {normalize_answer(x) for x in follow_up.exclude}
@@ -74,10 +71,6 @@ def compose(
             if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
                 same.append(c)
         ranked.append((span, text, same))
-    if asks_yes_or_no(query):  # "Is Macron talking to Vladimir Putin directly?": not "Vladimir Putin"
-        asked = f" {normalize_answer(query)} "
-        ranked = [r for r in ranked if says_yes_or_no(r[1]) or r[1] == r[1].lower()
-                  or f" {normalize_answer(r[1])} " not in asked]
     ranked.sort(key=lambda r: -r[0].score)
     no_answer = min(reading.no_answer) if reading.no_answer else 1.0
     if not ranked:

@@ -463,6 +463,10 @@ def print_answer(answer: Any) -> None:
             best = answer.alternatives[0]
             click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")
         return
+    from qa.verification import YES_OR_NO_QUOTED, asks_yes_or_no
+
+    if asks_yes_or_no(answer.query or answer.question):
+        click.echo(YES_OR_NO_QUOTED)
     click.echo(f"{answer.text}  (score {answer.score:.2f})")
     for n, c in enumerate(answer.citations, 1):
         origin = ", ".join(x for x in (c.site, c.date, f"updated {c.updated}" if c.updated else None,

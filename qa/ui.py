@@ -31,7 +31,7 @@ from qa.errors import QAError
 from qa.filters import Filters
 from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
-from qa.verification import YES_OR_NO, asks_yes_or_no
+from qa.verification import YES_OR_NO, YES_OR_NO_QUOTED, asks_yes_or_no
 
 if TYPE_CHECKING:
     from qa.conversation import Conversation
@@ -99,6 +99,8 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     if answer.text is None:
         return _render_abstention(answer, articles)
     interpreted = _render_interpreted(answer)
+    if asks_yes_or_no(answer.query or answer.question):
+        interpreted += f'<div class="qa-meta">{YES_OR_NO_QUOTED}</div>'
     meta = f"score {answer.score:.2f}"
     if answer.seconds:
         meta += f" · {answer.seconds:.1f} s"

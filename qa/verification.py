@@ -150,21 +150,16 @@ _POLAR = re.compile(r"^\s*(?:(?:and|but|so|then)\s*,?\s+)?(?:is|are|was|were|am|
 _WH = re.compile(r"\b(?:who|whom|whose|what|when|where|which|why|how|or)\b", re.IGNORECASE)
 
 
+# what the page and `qa ask` say to a yes-or-no question, withheld and answered: a span is no yes or no
 YES_OR_NO = ("This asks for a yes or a no; answers here are words quoted from the articles. "
              "Ask who, what, when, where or how many.")
+YES_OR_NO_QUOTED = ("This asks for a yes or a no: below are the words of the articles that bear on it, "
+                    "not a yes or a no. Read the cited sentence.")
 
 
 def asks_yes_or_no(question: str) -> bool:
     """Whether ``question`` asks for a yes or a no, which no span of an article is."""
     return bool(_POLAR.match(question)) and not _WH.search(question)
-
-
-_POLARITY = re.compile(r"\b(?:yes|no|not|never|none|neither|nor|nothing|nobody|cannot)\b|n't\b", re.IGNORECASE)
-
-
-def says_yes_or_no(answer: str) -> bool:
-    """Whether ``answer`` says yes or no: "no", "not always", "did in fact not break any law"."""
-    return bool(_POLARITY.search(answer))
 
 
 def question_type(question: str) -> str:

@@ -169,7 +169,7 @@ def test_info_without_an_index_says_how_to_build_it(runner: CliRunner) -> None:
     assert result.exit_code == 0 and "not built: run `qa index`" in result.output
 
 
-def test_ask_says_why_a_yes_or_no_question_is_not_answered(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_says_that_a_span_is_no_yes_or_no(capsys: pytest.CaptureFixture[str]) -> None:
     from qa.schema import Answer, Candidate
 
     qa.cli.print_answer(Answer("Did Kyiv deny it?", None, 0.0))
@@ -178,3 +178,6 @@ def test_ask_says_why_a_yes_or_no_question_is_not_answered(capsys: pytest.Captur
     qa.cli.print_answer(Answer("Who denied it?", None, 0.2, alternatives=[Candidate("Kyiv", 0.2)]))
     out = capsys.readouterr().out
     assert "yes or a no" not in out and "closest candidate, withheld: 'Kyiv'" in out
+    qa.cli.print_answer(Answer("Did Kyiv deny it?", "strenuously denied", 0.7))
+    out = capsys.readouterr().out
+    assert "not a yes or a no" in out and "strenuously denied  (score 0.70)" in out

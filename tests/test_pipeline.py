@@ -80,37 +80,6 @@ def test_low_scores_abstain_but_keep_the_candidate() -> None:
     assert r.text is None and r.score == 0.3 and r.alternatives[0].text == "Macron"
 
 
-def test_a_question_asking_for_a_yes_or_a_no_is_not_answered_with_a_name_it_holds() -> None:
-    passages = [Passage("a", "A", 0, 0, 0, "Macron spoke to Putin on Monday.")]
-    spans = [Span(0, 16, 21, "Putin", 0.95), Span(0, 25, 31, "Monday", 0.9)]
-
-    def ask(question: str) -> Answer:
-        return QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(),
-                  retriever=FixedRetriever(passages)).answer(question)
-
-    for polar in ("Is Macron talking to Putin directly?", "Did Macron speak to Putin?", "And has Putin accepted?",
-                  "Wasn't it Putin?"):
-        r = ask(polar)
-        assert r.text == "Monday" and [c.text for c in r.alternatives] == [], polar
-    spans = spans[:1]
-    r = ask("Is Macron talking to Putin directly?")
-    assert r.text is None and r.score == 0.0 and r.alternatives == []
-    assert r.passages == passages  # what was read stays there to show
-    for asks_for_a_name in ("Is it Putin or Macron?", "Did he say when Putin spoke?", "Who did Macron speak to?",
-                            "Did he speak to him?"):  # no name the question holds
-        assert ask(asks_for_a_name).text == "Putin", asks_for_a_name
-    text = "Tesla did not graduate from the University of Graz."
-    passages = [Passage("a", "A", 0, 0, 0, text)]
-
-    def span(words: str, score: float) -> Span:
-        return Span(0, text.index(words), text.index(words) + len(words), words, score)
-
-    spans = [span("University", 0.9), span("did not", 0.8)]
-    assert ask("Did Tesla graduate from the University?").text == "did not"  # a span that says it
-    spans = [span("graduate", 0.9)]
-    assert ask("Did Tesla graduate from the University?").text == "graduate"  # a word, not a name: it bears on it
-
-
 @pytest.mark.parametrize("bad", ["", "   \n\t", "x" * 1001, None, 42])
 def test_bad_questions_raise_a_clear_error(seed_corpus: Path, tmp_path: Path, bad: object) -> None:
     with pytest.raises(QuestionError):

@@ -122,6 +122,15 @@ def test_a_yes_or_no_question_says_why_and_shows_the_closest_passage_escaped() -
     assert "<script>" not in out and "<b>" not in out
 
 
+def test_a_yes_or_no_question_answered_says_the_span_is_no_yes_or_no() -> None:
+    _, answer = cited("Intro here. Macron will not hold direct talks with Vladimir Putin.", "Vladimir Putin")
+    polar = Answer("Is Macron talking to him directly?", answer.text, answer.score, answer.citations,
+                   query="Is Macron talking to Vladimir Putin directly?")
+    out = ui.render_answer(polar, {})
+    assert "not a yes or a no" in out and "<mark>Vladimir Putin</mark>" in out
+    assert "not a yes or a no" not in ui.render_answer(answer, {})
+
+
 def test_abstention_without_candidates() -> None:
     out = ui.render_answer(Answer("Who won the World Cup?", None, 0.0), {})
     assert ui.NOT_FOUND in out and "Closest" not in out
