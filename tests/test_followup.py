@@ -408,3 +408,13 @@ def test_they_are_the_counted_people_and_who_claimed_that_asks_who_said_it() -> 
     assert readings("Who claimed that?", [charged])[0] == \
         "Who suggested that the four men charged with the attack were attempting to flee into Ukraine?"
     assert not any("suggested" in r for r in readings("Who claimed it?", [charged]))  # claiming the attack
+
+
+def test_it_is_not_a_name_the_last_question_named_only_after_of() -> None:
+    sentence = "The mayor of Lund, Karl Olsen, opened the north bridge on Tuesday."
+    first = turn("Who opened the north bridge?", "mayor of Lund, Karl Olsen", sentence)
+    when = Answer("When?", "Tuesday", 0.6, first.citations,
+                  query="When did the mayor of Lund, Karl Olsen, open the north bridge?")
+    found = readings("How much did it cost?", [when, first])  # newest first
+    assert found[0] == "How much did the north bridge cost?" and "How much did Lund cost?" in found
+    assert [e.text for e in entities_of([when]) if e.modifier] == ["Lund"]

@@ -41,6 +41,8 @@ class Entity:
     turn: int = 0  # how many turns back (0: the last one)
     topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
     answer: bool = False  # it was (part of) an earlier answer, not named in a question
+    # named only after "of", as what another noun belongs to ("the mayor of Lund"): a weaker "it"
+    modifier: bool = False
 
 
 def entities_of(recent: Sequence[Answer]) -> list[Entity]:
@@ -87,7 +89,8 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 gender = _gender(phrase, seen) or _gender(phrase, cited)
                 if gender or _titled(phrase, f"{seen} {cited}"):  # "Interior Minister Gérald Darmanin": a he or she
                     kind = "person"
-            (evidence if repeated else found).append(Entity(phrase, kind, gender, back))
+            modifier = bool(re.search(rf"\bof\s+{re.escape(phrase)}\b", question))
+            (evidence if repeated else found).append(Entity(phrase, kind, gender, back, modifier=modifier))
     ranked = topics + [e for e in found if all(e.text != t.text for t in topics)]
     # one name, one gender: "Emmanuel Macron" of a later question is the "he" his answer's sentence showed
     # and one kind: a name the articles show to be a person's is a person's wherever it was said

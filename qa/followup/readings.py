@@ -342,14 +342,16 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
         ] + [e for e in entities if e.kind == "person" and not e.gender and len(e.text.split()) == 1
              and e.text[:1].isupper()]  # "Kyiv" answering "Who denied ...?": a one-word name, no "he" or "she"
     elif word in NEUTER:  # the last answer if a thing or a group ("Which group ...?"), the topic and
-        # events, then the last turn's things, then names before; never the answer to "Where ...?" ("it" is
+        # events, then the last turn's things (a name after "of", "the mayor of Lund", last), then names
+        # before; never the answer to "Where ...?" ("it" is
         # what was there, "there" the place) nor a plural noun ("they")
         things = [e for e in entities if e.kind in ("event", "thing", "place", "group") and not common_plural(e.text)
                   and not (e.answer and e.kind == "place")
                   and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
         found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
                  and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1] + \
-            [e for e in things if e.topic or e.kind == "event"] + [e for e in things if e.turn == 0] + [
+            [e for e in things if e.topic or e.kind == "event"] + \
+            [e for e in things if e.turn == 0 and not e.modifier] + [e for e in things if e.turn == 0] + [
             e for e in things if e.text[:1].isupper()] + things
     else:  # there: a place, else a named event or thing
         found = [e for e in entities if e.kind == "place"] + [
