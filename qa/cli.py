@@ -459,6 +459,11 @@ def print_answer(answer: Any) -> None:
 
         if asks_yes_or_no(answer.query or answer.question):
             click.echo(YES_OR_NO)
+            if answer.passages:  # what the articles say nearest to it, for the reader to judge
+                top = answer.passages[0]
+                text = " ".join(top.text.split())
+                click.echo(f"closest passage, in {top.title or top.article_id} ({top.article_id}):")
+                click.echo(f"    {text if len(text) <= 240 else text[:239].rstrip() + '…'}")
         elif answer.alternatives:
             best = answer.alternatives[0]
             click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")

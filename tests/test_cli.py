@@ -170,11 +170,13 @@ def test_info_without_an_index_says_how_to_build_it(runner: CliRunner) -> None:
 
 
 def test_ask_says_that_a_span_is_no_yes_or_no(capsys: pytest.CaptureFixture[str]) -> None:
-    from qa.schema import Answer, Candidate
+    from qa.schema import Answer, Candidate, Passage
 
-    qa.cli.print_answer(Answer("Did Kyiv deny it?", None, 0.0))
+    passage = Passage("a1", "Kyiv denies", 0, 0, 0, "Kyiv has strenuously denied having any role.")
+    qa.cli.print_answer(Answer("Did Kyiv deny it?", None, 0.0, passages=[passage]))
     out = capsys.readouterr().out
     assert "Not found in the articles." in out and "yes or a no" in out
+    assert "closest passage, in Kyiv denies (a1):" in out and "strenuously denied having any role." in out
     qa.cli.print_answer(Answer("Who denied it?", None, 0.2, alternatives=[Candidate("Kyiv", 0.2)]))
     out = capsys.readouterr().out
     assert "yes or a no" not in out and "closest candidate, withheld: 'Kyiv'" in out
