@@ -156,19 +156,25 @@ def stop(proc: subprocess.Popen[bytes], limit: float = 30) -> float:
     return time.monotonic() - began
 
 
-def reload_and_continue(driver: Any, question: str, timeout: float) -> dict[str, Any]:
-    """Reload the page: how many earlier answers it shows again, and what ``question`` is then read as."""
+def answers_shown(driver: Any) -> int:
+    from selenium.webdriver.common.by import By
+
+    return len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
+
+
+def reload_and_continue(driver: Any, question: str, timeout: float, before: int | None = None) -> dict[str, Any]:
+    """Reload the page: how many earlier answers it shows again (of ``before``, else of those it showed
+    just now), and what ``question`` is then read as."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    before = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
+    before = answers_shown(driver) if before is None else before
     driver.refresh()
     wait = WebDriverWait(driver, timeout)
     with contextlib.suppress(Exception):  # too few shown: reported as a failed check below
         wait.until(lambda d: len(d.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
                    >= before)
-    shown = len(driver.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
-    return {"before": before, "shown": shown, **follow_up(driver, question, timeout)}
+    return {"before": before, "shown": answers_shown(driver), **follow_up(driver, question, timeout)}
 
 
 # -- the hostile corpus: scripted models, so the answer always cites the payloads ------------
@@ -277,6 +283,8 @@ def main() -> int:
                         help="asked after reloading the page, in the same conversation ('' to skip)")
     parser.add_argument("--expect-after-reload", default="Interpreted as: Which day",
                         help="what that answer must show")
+    parser.add_argument("--yes-or-no", default="Is Macron talking to Vladimir Putin directly?",
+                        help="asked last: its answer must say that a span is no yes or no ('' to skip)")
     parser.add_argument("--no-restart", dest="restart", action="store_false",
                         help="skip stopping and restarting the server between turns")
     parser.add_argument("--corpus", help="folder of articles (default: the app's, seeds/)")
@@ -313,17 +321,20 @@ def main() -> int:
             driver = start_browser(str(Path(tmp) / "profile"))
             began = time.monotonic()
             result = ask(driver, url, args.question, args.timeout)
-            second = third = fourth = stopped = None
+            second = third = fourth = fifth = stopped = None
             if args.follow_up and not args.hostile:
                 second = follow_up(driver, args.follow_up, args.timeout)
                 if args.after_reload:
                     third = reload_and_continue(driver, args.after_reload, args.timeout)
                 if args.restart and proc is not None:
+                    shown = answers_shown(driver)  # a page cut off from its server may show none until reloaded
                     stopped = stop(proc)
                     with log.open("ab") as out:
                         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
                     wait_for_server(url, args.timeout, proc)
-                    fourth = reload_and_continue(driver, args.follow_up, args.timeout)
+                    fourth = reload_and_continue(driver, args.follow_up, args.timeout, before=shown)
+                if args.yes_or_no:
+                    fifth = follow_up(driver, args.yes_or_no, args.timeout)
             driver.save_screenshot(str(args.screenshot))
         except Exception as exc:  # noqa: BLE001 - report whatever went wrong, with the app's log
             print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -355,6 +366,10 @@ def main() -> int:
             problems.append(f"the server took {stopped:.1f} s to stop with the page open (> {STOP_SECONDS} s)")
     if fourth is not None:
         problems += shown_again(fourth, "restart", args.follow_up, args.expect)
+    if fifth is not None:
+        print(f"--- a yes-or-no question: {args.yes_or_no}\n{fifth['text']}")
+        if "yes or a no" not in fifth["text"]:
+            problems.append("the answer to a yes-or-no question does not say that it is no yes or no")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     if not problems:
