@@ -4,7 +4,7 @@
     c = QA(corpus="articles/").chat()
     c.ask("Who offered Russia cooperation?").text          # 'Emmanuel Macron'
     r = c.ask("Which day?")
-    r.query                                                 # 'Which day Emmanuel Macron offered Russia cooperation?'
+    r.query                                                 # 'Which day did Emmanuel Macron offer Russia cooperation?'
     c.turns                                                 # [(question, Answer), ...]
     saved = c.to_dict()                                     # JSON-ready: id, times, turns
     c = Conversation.from_dict(saved, qa)                   # the same conversation, e.g. after a restart

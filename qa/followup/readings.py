@@ -284,8 +284,9 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
             found.append(f"{head} {rest}?")
             if answer and len(tokens(answer)) <= 2 * MAX_ENTITY_WORDS:  # "To whom did Macron offer an olive branch?"
                 found.append(f"{head} {rest} {answer}?")
-        elif answer and len(tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "<answer> opened"
-            found.append(f"{head} {answer} {rest}?")
+        elif answer and len(tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "did <answer> open"
+            words = rest.split()
+            found.append(f"{head} {_with_do(words[0], answer, words[1:]) or f'{answer} {rest}'}?")
         else:
             found.append(f"{head} {rest}?")
     tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in FUNCTION else piece
@@ -412,17 +413,36 @@ def _ask_again(word: str, last: Answer) -> str | None:
 
 
 def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) -> str | None:
-    """The ``rest`` of a question whose question word was the subject of its verb, with the ``answer`` in
-    front: "Who" + "opened the bridge" + "the mayor" -> "the mayor opened the bridge" (then "When the mayor
-    opened the bridge?": the reader finds who did it named); None for any other question. The verb is
-    taken for a past tense by its ending ("opened", "threw", "took", "said"), a guess that needs no tagger."""
+    """The ``rest`` of a question whose question word was the subject of its verb, with the ``answer`` as
+    subject: "Who" + "opened the bridge" + "the mayor" -> "did the mayor open the bridge" (then "When did
+    the mayor open the bridge?": the reader finds who did it named); None for any other question. A verb
+    lemminflect does not know keeps its tense after the answer when its ending looks past ("the mayor
+    threw ...")."""
     words = rest.split()
     if asked is None or not words or not answer or len(tokens(answer)) > 2 * MAX_ENTITY_WORDS or \
             asked.group().strip().lower() not in {"who", "what", "which group", "which country"} or \
-            words[0].lower() in AUX | BE or not re.fullmatch(r"[a-z]+(?:ed|ew|ot|ook|ave|ent|ame|old|aid|ld|id)",
-                                                             words[0]):
+            words[0].lower() in AUX | BE:
+        return None
+    supported = _with_do(words[0], answer, words[1:])
+    if supported:  # "did the mayor open the bridge": the question a reader was trained on
+        return supported
+    if not re.fullmatch(r"[a-z]+(?:ed|ew|ot|ook|ave|ent|ame|old|aid|ld|id)", words[0]):
         return None
     return f"{answer} {rest}"
+
+
+def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
+    """"opened" + "the mayor" + "the bridge" -> "did the mayor open the bridge" (a past or present
+    tense of a verb, by lemminflect's tables), else None."""
+    from lemminflect import getInflection, getLemma
+
+    if not verb.isalpha() or not verb.islower():
+        return None
+    for lemma in getLemma(verb, upos="VERB", lemmatize_oov=False):  # known verbs only, not "industries"
+        for tag, do in (("VBD", "did"), ("VBZ", "does")):
+            if lemma != verb and verb in getInflection(lemma, tag=tag):
+                return " ".join([do, subject, lemma, *rest])
+    return None
 
 
 def _fill_fragment(x: str, last: Answer) -> str | None:
