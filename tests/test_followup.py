@@ -172,7 +172,7 @@ def test_when_the_question_word_was_a_passives_subject_its_answer_takes_its_plac
      "Where did an attack on a concert hall happen on Friday?"),
     ("When?", "Which group claimed the attack?", "ISIS", "When did ISIS claim the attack?"),
     ("Why?", "Who carries the cables?", "the bridge", "Why does the bridge carry the cables?"),
-    ("When?", "Who threw the first stone?", "a fan", "When did a fan throw the first stone?"),
+    ("When?", "Who threw the first stone?", "A fan", "When did a fan throw the first stone?"),
     ("Why?", "Who industries the plan?", "the mayor", "Why industries the plan?"),  # no verb known: left alone
 ])
 def test_when_the_question_word_was_its_verbs_subject_its_answer_comes_first(

@@ -438,6 +438,7 @@ def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
 
     if not verb.isalpha() or not verb.islower():
         return None
+    subject = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", subject)  # "did the mayor ...", mid-question
     for lemma in getLemma(verb, upos="VERB", lemmatize_oov=False):  # known verbs only, not "industries"
         for tag, do in (("VBD", "did"), ("VBZ", "does")):
             if lemma != verb and verb in getInflection(lemma, tag=tag):
