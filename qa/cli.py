@@ -453,11 +453,12 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
 
 def print_answer(answer: Any) -> None:
     """An answer as ``qa ask`` prints it: the text and score, then each citation with its sentence."""
+    from qa.verification import YES_OR_NO, YES_OR_NO_QUOTED, asks_yes_or_no
+
+    polar = asks_yes_or_no(answer.query or answer.question)
     if answer.text is None:
         click.echo("Not found in the articles.")
-        from qa.verification import YES_OR_NO, asks_yes_or_no
-
-        if asks_yes_or_no(answer.query or answer.question):
+        if polar:
             click.echo(YES_OR_NO)
             if answer.passages:  # what the articles say nearest to it, for the reader to judge
                 top = answer.passages[0]
@@ -468,9 +469,7 @@ def print_answer(answer: Any) -> None:
             best = answer.alternatives[0]
             click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")
         return
-    from qa.verification import YES_OR_NO_QUOTED, asks_yes_or_no
-
-    if asks_yes_or_no(answer.query or answer.question):
+    if polar:
         click.echo(YES_OR_NO_QUOTED)
     click.echo(f"{answer.text}  (score {answer.score:.2f})")
     for n, c in enumerate(answer.citations, 1):

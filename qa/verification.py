@@ -170,7 +170,7 @@ def question_type(question: str) -> str:
     if re.search(r"\bhow (many|much|long|old|far|often|large|big|tall|high)\b|\bwhat (percentage|number|amount)\b",
                  q):
         return "number"
-    if re.search(r"\bwhen\b|\b(?:what|which) (year|date|day|month|week|century|decade|time)\b|\bon what day\b", q):
+    if re.search(r"\bwhen\b|\b(?:what|which) (year|date|day|month|week|century|decade|time)\b", q):
         return "when"
     if re.search(r"\bwho(m|se)?\b", q):
         return "who"
