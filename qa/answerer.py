@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 # How much a reading of a follow-up must out-score a simpler one (each step down ``FollowUp.readings``)
 READING_PRIOR = 0.5
+# ... and a weak reading read again in the passages' own words ("Kiev" -> "Kyiv", "hurt" -> "injured"): the
+# same question, so a smaller step
+RESPELLED_PRIOR = 0.1
 # The closer look at a withheld answer (``Answerer.closer_look``): its top passages re-read in windows of
 # three sentences
 CLOSER_PASSAGES, CLOSER_SENTENCES = 2, 3
@@ -77,11 +80,13 @@ class Answerer:
                min_score: float | None, began: float, said: set[str], spent: dict[str, float]) -> list[Answer]:
         """The answer of each question's best reading. Readings are verified in rounds, simplest first,
         all questions of a round in one batch: a question's next reading is read only while it could
-        still win (``READING_PRIOR`` per step); a weak first reading that names a place the passages call
-        otherwise is read again in their words (``qa.followup.respelled``). An answer that repeats one
+        still win (``READING_PRIOR`` per step); a weak first reading that names a place, or says a word,
+        the passages say otherwise is read again in their words (``qa.followup.respelled``; one
+        ``RESPELLED_PRIOR`` step). An answer that repeats one
         ``said`` earlier, or the reading's own antecedent, is a wrong reading's sign. ``spent``: seconds per
         stage, added to."""
         best: dict[int, tuple[float, Answer]] = {}
+        respelt: dict[int, str] = {}
         pending, rank = list(range(len(follow_ups))), 0
         while pending:
             batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
@@ -91,7 +96,7 @@ class Answerer:
             answers = self.read(items, min_score, True, began, batch)
             spent["read"] += time.perf_counter() - clock
             for i, reading, a in zip(pending, batch, answers):
-                merit = a.score - READING_PRIOR * rank
+                merit = a.score - (RESPELLED_PRIOR if respelt.get(i) == reading.query else READING_PRIOR * rank)
                 text = normalize_answer(a.text or "")
                 echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} " or \
                     abbreviates(reading.query, a.text or "") and not _EXPANDS.search(reading.query)
@@ -103,9 +108,10 @@ class Answerer:
                     again = respelled(reading.query, *_read_in(a))
                     if again is not None and again not in follow_ups[i].readings:
                         follow_ups[i] = replace(follow_ups[i], alternatives=(again, *follow_ups[i].alternatives))
+                        respelt[i] = again
             rank += 1
-            pending = [i for i in pending if rank < len(follow_ups[i].readings)
-                       and best[i][0] < 1.0 - READING_PRIOR * rank]
+            pending = [i for i in pending if rank < len(follow_ups[i].readings) and best[i][0] < 1.0 - (
+                RESPELLED_PRIOR if respelt.get(i) == follow_ups[i].readings[rank] else READING_PRIOR * rank)]
         # "What did she say next?" was read as "What did Maria Zakharova say?" after the last answer: say so
         return [replace(best[i][1], query=re.sub(r"\?$", " next?", best[i][1].query))
                 if follow_ups[i].after is not None else best[i][1] for i in range(len(follow_ups))]

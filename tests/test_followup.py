@@ -421,3 +421,41 @@ def test_it_is_not_a_name_the_last_question_named_only_after_of() -> None:
     found = readings("How much did it cost?", [when, first])  # newest first
     assert found[0] == "How much did the north bridge cost?" and "How much did Lund cost?" in found
     assert [e.text for e in entities_of([when]) if e.modifier] == ["Lund"]
+
+
+@pytest.mark.parametrize(("question", "passage", "expected"), [
+    ("How many were hurt?", "At least 137 Russians were killed and over 100 more injured.", "How many were injured?"),
+    ("How many people died in the attack?", "At least 137 Russians were killed.",
+     "How many people killed in the attack?"),
+    ("How many were hurt?", "Nobody was named.", None),  # no word of the same sense in the passage
+    ("How many were injured?", "Over 100 more injured.", None),  # said as the passage says it
+])
+def test_words_are_read_again_in_the_passages_words(question: str, passage: str, expected: str | None) -> None:
+    assert respelled(question, [passage]) == expected
+
+
+def test_it_is_never_a_people_named_in_the_plural_nor_a_persons_surname() -> None:
+    died = turn("How many Russians died?", "137", "The attack saw at least 137 Russians killed.")
+    assert not any("Russians" in r for r in readings("Which group claimed it?", [died]))
+    suggested = Answer("What did Putin suggest about the four men?", "they were fleeing into Ukraine", 0.6,
+                       [Citation("a1", "Title", 0, "Vladimir Putin suggested that they were fleeing into Ukraine.",
+                                 36, 66, 0, 60)],
+                       passages=[Passage("a1", "Title", 0, 0, 0,
+                                         "Vladimir Putin suggested that they were fleeing into Ukraine.")])
+    assert [e.kind for e in entities_of([suggested]) if e.text == "Putin"] == ["person"]
+    assert not any("Putin" in r for r in readings("Who denied it?", [suggested]))
+
+
+def test_a_name_with_its_article_is_what_it_stands_for() -> None:
+    cell = turn("Which splinter cell is believed to be responsible?", "the Islamic State in Khorasan",
+                "The ISIS splinter cell, the Islamic State in Khorasan, believed to be responsible.")
+    assert complete("Where has it tried to attack?", [cell]) == \
+        "Where has the Islamic State in Khorasan tried to attack?"
+
+
+def test_he_after_who_is_a_name_is_the_name_not_the_role() -> None:
+    attal = turn("Who is Gabriel Attal?", "Prime Minister", "Prime Minister Gabriel Attal announced on Sunday.")
+    assert complete("What did he announce?", [attal]) == "What did Gabriel Attal announce?"
+    medvedev = turn("Who is Russia's former president?", "Dmitry Medvedev",
+                    "Russia's former President Dmitry Medvedev has also made similar claims.")
+    assert complete("When did he speak?", [medvedev]) == "When did Dmitry Medvedev speak?"

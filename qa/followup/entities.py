@@ -61,6 +61,11 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             # "the 2015 attack on the Bataclan Theatre": what "it" may be, and the names inside it
             if set(tokens(a.text.lower())) & EVENTS:
                 found.append(Entity(a.text, "event", "", back, answer=True))
+            named = re.sub(r"^the\s+", "", a.text)
+            words = tokens(named)
+            if words and name_end(words, 0, joins=NAME_JOINS, not_first=FUNCTION) == len(words):
+                # "the Islamic State in Khorasan": one name, article and all
+                found.append(Entity(a.text, "group" if _looks_plural(named) else "thing", "", back, answer=True))
             found += [Entity(p, k, _gender(p, a.text), back, answer=True) for p, k in phrases(a.text)
                       if k != "time" and p[:1].isupper()]
         inserted = _inserted(a.question, a.query) if a.query and a.query != a.question else []
@@ -87,8 +92,8 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 seen = " ".join(p.text for p in a.passages[:2])
                 cited = " ".join(c.sentence for c in a.citations[:2])
                 gender = _gender(phrase, seen) or _gender(phrase, cited)
-                if gender or _titled(phrase, f"{seen} {cited}"):  # "Interior Minister Gérald Darmanin": a he or she
-                    kind = "person"
+                if gender or _titled(phrase, f"{seen} {cited}") or _surname(phrase, f"{seen} {cited}"):
+                    kind = "person"  # "Interior Minister Gérald Darmanin", "Vladimir Putin": a he or she
             modifier = bool(re.search(rf"\bof\s+{re.escape(phrase)}\b", question))
             (evidence if repeated else found).append(Entity(phrase, kind, gender, back, modifier=modifier))
     ranked = topics + [e for e in found if all(e.text != t.text for t in topics)]
@@ -129,6 +134,8 @@ _KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<no
 
 _HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+many\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
 _PLURALS = {"men", "women", "people", "children", "police", "staff", "crew", "fans"}
+# "Who is Gabriel Attal?" (a name, each word capitalised), not "Who is Russia's former president?"
+_WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|al))*\s*\??\s*$")
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
@@ -151,6 +158,8 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
         kind = "time"
     elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q):
         kind = "amount"  # "several", "410 million euros": never what "it" or "they" stands for
+    elif _WHO_IS_NAME.match(question):
+        kind = "role"  # "Prime Minister" answering "Who is Gabriel Attal?": "he" is still Gabriel Attal
     elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
         # "the Kremlin", "Kyiv": a place standing for its government is a "they"
         kind = "group" if _looks_plural(text) or aliases(re.sub(r"^the\s+", "", text, flags=re.I)) else "person"
@@ -259,10 +268,20 @@ def common_plural(phrase: str) -> bool:
     return last.islower() and last.endswith("s") and not last.endswith(("ss", "us", "is", "ous"))
 
 
+def plural_name(phrase: str) -> bool:
+    """A people named in the plural: "Russians", "Ukrainians", "Americans", "Islamists" ("they", never "it")."""
+    return bool(re.fullmatch(r"(?:the\s+)?[A-Z][a-z]+(?:ans|ists|ites)", phrase.strip()))
+
+
+def _surname(name: str, context: str) -> bool:
+    """One word that ``context`` gives as the last of a person's full name ("Putin" after "Vladimir Putin")."""
+    return any(kind == "person" and len(tokens(p)) >= 2 and tokens(p)[-1] == name for p, kind in phrases(context))
+
+
 def _looks_plural(phrase: str) -> bool:
     words = tokens(phrase)
     return bool(words) and (words[-1].lower() in GROUP_WORDS or (phrase.isupper() and len(phrase) >= 3)
-                            or common_plural(phrase) or " and " in f" {phrase.lower()} ")
+                            or common_plural(phrase) or plural_name(phrase) or " and " in f" {phrase.lower()} ")
 
 
 def _titled(name: str, context: str) -> bool:

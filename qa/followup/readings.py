@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from qa.followup.entities import Entity, common_plural, entities_of, kind_of, phrases
+from qa.followup.entities import Entity, common_plural, entities_of, kind_of, phrases, plural_name
 from qa.followup.words import (
     AFTER_OBJECT,
     AUX,
@@ -24,6 +24,7 @@ from qa.followup.words import (
     POSSESSIVE_PRONOUNS,
     PRONOUNS,
     QUESTION_WORDS,
+    SAME_SENSE,
     SAY,
     TIME_WORDS,
     VAGUE,
@@ -91,7 +92,8 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
 def respelled(question: str, passages: Sequence[str], site: str = "") -> str | None:
     """``question`` with each place it names that ``passages`` never name swapped for the name they give
     it ("What did Paris offer the Kremlin?" over passages saying "French ... Russia": "What did France
-    offer Russia?"; "Kyiv" for "Kiev"), and without the source it names when that is ``site``, the
+    offer Russia?"; "Kyiv" for "Kiev"), each word of ``SAME_SENSE`` they say otherwise in theirs ("hurt"
+    -> "injured"), and without the source it names when that is ``site``, the
     publisher of the passages' article ("According to the Daily Rhône, when did the bridge open?": "When
     did the bridge open?"); None when nothing changes. The reader takes a name missing from a passage
     for a sign the passage does not answer; the articles' own words read better."""
@@ -113,6 +115,15 @@ def respelled(question: str, passages: Sequence[str], site: str = "") -> str | N
         if found:
             name = found[0][2]
             out = re.sub(rf"(?:\bthe\s+)?\b{re.escape(phrase)}\b", name, out, count=1)
+            swapped = True
+    lowered = {w.lower() for w in tokens(text)}
+    for word in tokens(question):
+        same = next((g for g in SAME_SENSE if word.lower() in g), None)
+        if same is None or word.lower() in lowered:
+            continue
+        found_word = sorted(same & lowered)
+        if found_word:  # "hurt" -> "injured", in the passage's own word
+            out = re.sub(rf"\b{re.escape(word)}\b", found_word[0], out, count=1)
             swapped = True
     return out if swapped else None
 
@@ -347,6 +358,7 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
         # before; never the answer to "Where ...?" ("it" is
         # what was there, "there" the place) nor a plural noun ("they")
         things = [e for e in entities if e.kind in ("event", "thing", "place", "group") and not common_plural(e.text)
+                  and not plural_name(e.text)
                   and not (e.answer and e.kind == "place")
                   and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
         found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")

@@ -76,3 +76,13 @@ AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "c
 
 def tokens(text: str) -> list[str]:
     return [t for t in TOKEN.findall(text) if t[:1].isalnum()]
+
+
+# Words news uses for one another, as a question may say what its article says otherwise ("How many were
+# hurt?" of "over 100 more injured"): a weak reading is read again in the passage's word (one group per line)
+SAME_SENSE = [frozenset(line.split()) for line in """
+hurt injured wounded
+killed died
+thwarted foiled prevented stopped
+detained arrested
+""".strip().splitlines()]
