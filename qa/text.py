@@ -40,6 +40,15 @@ ROLES = {
 }
 
 
+# Nouns of events, as a question or a sentence may name one: "the attack", "the concert hall attack"
+EVENT_NOUNS = frozenset({
+    "attack", "attacks", "bombing", "shooting", "explosion", "blast", "war", "election", "concert", "festival",
+    "offer", "strike", "crash", "fire", "storm", "flood", "earthquake", "meeting", "summit", "deal", "agreement",
+    "vote", "trial", "protest", "ceremony", "match", "game", "visit", "speech", "interview", "announcement",
+    "opening", "evacuation", "inquiry", "investigation", "raid", "riot", "massacre", "siege", "invasion",
+    "accident", "collapse", "disaster", "campaign", "race", "tournament", "show", "launch", "merger", "sale"})
+
+
 def name_end(tokens: list[str], i: int, *, joins: Container[str], not_first: Container[str] = (),
              not_inside: Container[str] = ()) -> int:
     """The end (exclusive token index) of the proper-noun run starting at ``tokens[i]``, or ``i`` when none

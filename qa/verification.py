@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import POSSESSIVE, ROLES, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
+from qa.text import EVENT_NOUNS, POSSESSIVE, ROLES, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -141,6 +141,62 @@ def content_stems(text: str) -> set[str]:
     words = [w.lower() for w in _WORD.findall(text)]
     stop = _stopwords()
     return set(stemmer().stemWords([w for w in words if w not in stop]))
+
+
+# words that tell no event apart: question words and possessives ("his show")
+_ASKING = frozenset({"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "his", "her", "its",
+                     "their", "my", "our", "your"})
+EVENT_REACH = 4  # words either side of an event noun that tell it apart: "the 2015 attack on the Bataclan"
+# at most this many words from an event, an answer is said of it ("killed 90 people attending a rock concert")
+EVENT_ATTACH = 6
+
+
+@lru_cache(maxsize=1)
+def _event_stems() -> frozenset[str]:
+    return frozenset(stemmer().stemWords(sorted(EVENT_NOUNS)))
+
+
+def _event_marks(question: str) -> set[str]:
+    """The words that tell apart the event a question names: the content words just before an event's
+    noun or verb ("the Moscow attack": moscow; "When was the concert hall attacked?": concert, hall)."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    stems, events, stop = stemmer().stemWords(words), _event_stems(), _stopwords() | _ASKING
+    marks = set()
+    for k, stem in enumerate(stems):
+        if stem in events:
+            for w in reversed(words[max(0, k - 3) : k]):  # back to the phrase's first word: "in the | Moscow"
+                if w in stop:
+                    break
+                marks.add(w)
+    return marks
+
+
+def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
+    """The answer at ``sentence[start:end]`` stands by another event than the question's: of "When was
+    the concert hall attacked?", "2015" in "The attack on the Moscow concert hall has been compared to
+    the 2015 attack on the Bataclan Theatre" (the event nearest the answer, within ``EVENT_ATTACH``
+    words, has none of the question's words about it; another event in the sentence has)."""
+    marks = _event_marks(question)
+    if not marks:
+        return False
+    words = [(m.start(), m.group().lower()) for m in _WORD.finditer(sentence)]
+    mentions = [k for k, (_, w) in enumerate(words) if w in EVENT_NOUNS]
+    inside = [k for k, (at, _) in enumerate(words) if start <= at < end]
+    if len(mentions) < 2 or not inside or any(k in mentions for k in inside):
+        return False  # an answer that is an event itself ("the 2015 attack on the Bataclan") is as asked
+    if all(k < inside[0] for k in mentions):
+        return False  # said after every name of it: "The Six-Day War, or Third Arab-Israeli War, was fought in 1967"
+
+    def gap(k: int) -> int:
+        return 0 if inside[0] <= k <= inside[-1] else min(abs(k - inside[0]), abs(k - inside[-1]))
+
+    def told(k: int) -> bool:
+        return bool(marks & {w for _, w in words[max(0, k - EVENT_REACH) : k + EVENT_REACH + 1]})
+
+    nearest = min(mentions, key=gap)
+    if gap(nearest) > EVENT_ATTACH:
+        return False  # not said of any event ("François Hollande — who was the leader ... of the 2015 attack")
+    return not told(nearest) and any(told(k) for k in mentions if k != nearest)
 
 
 # "Did he accept?", "Is Macron talking to him directly?": a question the articles' words cannot answer,

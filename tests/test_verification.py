@@ -5,9 +5,13 @@ import random
 
 import pytest
 
+from qa.answering import EVENT_ELSEWHERE, compose
+from qa.followup import FollowUp
+from qa.schema import Passage, Reading, Span
 from qa.verification import (
     Signals,
     Verifier,
+    event_elsewhere,
     fit,
     phrases,
     predict,
@@ -147,3 +151,46 @@ def test_a_role_told_apart_by_a_word_must_be_named_in_the_passage() -> None:
     interior = signals("Who is the French interior minister?", "Gérald Darmanin", sentence, PASSAGE, 0.9, 0.05,
                        0.05, 0.1)
     assert interior.names_missing == 0.0 and interior.any_name_missing == 0.0
+
+
+COMPARED = ("The attack on the Moscow concert hall has been compared to the 2015 attack on the Bataclan Theatre "
+            "in Paris by ISIS terrorists, who killed 90 people attending a rock concert.")
+
+
+@pytest.mark.parametrize(("question", "answer", "elsewhere"), [
+    ("When was the concert hall attacked?", "2015", True),  # the year of the attack it is compared to
+    ("How many were killed in the Moscow attack?", "90", True),
+    ("When was the Bataclan attacked?", "2015", False),  # the event asked about
+    ("How many people died in the attack?", "90", False),  # no word tells the event apart
+    ("What was the Moscow attack compared to?", "the 2015 attack on the Bataclan Theatre", False),  # an event
+])
+def test_an_answer_by_another_event_than_the_questions_is_told(question: str, answer: str, elsewhere: bool) -> None:
+    at = COMPARED.find(answer)
+    assert event_elsewhere(question, COMPARED, at, at + len(answer)) is elsewhere
+
+
+def test_an_answer_by_another_event_loses_half_its_probability() -> None:
+    first = "The attack on a Moscow concert hall took place on Friday."
+    text = f"{first} {COMPARED}"
+    passage = Passage("a", "A", 0, 1, 0, text)
+    year, day = text.find("2015"), text.find("Friday")
+    reading = Reading([Span(0, year, year + 4, "2015", 0.9), Span(0, day, day + 6, "Friday", 0.5)], [0.01])
+    q = "When was the concert hall attacked?"
+    answer = compose(FollowUp(q, q), [passage], reading, 0.0, 0.0, verifier=Verifier())
+    scores = {c.text: c.score for c in [answer, *answer.alternatives]}
+    assert scores["2015"] == pytest.approx(0.9 * EVENT_ELSEWHERE) and scores["Friday"] == pytest.approx(0.5)
+
+
+def test_an_answer_far_from_any_event_is_not_said_of_one() -> None:
+    sentence = ("On Monday, former French President François Hollande — who was the leader of France during the "
+                "time of the 2015 attack — said that he was reminded of the Bataclan attack.")
+    at = sentence.find("François Hollande")
+    assert not event_elsewhere("Who was reminded of the Bataclan attack?", sentence, at, at + 17)
+
+
+def test_an_answer_after_every_name_of_an_event_is_said_of_the_first() -> None:
+    sentence = "The Six-Day War, also known as the Third Arab-Israeli War, was fought between June 5 and 10, 1967."
+    at = sentence.find("June")
+    assert not event_elsewhere("When was the Six-Day War fought?", sentence, at, len(sentence) - 1)
+    assert not event_elsewhere("Where was his show?", "His show at the fair was in Southampton, after the war.",
+                               33, 44)

@@ -135,7 +135,8 @@ _KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<no
 _HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+many\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
 _PLURALS = {"men", "women", "people", "children", "police", "staff", "crew", "fans"}
 # "Who is Gabriel Attal?" (a name, each word capitalised), not "Who is Russia's former president?"
-_WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|al))*\s*\??\s*$")
+_WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+"
+                          r"[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|al))*\s*\??\s*$")
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
