@@ -34,8 +34,10 @@ def test_answer_is_the_json_of_qa_ask(client: TestClient, news_qa: QA) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body == json.loads(json.dumps(news_qa.answer("Who built the north bridge?").to_dict()
-                                         | {"seconds": body["seconds"]}))
+                                         | {"seconds": body["seconds"], "yes_or_no": False}))
     assert body["text"] == "Karl Olsen" and body["citations"][0]["article_id"] == "alpha.txt"
+    asked = client.post("/api/answer", json={"question": "Did Karl Olsen build the north bridge?"}).json()
+    assert asked["yes_or_no"] is True  # its words bear on the question; they are no yes or no
 
 
 def test_filters_and_dates_in_the_api(client: TestClient, news_qa: QA) -> None:
@@ -77,6 +79,7 @@ def test_chat_follows_each_conversation_by_its_id(client: TestClient) -> None:
     ask("b", "Who built the south tower?")
     a, b = ask("a", "What did he build in Lund?"), ask("b", "What did she build in Vigo?")
     assert a["query"] == "What did Karl Olsen build in Lund?" and a["turn"] == 2 and a["conversation"] == "a"
+    assert a["yes_or_no"] is False
     assert b["query"] == "What did Maria Lopez build in Vigo?"
     assert client.delete("/api/chat/a").json()["forgotten"] is True
     assert ask("a", "What did he build in Lund?")["query"] == "What did he build in Lund?"

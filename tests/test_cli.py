@@ -43,7 +43,7 @@ def test_ask_json(runner: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["question"] == "Who offered Russia increased cooperation?"
-    assert data["citations"][0]["article_id"] == "000_6932526c1d07f25d.txt"
+    assert data["citations"][0]["article_id"] == "000_6932526c1d07f25d.txt" and data["yes_or_no"] is False
 
 
 def test_ask_abstains_politely(runner: CliRunner) -> None:
