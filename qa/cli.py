@@ -456,6 +456,7 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
 
 def print_answer(answer: Any) -> None:
     """An answer as ``qa ask`` prints it: the text and score, then each citation with its sentence."""
+    from qa.text import clip
     from qa.verification import YES_OR_NO, YES_OR_NO_QUOTED, asks_yes_or_no
 
     polar = asks_yes_or_no(answer.query or answer.question)
@@ -465,9 +466,8 @@ def print_answer(answer: Any) -> None:
             click.echo(YES_OR_NO)
             if answer.passages:  # what the articles say nearest to it, for the reader to judge
                 top = answer.passages[0]
-                text = " ".join(top.text.split())
                 click.echo(f"closest passage, in {top.title or top.article_id} ({top.article_id}):")
-                click.echo(f"    {text if len(text) <= 240 else text[:239].rstrip() + '…'}")
+                click.echo(f"    {clip(' '.join(top.text.split()), 240)}")
         elif answer.alternatives:
             best = answer.alternatives[0]
             click.echo(f"(closest candidate, withheld: {best.text!r}, score {best.score:.2f})")

@@ -40,6 +40,11 @@ ROLES = {
 }
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` cut to at most ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 # Nouns of events, as a question or a sentence may name one: "the attack", "the concert hall attack"
 EVENT_NOUNS = frozenset({
     "attack", "attacks", "bombing", "shooting", "explosion", "blast", "war", "election", "concert", "festival",

@@ -31,6 +31,7 @@ from qa.errors import QAError
 from qa.filters import Filters
 from qa.schema import Answer, Article, Citation
 from qa.sentences import split_text
+from qa.text import clip
 from qa.verification import YES_OR_NO, YES_OR_NO_QUOTED, asks_yes_or_no
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def render_answer(answer: Answer, articles: Mapping[str, Article] | None = None)
     # of the kind asked for: "Moscow" is no candidate answer to "Which day?"
     kept = [c for c in answer.alternatives if not c.signals.get("type_mismatch")]
     if kept:
-        others = " · ".join(f"{escape(_clip(c.text))} ({c.score:.2f})" for c in kept[:3])
+        others = " · ".join(f"{escape(clip(c.text))} ({c.score:.2f})" for c in kept[:3])
         parts.append(f'<div class="qa-meta">Other candidates: {others}</div>')
     parts.append("</div>")
     return "".join(parts)
@@ -144,22 +145,18 @@ def _render_abstention(answer: Answer, articles: Mapping[str, Article]) -> str:
             title = escape(top.title or (articles[top.article_id].title if top.article_id in articles else "")
                            or top.article_id)
             parts.append(f'<div class="qa-meta">The passage that comes closest, in <strong>{title}</strong>: '
-                         f"“{escape(_clip(top.text, 240))}”</div>")
+                         f"“{escape(clip(top.text, 240))}”</div>")
     elif answer.alternatives:
         closest = answer.alternatives[0]
         where = ""
         if closest.citations:
             where = f" in {_title_html(closest.citations[0], articles.get(closest.citations[0].article_id))}"
         parts.append(
-            f'<div class="qa-meta">Closest candidate: “{escape(_clip(closest.text))}”{where} '
+            f'<div class="qa-meta">Closest candidate: “{escape(clip(closest.text))}”{where} '
             f"(score {closest.score:.2f}, too uncertain to answer)</div>"
         )
     parts.append("</div>")
     return "".join(parts)
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def render_citation(citation: Citation, article: Article | None = None, number: int = 1) -> str:
