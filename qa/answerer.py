@@ -87,6 +87,10 @@ class Answerer:
         stage, added to."""
         best: dict[int, tuple[float, Answer]] = {}
         respelt: dict[int, str] = {}
+
+        def step(i: int, query: str, rank: int) -> float:  # what reading ``query`` at ``rank`` must overcome
+            return RESPELLED_PRIOR if respelt.get(i) == query else READING_PRIOR * rank
+
         pending, rank = list(range(len(follow_ups))), 0
         while pending:
             batch = [replace(follow_ups[i], query=follow_ups[i].readings[rank], alternatives=()) for i in pending]
@@ -96,7 +100,7 @@ class Answerer:
             answers = self.read(items, min_score, True, began, batch)
             spent["read"] += time.perf_counter() - clock
             for i, reading, a in zip(pending, batch, answers):
-                merit = a.score - (RESPELLED_PRIOR if respelt.get(i) == reading.query else READING_PRIOR * rank)
+                merit = a.score - step(i, reading.query, rank)
                 text = normalize_answer(a.text or "")
                 echoed = not text.isdigit() and f" {text} " in f" {normalize_answer(reading.query)} " or \
                     abbreviates(reading.query, a.text or "") and not _EXPANDS.search(reading.query)
@@ -110,8 +114,8 @@ class Answerer:
                         follow_ups[i] = replace(follow_ups[i], alternatives=(again, *follow_ups[i].alternatives))
                         respelt[i] = again
             rank += 1
-            pending = [i for i in pending if rank < len(follow_ups[i].readings) and best[i][0] < 1.0 - (
-                RESPELLED_PRIOR if respelt.get(i) == follow_ups[i].readings[rank] else READING_PRIOR * rank)]
+            pending = [i for i in pending if rank < len(follow_ups[i].readings)
+                       and best[i][0] < 1.0 - step(i, follow_ups[i].readings[rank], rank)]
         # "What did she say next?" was read as "What did Maria Zakharova say?" after the last answer: say so
         return [replace(best[i][1], query=re.sub(r"\?$", " next?", best[i][1].query))
                 if follow_ups[i].after is not None else best[i][1] for i in range(len(follow_ups))]

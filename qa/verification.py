@@ -156,19 +156,20 @@ def _event_stems() -> frozenset[str]:
     return frozenset(stemmer().stemWords(sorted(EVENT_NOUNS)))
 
 
-def _event_marks(question: str) -> set[str]:
+@lru_cache(maxsize=256)  # asked once per candidate of the same question
+def _event_marks(question: str) -> frozenset[str]:
     """The words that tell apart the event a question names: the content words just before an event's
     noun or verb ("the Moscow attack": moscow; "When was the concert hall attacked?": concert, hall)."""
     words = [w.lower() for w in _WORD.findall(question)]
-    stems, events, stop = stemmer().stemWords(words), _event_stems(), _stopwords() | _ASKING
+    stems, events, stop = stemmer().stemWords(words), _event_stems(), _stopwords()
     marks = set()
     for k, stem in enumerate(stems):
         if stem in events:
             for w in reversed(words[max(0, k - 3) : k]):  # back to the phrase's first word: "in the | Moscow"
-                if w in stop:
+                if w in stop or w in _ASKING:
                     break
                 marks.add(w)
-    return marks
+    return frozenset(marks)
 
 
 def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
