@@ -42,7 +42,7 @@ from qa.filters import Filters
 from qa.serving.access import Tokens
 from qa.serving.gate import Busy, Gate, TimedOut
 from qa.serving.metrics import Metrics
-from qa.verification import asks_yes_or_no
+from qa.verification import answer_json
 
 if TYPE_CHECKING:
     from qa.index_service import IndexService
@@ -156,7 +156,7 @@ def build_api(qa: QA, indexer: IndexService | None = None, allow_private: bool =
         filters = where(body)
         result = await gate.run(qa.answer, body.question, min_score=body.min_score, where=filters)
         metrics.answered(result)
-        return {**result.to_dict(), "yes_or_no": asks_yes_or_no(body.question)}
+        return answer_json(result)
 
     @app.post("/api/chat", summary="Answer the next question of a conversation")
     async def chat(body: Chat) -> dict[str, Any]:
@@ -164,8 +164,7 @@ def build_api(qa: QA, indexer: IndexService | None = None, allow_private: bool =
         result, conversation = await gate.run(store.ask, body.conversation, body.question,
                                                min_score=body.min_score, where=filters)
         metrics.answered(result)
-        return {**result.to_dict(), "yes_or_no": asks_yes_or_no(body.question), "conversation": conversation.id,
-                "turn": len(conversation)}
+        return {**answer_json(result), "conversation": conversation.id, "turn": len(conversation)}
 
     @app.get("/api/chat/{conversation}", summary="A conversation's remembered turns")
     def turns(conversation: str) -> dict[str, Any]:

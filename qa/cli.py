@@ -445,11 +445,10 @@ def ask_command(question: str, corpus: Path | None, index_dir: Path | None, embe
     where = Filters.parse(since, until, source)
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     answer = qa.answer(question, min_score=min_score, where=where)
-    if as_json:  # "yes_or_no": the words quoted bear on a yes-or-no question, they are no yes or no
-        from qa.verification import asks_yes_or_no
+    if as_json:
+        from qa.verification import answer_json
 
-        found = {**answer.to_dict(), "yes_or_no": asks_yes_or_no(question)}
-        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(answer_json(answer), indent=2, ensure_ascii=False))
         return
     print_answer(answer)
 

@@ -28,10 +28,13 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.text import EVENT_NOUNS, POSSESSIVE, ROLES, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
+
+if TYPE_CHECKING:
+    from qa.schema import Answer
 
 YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 NUMBER = re.compile(r"\b\d+(?:[.,]\d+)*\b")
@@ -217,6 +220,12 @@ YES_OR_NO_QUOTED = ("This asks for a yes or a no: below are the words of the art
 def asks_yes_or_no(question: str) -> bool:
     """Whether ``question`` asks for a yes or a no, which no span of an article is."""
     return bool(_POLAR.match(question)) and not _WH.search(question)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """An answer as `qa ask --json` and the JSON API give it: its fields, and ``yes_or_no`` when its
+    question asks for a yes or a no (the words quoted bear on it; they are no yes or no)."""
+    return {**answer.to_dict(), "yes_or_no": asks_yes_or_no(answer.question)}
 
 
 def question_type(question: str) -> str:
