@@ -165,15 +165,13 @@ def answers_shown(driver: Any) -> int:
 def reload_and_continue(driver: Any, question: str, timeout: float, before: int | None = None) -> dict[str, Any]:
     """Reload the page: how many earlier answers it shows again (of ``before``, else of those it showed
     just now), and what ``question`` is then read as."""
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     before = answers_shown(driver) if before is None else before
     driver.refresh()
     wait = WebDriverWait(driver, timeout)
     with contextlib.suppress(Exception):  # too few shown: reported as a failed check below
-        wait.until(lambda d: len(d.find_element(By.ID, "qa-chat").find_elements(By.CSS_SELECTOR, ".qa-answer"))
-                   >= before)
+        wait.until(lambda d: answers_shown(d) >= before)
     return {"before": before, "shown": answers_shown(driver), **follow_up(driver, question, timeout)}
 
 
