@@ -21,13 +21,10 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, event_elsewhere, signals
+from qa.verification import EVENT_ELSEWHERE, Verifier, event_elsewhere, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
-# a candidate that stands by another event than the question's (``qa.verification.event_elsewhere``):
-# its probability times this
-EVENT_ELSEWHERE = 0.5
 
 
 def normalize_answer(text: str) -> str:

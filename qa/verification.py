@@ -175,6 +175,10 @@ def _event_marks(question: str) -> frozenset[str]:
     return frozenset(marks)
 
 
+# a candidate that stands by another event than the question's (``event_elsewhere``): its probability times this
+EVENT_ELSEWHERE = 0.5
+
+
 def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
     """The answer at ``sentence[start:end]`` stands by another event than the question's: of "When was
     the concert hall attacked?", "2015" in "The attack on the Moscow concert hall has been compared to
@@ -283,6 +287,11 @@ class Signals:
     def to_dict(self) -> dict[str, float]:
         return {k: round(float(v), 4) for k, v in asdict(self).items()}
 
+    @classmethod
+    def of(cls, checks: dict[str, float]) -> Signals:
+        """The signals among an answer's checks (``Answer.signals``; "event_elsewhere" is not one)."""
+        return cls(**{k: checks[k] for k in cls.names()})
+
 
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
@@ -357,6 +366,12 @@ def predict(model: dict[str, Any], s: Signals) -> float:
     for name, mean, scale, coef in zip(model["features"], model["mean"], model["scale"], model["coef"]):
         z += coef * (float(values[name]) - mean) / scale
     return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
+
+
+def checked(model: dict[str, Any], checks: dict[str, float]) -> float:
+    """``predict`` for an answer's checks as ``qa.answering.compose`` records them (``Answer.signals``):
+    its signals, and half the probability for an answer of another event (``EVENT_ELSEWHERE``)."""
+    return predict(model, Signals.of(checks)) * (EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0)
 
 
 def fit(rows: list[Signals], right: list[bool], features: list[str] | None = None, l2: float = 1.0,

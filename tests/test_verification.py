@@ -5,12 +5,14 @@ import random
 
 import pytest
 
-from qa.answering import EVENT_ELSEWHERE, compose
+from qa.answering import compose
 from qa.followup import FollowUp
 from qa.schema import Passage, Reading, Span
 from qa.verification import (
+    EVENT_ELSEWHERE,
     Signals,
     Verifier,
+    checked,
     event_elsewhere,
     fit,
     phrases,
@@ -194,3 +196,22 @@ def test_an_answer_after_every_name_of_an_event_is_said_of_the_first() -> None:
     assert not event_elsewhere("When was the Six-Day War fought?", sentence, at, len(sentence) - 1)
     assert not event_elsewhere("Where was his show?", "His show at the fair was in Southampton, after the war.",
                                33, 44)
+
+
+def test_checks_recorded_with_an_answer_replay_to_its_probability() -> None:
+    """The calibration refits from the checks answers record (``Answer.signals``); those of an answer of
+    another event carry "event_elsewhere", which is no signal but halves the probability, as in compose."""
+    model = {"features": ["span_logit", "margin"], "mean": [0.0, 0.0], "scale": [1.0, 1.0], "coef": [1.0, 0.5],
+             "intercept": 0.2}
+    first = "The attack on a Moscow concert hall took place on Friday."
+    text = f"{first} {COMPARED}"
+    year = text.find("2015")
+    reading = Reading([Span(0, year, year + 4, "2015", 0.9)], [0.01])
+    q = "When was the concert hall attacked?"
+    answer = compose(FollowUp(q, q), [Passage("a", "A", 0, 1, 0, text)], reading, 0.0, 0.0,
+                     verifier=Verifier({"retrieved": model}))
+    assert answer.signals["event_elsewhere"] == 1.0
+    assert answer.score == pytest.approx(checked(model, answer.signals), abs=1e-3)
+    plain = predict(model, Signals.of(answer.signals))
+    assert checked(model, answer.signals) == pytest.approx(plain * EVENT_ELSEWHERE)
+    assert checked(model, Signals.of(answer.signals).to_dict()) == pytest.approx(plain)

@@ -53,7 +53,7 @@ from qa.schema import Answer, Passage
 from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
 from qa.training.pairs import SHARES, articles_of
-from qa.verification import Signals, fit, logistic, predict, reliability
+from qa.verification import Signals, checked, fit, logistic, predict, reliability
 
 SEED = 2026  # not a training seed: these pairs differ from any the reader was trained on
 CARD_HEADING = "## Calibration"
@@ -194,7 +194,7 @@ def replayed(rows: list[dict[str, Any]], model: dict[str, Any]) -> tuple[list[di
     chosen, scores = [], []
     for r in rows:
         options = r.get("candidates") or [r]
-        probabilities = [predict(model, Signals(**c["signals"])) for c in options]
+        probabilities = [checked(model, c["signals"]) for c in options]
         best = max(range(len(options)), key=probabilities.__getitem__)
         c = options[best]
         chosen.append({**r, "prediction": c["prediction"], "exact": c["exact"], "f1": c["f1"],
@@ -227,12 +227,12 @@ def calibrate(rows: list[dict[str, Any]], rule: str, min_abstain: float,
     fit_rows, held = articles_of(usable, "even"), articles_of(usable, "odd")
     if candidates:
         every = [(r, c) for r in fit_rows for c in r.get("candidates") or [r]]
-        model = fit([Signals(**c["signals"]) for _, c in every],
+        model = fit([Signals.of(c["signals"]) for _, c in every],
                     [bool(r["answers"]) and c["f1"] >= RIGHT_F1 for r, c in every])
         chosen, scores = replayed(fit_rows, model)
         model = _logit_scale(model, scores, [is_right(r) for r in chosen])
     else:
-        model = fit([Signals(**r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
+        model = fit([Signals.of(r["signals"]) for r in fit_rows], [is_right(r) for r in fit_rows])
     fit_rows, fit_scores = replayed(fit_rows, model)
     threshold = verifier_threshold(fit_rows, fit_scores, rule, min_abstain)
     held, held_scores = replayed(held, model)
@@ -436,7 +436,7 @@ def calibrate_follow_ups(rows: list[dict[str, Any]], shipped: float, wrong_cost:
     model = None
     if fit_model:
         def signals(r: dict[str, Any]) -> Signals:
-            return Signals(**r["signals"])
+            return Signals.of(r["signals"])
 
         model = fit([signals(r) for r in even], [r["right"] for r in even])
         fitted = [predict(model, signals(r)) for r in even]
