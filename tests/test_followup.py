@@ -459,3 +459,13 @@ def test_he_after_who_is_a_name_is_the_name_not_the_role() -> None:
     medvedev = turn("Who is Russia's former president?", "Dmitry Medvedev",
                     "Russia's former President Dmitry Medvedev has also made similar claims.")
     assert complete("When did he speak?", [medvedev]) == "When did Dmitry Medvedev speak?"
+
+
+def test_a_capitalised_opening_word_the_articles_write_in_lower_case_is_no_name() -> None:
+    sentence = "France will deal with Moscow at the technical level rather than holding direct talks."
+    rather = Answer("Rather than what?", None, 0.3, passages=[Passage("a1", "Title", 0, 1, 0, sentence)])
+    level = turn("At what level will France deal with Moscow?", "technical", sentence)
+    assert "Rather" not in [e.text for e in entities_of([rather, level])]
+    assert complete("What did they say?", [rather, level]) != "What did Rather say?"
+    named = Answer("Macron said what?", None, 0.3, passages=[Passage("a1", "Title", 0, 1, 0, "Macron said so.")])
+    assert "Macron" in [e.text for e in entities_of([named])]

@@ -83,14 +83,14 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 kind = "thing" if kind == "person" else kind  # it was "it", not "he"
             if kind != "time" and phrase[:1].isalnum() and len(tokens(phrase)) <= 2 * MAX_ENTITY_WORDS:
                 topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
+        seen = " ".join(p.text for p in a.passages[:2])
+        cited = " ".join(c.sentence for c in a.citations[:2])
         for phrase, kind in phrases(question):
-            if kind == "time":
+            if kind == "time" or _opening_word(phrase, question, f"{seen} {cited}"):
                 continue
             repeated = any(phrase.lower() == e.text.lower() for e in found)  # still evidence of gender and kind
             gender = _gender(phrase, question)
             if kind == "thing" and len(tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
-                seen = " ".join(p.text for p in a.passages[:2])
-                cited = " ".join(c.sentence for c in a.citations[:2])
                 gender = _gender(phrase, seen) or _gender(phrase, cited)
                 if gender or _titled(phrase, f"{seen} {cited}") or _surname(phrase, f"{seen} {cited}"):
                     kind = "person"  # "Interior Minister Gérald Darmanin", "Vladimir Putin": a he or she
@@ -105,6 +105,13 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             known.setdefault(e.text.lower(), e.gender)
     return [replace(e, gender=e.gender or known.get(e.text.lower(), ""),
                     kind="person" if e.kind == "thing" and e.text.lower() in people else e.kind) for e in ranked]
+
+
+def _opening_word(phrase: str, question: str, read: str) -> bool:
+    """``phrase`` is one word, capitalised only as the ``question``'s first, that the passages ``read``
+    write in lower case: "Rather" of "Rather than what?" is no name for "they" to stand for."""
+    return len(tokens(phrase)) == 1 and question.lstrip().startswith(phrase) and \
+        re.search(rf"\b{re.escape(phrase.lower())}\b", read) is not None
 
 
 def _inserted(question: str, query: str) -> list[str]:
