@@ -60,13 +60,22 @@ def normalize_date(text: str | None) -> str | None:
     return found.isoformat() if found else None
 
 
+# A news dateline opening a paragraph: "LYON, 3 March 2025 — ", "PARIS (Reuters), March 25, 2024 - "
+_DATELINE = re.compile(r"^[A-Z][A-Z.'\- ]{1,30}(?:\s*\([^)]{1,30}\))?,\s*(?P<date>[^—–:\n]{6,30}?)\s*[—–:-]\s")
+
+
 def date_at_top(text: str, lines: int = 3) -> str | None:
-    """A date written on one of the first lines of a plain-text article ("25 March 2024",
-    "Published: 2024-03-25"): the line must be little more than the date."""
+    """A date written on one of the first lines of a plain-text article: a line that is little more
+    than the date ("25 March 2024", "Published: 2024-03-25"), or a dateline opening a paragraph
+    ("LYON, 3 March 2025 — The mayor ...")."""
     for line in [x for x in text.split("\n") if x.strip()][:lines]:
         bare = _LABEL.sub("", line.strip().lstrip("#").strip())
         found = parse_date(bare)
         if found and len(bare) <= 40:
+            return found.isoformat()
+        dateline = _DATELINE.match(line.strip())
+        found = parse_date(dateline.group("date")) if dateline else None
+        if found:
             return found.isoformat()
     return None
 

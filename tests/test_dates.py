@@ -19,6 +19,11 @@ def test_a_date_on_the_first_lines_of_a_text_is_its_date() -> None:
     assert date_at_top("Bridge opens\n25 March 2024\nThe mayor opened it.") == "2024-03-25"
     assert date_at_top("# Bridge opens\nPublished: March 25, 2024\n\nText.") == "2024-03-25"
     assert date_at_top("Bridge opens\nThe mayor said on 25 March 2024 that it would open in May.") is None
+    # a news dateline opening the first paragraph; a date further into a sentence is not one
+    assert date_at_top("Bridge opens\n\nLYON, 3 March 2025 — The mayor opened it on Monday.") == "2025-03-03"
+    assert date_at_top("PARIS (Reuters), March 25, 2024 - The minister said so.") == "2024-03-25"
+    assert date_at_top("WASHINGTON, March 25 (Reuters) - No year is given.") is None
+    assert date_at_top("Bridge opens\nIn Lyon, on 25 March 2024 - a Monday - it opened.") is None
 
 
 @pytest.mark.parametrize("answer, expected", [
