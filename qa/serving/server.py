@@ -178,3 +178,6 @@ def warm_up(qa: QA) -> None:
         method = getattr(model, "warm_up", None)
         if callable(method):
             method()
+    from qa.followup.readings import warm_up as follow_ups
+
+    follow_ups()
