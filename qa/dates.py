@@ -61,7 +61,8 @@ def normalize_date(text: str | None) -> str | None:
 
 
 # A news dateline opening a paragraph: "LYON, 3 March 2025 — ", "PARIS (Reuters), March 25, 2024 - "
-_DATELINE = re.compile(r"^[A-Z][A-Z.'\- ]{1,30}(?:\s*\([^)]{1,30}\))?,\s*(?P<date>[^—–:\n]{6,30}?)\s*[—–:-]\s")
+# (the place in capitals, any script's: "SÃO PAULO", "MÜNCHEN")
+_DATELINE = re.compile(r"^(?P<place>[^\W\d][^,()\n\d]{1,30}?)(?:\s*\([^)]{1,30}\))?,\s*(?P<date>[^—–:\n]{6,30}?)\s*[—–:-]\s")
 
 
 def date_at_top(text: str, lines: int = 3) -> str | None:
@@ -74,7 +75,7 @@ def date_at_top(text: str, lines: int = 3) -> str | None:
         if found and len(bare) <= 40:
             return found.isoformat()
         dateline = _DATELINE.match(line.strip())
-        found = parse_date(dateline.group("date")) if dateline else None
+        found = parse_date(dateline.group("date")) if dateline and dateline.group("place").isupper() else None
         if found:
             return found.isoformat()
     return None

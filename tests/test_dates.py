@@ -22,7 +22,9 @@ def test_a_date_on_the_first_lines_of_a_text_is_its_date() -> None:
     # a news dateline opening the first paragraph; a date further into a sentence is not one
     assert date_at_top("Bridge opens\n\nLYON, 3 March 2025 — The mayor opened it on Monday.") == "2025-03-03"
     assert date_at_top("PARIS (Reuters), March 25, 2024 - The minister said so.") == "2024-03-25"
+    assert date_at_top("SÃO PAULO, 2 April 2024 — Rain fell.") == "2024-04-02"
     assert date_at_top("WASHINGTON, March 25 (Reuters) - No year is given.") is None
+    assert date_at_top("Lyon, 3 March 2025 — a place in capitals opens a dateline.") is None
     assert date_at_top("Bridge opens\nIn Lyon, on 25 March 2024 - a Monday - it opened.") is None
 
 
