@@ -62,7 +62,8 @@ def normalize_date(text: str | None) -> str | None:
 
 # A news dateline opening a paragraph: "LYON, 3 March 2025 — ", "PARIS (Reuters), March 25, 2024 - "
 # (the place in capitals, any script's: "SÃO PAULO", "MÜNCHEN")
-_DATELINE = re.compile(r"^(?P<place>[^\W\d][^,()\n\d]{1,30}?)(?:\s*\([^)]{1,30}\))?,\s*(?P<date>[^—–:\n]{6,30}?)\s*[—–:-]\s")
+_DATELINE = re.compile(r"^(?P<place>[^\W\d][^,()\n\d]{1,30}?)(?:\s*\([^)]{1,30}\))?,\s*"
+                       r"(?P<date>[^—–:\n]{6,30}?)\s*[—–:-]\s")
 
 
 def date_at_top(text: str, lines: int = 3) -> str | None:
