@@ -21,7 +21,7 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import EVENT_ELSEWHERE, Verifier, event_elsewhere, signals
+from qa.verification import Verifier, besides_signals, event_elsewhere, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -86,12 +86,11 @@ def compose(
             reading.no_answer[span.passage], no_answer, rival, places=len(same), passage_rank=span.passage,
             retrieval_score=passage.score, site=(same[0].site or "") if same else "",
         )
-        score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history)
         checks = facts.to_dict()
         if same and event_elsewhere(query, same[0].sentence, same[0].start - same[0].sentence_start,
                                     same[0].end - same[0].sentence_start):
-            score *= EVENT_ELSEWHERE  # "2015" of the other attack a sentence compares the asked one to
-            checks["event_elsewhere"] = 1.0
+            checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
+        score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]

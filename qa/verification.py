@@ -368,10 +368,16 @@ def predict(model: dict[str, Any], s: Signals) -> float:
     return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
 
 
+def besides_signals(checks: dict[str, float]) -> float:
+    """What an answer's checks that are no signal make of its probability: ``EVENT_ELSEWHERE`` for an
+    answer of another event than the question's, else 1."""
+    return EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
+
+
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:
     """``predict`` for an answer's checks as ``qa.answering.compose`` records them (``Answer.signals``):
-    its signals, and half the probability for an answer of another event (``EVENT_ELSEWHERE``)."""
-    return predict(model, Signals.of(checks)) * (EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0)
+    its signals, times what the other checks make of it (``besides_signals``)."""
+    return predict(model, Signals.of(checks)) * besides_signals(checks)
 
 
 def fit(rows: list[Signals], right: list[bool], features: list[str] | None = None, l2: float = 1.0,

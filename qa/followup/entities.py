@@ -85,14 +85,15 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                 topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
         seen = " ".join(p.text for p in a.passages[:2])
         cited = " ".join(c.sentence for c in a.citations[:2])
+        read = f"{seen} {cited}"
         for phrase, kind in phrases(question):
-            if kind == "time" or _opening_word(phrase, question, f"{seen} {cited}"):
+            if kind == "time" or _opening_word(phrase, question, read):
                 continue
             repeated = any(phrase.lower() == e.text.lower() for e in found)  # still evidence of gender and kind
             gender = _gender(phrase, question)
             if kind == "thing" and len(tokens(phrase)) == 1:  # "Macron" alone: a person if the articles say so
                 gender = _gender(phrase, seen) or _gender(phrase, cited)
-                if gender or _titled(phrase, f"{seen} {cited}") or _surname(phrase, f"{seen} {cited}"):
+                if gender or _titled(phrase, read) or _surname(phrase, read):
                     kind = "person"  # "Interior Minister Gérald Darmanin", "Vladimir Putin": a he or she
             modifier = bool(re.search(rf"\bof\s+{re.escape(phrase)}\b", question))
             (evidence if repeated else found).append(Entity(phrase, kind, gender, back, modifier=modifier))
