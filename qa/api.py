@@ -30,6 +30,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -119,6 +121,21 @@ def build_api(qa: QA, indexer: IndexService | None = None, allow_private: bool =
             return JSONResponse({"error": str(exc)}, status_code=status, headers=headers)
         status = 422 if isinstance(exc, QuestionError) else 400
         return JSONResponse({"error": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A body or query that is not what the endpoint takes (a field missing, JSON that does not parse):
+        the same ``{"error": ...}`` as every other bad input, with FastAPI's ``detail`` list beside it."""
+        problems = []
+        for error in exc.errors():
+            if error.get("type") == "json_invalid":  # its "loc" is the character where parsing failed
+                reason = (error.get("ctx") or {}).get("error", "")
+                problems.append(f"the body is not JSON{': ' + reason if reason else ''}")
+                continue
+            where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
+            problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid")))
+        detail = jsonable_encoder(exc.errors())
+        return JSONResponse({"error": "; ".join(problems) or "invalid request", "detail": detail}, status_code=422)
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> JSONResponse:

@@ -57,7 +57,7 @@ def test_filters_and_dates_in_the_api(client: TestClient, news_qa: QA) -> None:
     ({"question": 42}, 422, "must be a string"),
     ({"question": "Who?", "since": "soon"}, 422, "not a date"),
     ({"question": "Who?", "since": "2024-03-02", "until": "2024-03-01"}, 422, "after until"),
-    ({}, 422, None),
+    ({}, 422, "question: Field required"),
 ])
 def test_bad_questions_get_the_python_api_message(client: TestClient, body: dict, status: int,
                                                   message: str | None) -> None:
@@ -65,8 +65,8 @@ def test_bad_questions_get_the_python_api_message(client: TestClient, body: dict
     assert r.status_code == status
     if message:
         assert message in r.json()["error"]
-    assert client.post("/api/answer", content=b"{not json", headers={"content-type": "application/json"}
-                       ).status_code == 422
+    unparsed = client.post("/api/answer", content=b"{not json", headers={"content-type": "application/json"})
+    assert unparsed.status_code == 422 and "JSON" in unparsed.json()["error"] and unparsed.json()["detail"]
 
 
 def test_chat_follows_each_conversation_by_its_id(client: TestClient) -> None:
@@ -84,6 +84,8 @@ def test_chat_follows_each_conversation_by_its_id(client: TestClient) -> None:
     assert client.delete("/api/chat/a").json()["forgotten"] is True
     assert ask("a", "What did he build in Lund?")["query"] == "What did he build in Lund?"
     assert client.post("/api/chat", json={"question": "Who?", "conversation": ""}).status_code == 422
+    nameless = client.post("/api/chat", json={"question": "Who?"})
+    assert nameless.status_code == 422 and nameless.json()["error"] == "conversation: Field required"
 
 
 def test_articles_are_listed_and_open_with_their_sentences(client: TestClient) -> None:
