@@ -322,7 +322,21 @@ def test_it_after_say_is_what_was_said() -> None:
 def test_a_vague_question_takes_the_frame_of_the_question_that_named_its_noun() -> None:
     asked = turn("Who offered Russia help?", "Emmanuel Macron", "Emmanuel Macron offered Russia help.")
     day = Answer("Which day?", "Monday", 0.9, query="Which day Emmanuel Macron offered Russia help?")
-    assert readings("What kind of help?", [day, asked])[0] == "What kind of help did Emmanuel Macron offer Russia help?"
+    assert readings("What kind of help?", [day, asked])[0] == "What kind of help did Emmanuel Macron offer Russia?"
+
+
+@pytest.mark.parametrize(("question", "last", "expected"), [
+    # a bare "what sort?" is asked of the last question's object, whose stranded preposition goes
+    ("what sort", Answer("who did france offer help to", "Moscow", 0.6), "What sort of help did france offer?"),
+    ("What kind?", turn("Who opened the bridge?", "Ana Ribeiro"), "What kind of bridge did Ana Ribeiro open?"),
+    ("What type exactly?", Answer("When did the mayor open the new bridge in Lund?", "Monday", 0.7),
+     "What type of new bridge did the mayor open in Lund?"),
+])
+def test_what_sort_asks_the_kind_of_the_last_questions_object(question: str, last: Answer, expected: str) -> None:
+    assert expected in readings(question, [last])
+    # no object after the verb ("arrest in Moscow"): no kind of anything is made up
+    arrested = Answer("Who did the police arrest in Moscow?", "four men", 0.7)
+    assert not any(" of " in r for r in readings("What kind?", [arrested]))
 
 
 @pytest.mark.parametrize(("question", "last", "expected"), [

@@ -292,17 +292,64 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
         if passive:
             found.append(f"{head} {passive}?")
         if first in AUX or first in BE:  # "When did the mayor open the bridge": the frame follows the auxiliary
-            found.append(f"{head} {rest}?")
+            found.append(_kind_of_object(head, rest) or f"{head} {rest}?")
             if answer and len(tokens(answer)) <= 2 * MAX_ENTITY_WORDS:  # "To whom did Macron offer an olive branch?"
                 found.append(f"{head} {rest} {answer}?")
         elif answer and len(tokens(answer)) <= MAX_ENTITY_WORDS:  # "Who opened the bridge" -> "did <answer> open"
             words = rest.split()
-            found.append(f"{head} {_with_do(words[0], answer, words[1:]) or f'{answer} {rest}'}?")
+            frame = _with_do(words[0], answer, words[1:]) or f"{answer} {rest}"
+            found.append(_kind_of_object(head, frame) or f"{head} {frame}?")
         else:
             found.append(f"{head} {rest}?")
     tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in FUNCTION else piece
     found.append(f"{previous} {tail_piece}?")
     return found
+
+
+_KIND = re.compile(r"(?P<head>(?:what|which) (?:sort|kind|type)s?)(?: of (?P<x>[\w'-]+(?: [\w'-]+){0,2}))?"
+                   r"(?: (?:exactly|then|though))?", re.IGNORECASE)
+_DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "this", "that", "these", "those", "some", "any"}
+_STRANDED = {"to", "in", "on", "at", "for", "from", "with", "by", "of", "about", "into", "over", "against"}
+
+
+def _kind_of_object(head: str, frame: str) -> str | None:
+    """A "what sort?" question put to the object of the last question's ``frame`` (its words after the
+    question word, auxiliary first): "What sort" + "did france offer help to" -> "What sort of help did
+    france offer?"; "What kind of help" + "did Macron offer Russia help" -> "What kind of help did Macron
+    offer Russia?"; None when ``head`` asks no kind or the frame has no object to ask it of."""
+    from lemminflect import getLemma
+
+    asked = _KIND.fullmatch(head.strip())
+    words = frame.split()
+    if asked is None or len(words) < 3 or words[0].lower() not in AUX - BE:
+        return None
+    x = asked.group("x")
+    if x:  # the frame names the thing asked about: drop it there ("... offer Russia help" -> "... offer Russia")
+        lowered = [w.lower() for w in words]
+        x_words = x.lower().split()
+        for i in range(1, len(words) - len(x_words) + 1):
+            if lowered[i : i + len(x_words)] == x_words:
+                start = i - 1 if lowered[i - 1] in _DETERMINERS else i
+                kept = words[:start] + words[i + len(x_words):]
+                return f"{head[:1].upper()}{head[1:]} {' '.join(kept)}?" if len(kept) >= 3 else None
+        return None
+    # the verb: the first known verb in its base form after a subject ("did [the] mayor open ...")
+    verb = next((j for j in range(2, len(words)) if words[j].isalpha() and words[j].islower()
+                 and words[j - 1].lower() not in _DETERMINERS
+                 and words[j] in getLemma(words[j], upos="VERB", lemmatize_oov=False)), None)
+    if verb is None:
+        return None
+    after = words[verb + 1:]
+    start = 1 if after and after[0].lower() in _DETERMINERS else 0
+    end = next((k for k in range(start, len(after)) if after[k].lower() in _STRANDED), len(after))
+    thing = after[start:end]
+    if not 1 <= len(thing) <= 3 or not all(w.isalpha() and w.islower() for w in thing):
+        return None  # no object, or a name ("did Macron offer Russia help"): "what sort of Russia" is no question
+    rest = after[end:]
+    if len(rest) == 1:  # "... offer help to": the stranded preposition belonged to the last question word
+        rest = []
+    kind = asked.group("head")
+    return f"{kind[:1].upper()}{kind[1:]} of {' '.join(thing)} {' '.join(words[: verb + 1] + rest)}?"
 
 
 _SUBJECT_WH = {"who", "what", "which", "whose", "how"}  # question words that may stand for a passive's subject
