@@ -22,7 +22,7 @@ run: install
 	$(PY) app.py
 
 test: install
-	$(PY) -m pytest -q
+	PYTHONFAULTHANDLER=1 $(PY) -m pytest -q
 
 index: install
 	$(VENV)/bin/qa index
