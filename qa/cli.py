@@ -129,7 +129,7 @@ def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | N
 
 
 @cli.command("add")
-@click.argument("urls", nargs=-1)
+@click.argument("urls", nargs=-1, metavar="[URLS OR FILES]...")
 @click.option("--feed", "feeds", multiple=True, metavar="URL", help="An RSS/Atom feed: add its articles not "
               "added before (repeatable).")
 @click.option("--corpus", type=click.Path(path_type=Path), help="Article folder (default seeds/, QA_CORPUS).")
@@ -140,18 +140,24 @@ def index_command(corpus: Path | None, index_dir: Path | None, embedder: str | N
 @user_errors
 def add_command(urls: tuple[str, ...], feeds: tuple[str, ...], corpus: Path | None, index_dir: Path | None,
                 allow_private: bool, no_index: bool) -> None:
-    """Fetch web pages (or PDFs) and feeds into the corpus folder, one JSON article each, and index them.
+    """Fetch web pages (or PDFs) and feeds into the corpus folder, one JSON article each, and index them;
+    files on this disk (.txt, .md, .html, .json, .pdf) are added as uploads, under uploads/.
 
     Re-adding a URL updates its article; the same text under another URL is not stored twice.
     Exit status 1 when any item failed (the others are added all the same).
     """
     from qa.editing import CorpusEditor
     from qa.settings import Settings
+    from qa.sources.add import local_files
 
     if not urls and not feeds:
-        raise click.UsageError("give URLs to add, or --feed URL")
+        raise click.UsageError("give URLs or files to add, or --feed URL")
     folder = Settings.load(corpus=corpus).corpus
-    results = CorpusEditor(folder, None, allow_private).add(_who(), urls=urls, feeds=feeds, via="cli")
+    editor = CorpusEditor(folder, None, allow_private)
+    uploads, urls, unread = local_files(urls)
+    editor.failed_uploads(_who(), unread, via="cli")
+    results = unread + editor.add(_who(), urls=urls, feeds=feeds, uploads=uploads, via="cli") \
+        if uploads or urls or feeds else unread
     for r in results:
         if r.ok:
             click.echo(f"{r.status:9} {r.item} -> {r.file}" + (f"  ({r.title})" if r.title else ""))

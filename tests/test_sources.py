@@ -246,3 +246,24 @@ def test_qa_add_reports_each_url_and_fails_when_one_did(site: Site, corpus: Path
     refused = runner.invoke(cli, ["add", good, "--corpus", str(corpus), "--no-index"])
     assert refused.exit_code == 1 and "private network" in refused.output
     assert runner.invoke(cli, ["add", "--corpus", str(corpus)]).exit_code == 2
+
+
+def test_qa_add_takes_files_on_this_disk_as_uploads(corpus: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "lund.txt").write_text("Lund bridge\nKarl Olsen opened the north bridge on Monday.", encoding="utf-8")
+    (saved / "report.pdf").write_bytes(make_pdf(["Quarterly figures were published."]))
+    where = ["--corpus", str(corpus), "--no-index"]
+    done = CliRunner().invoke(cli, ["add", str(saved / "lund.txt"), (saved / "report.pdf").as_uri(), *where])
+    assert done.exit_code == 0, done.output
+    assert "added     lund.txt -> uploads/lund.txt  (Lund bridge)" in done.output
+    assert (corpus / "uploads" / "report.pdf").read_bytes() == (saved / "report.pdf").read_bytes()
+    bad = CliRunner().invoke(cli, ["add", str(saved / "gone.txt"), str(saved), "example.org/x", *where])
+    assert bad.exit_code == 1
+    assert f"failed    {saved / 'gone.txt'}: no such file" in bad.output
+    assert f"failed    {saved}: a folder" in bad.output and "failed    example.org/x: no such file" in bad.output
+    assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["lund.txt", "report.pdf"]

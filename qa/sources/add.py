@@ -110,4 +110,43 @@ def save_upload(corpus: str | Path, name: str, data: bytes, max_bytes: int = MAX
     return AddResult(str(name), status, rel, articles[0].title)
 
 
-__all__ = ["MAX_BYTES", "AddResult", "add_feed", "add_feed_entries", "add_urls", "save_upload"]
+def local_files(items: Iterable[str], max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[list[tuple[str, bytes]], list[str],
+                                                                                  list[AddResult]]:
+    """``qa add``'s arguments sorted: files on this disk (a path, or a ``file://`` URL) as uploads (name,
+    bytes), what is left as URLs to fetch, and a failed result for each path that names no readable file
+    (a folder, a file over ``max_bytes``). An argument without a scheme that is no file stays a URL, to
+    be refused with the reason a URL is."""
+    from urllib.parse import unquote, urlsplit
+
+    uploads: list[tuple[str, bytes]] = []
+    urls: list[str] = []
+    failed: list[AddResult] = []
+    for item in items:
+        parts = urlsplit(item)
+        if parts.scheme.lower() == "file":
+            path = Path(unquote(parts.path))
+        elif not parts.scheme or len(parts.scheme) == 1:  # a bare path, or a Windows drive letter
+            path = Path(item).expanduser()
+            if not path.exists():
+                failed.append(AddResult(item, "failed", error=f"{item}: no such file (and no http:// or https:// "
+                                                              "URL to fetch)"))
+                continue
+        else:
+            urls.append(item)
+            continue
+        try:
+            if path.is_dir():
+                raise SourceError(f"{item}: a folder; add its files one by one, or copy them into the corpus "
+                                  "folder")
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise SourceError(f"{item}: {size:,} bytes is over the {max_bytes:,}-byte limit for one file")
+            uploads.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            failed.append(AddResult(item, "failed", error=f"{item}: {exc.strerror or exc}"))
+        except SourceError as exc:
+            failed.append(AddResult(item, "failed", error=str(exc)))
+    return uploads, urls, failed
+
+
+__all__ = ["MAX_BYTES", "AddResult", "add_feed", "add_feed_entries", "add_urls", "local_files", "save_upload"]
