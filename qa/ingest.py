@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa.dates import date_at_top, normalize_date
+from qa.dates import date_at_top, normalize_date, page_date
 from qa.errors import CorpusError
 from qa.schema import Article
 
@@ -218,21 +218,25 @@ def _html_article(html: str, rel: str) -> Article:
             blocks.append(line)
     if not blocks:
         blocks = [" ".join(body.get_text(" ").split())]
-    meta = html_metadata(html)
-    return make_article(rel, title or title_from_name(rel), "\n".join(blocks), rel, **meta)
+    text = "\n".join(blocks)
+    meta = html_metadata(html, text=text)
+    return make_article(rel, title or title_from_name(rel), text, rel, **meta)
 
 
-def html_metadata(html: str, url: str | None = None) -> dict[str, Any]:
-    """Date, site name, author and canonical URL of a web page (meta tags, JSON-LD), by trafilatura."""
+def html_metadata(html: str, url: str | None = None, text: str = "") -> dict[str, Any]:
+    """Date, site name, author and canonical URL of a web page (meta tags, JSON-LD), by trafilatura; the
+    date as ``qa.dates.page_date`` trusts it (``text``: the page's article text)."""
     from trafilatura import extract_metadata
 
     try:
-        found = extract_metadata(html, default_url=url)
+        found = extract_metadata(html, default_url=url, extensive=False)
+        searched = None if found is None or found.date else extract_metadata(html, default_url=url).date
     except Exception:  # noqa: BLE001 - a page trafilatura can't parse has no metadata we can trust
         return {}
     if found is None:
         return {}
-    return {k: v for k, v in (("date", found.date), ("site", found.sitename), ("author", found.author),
+    date = page_date(found.date, searched, text)
+    return {k: v for k, v in (("date", date), ("site", found.sitename), ("author", found.author),
                               ("url", found.url)) if v}
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qa.dates import date_at_top, normalize_date, resolve_relative
@@ -61,3 +63,35 @@ def test_the_publication_dates_a_question_names(question: str, window: tuple[str
 
     found = dates_named(question)
     assert (None if found is None else tuple(d.isoformat() for d in found)) == window
+
+
+def test_a_pages_date_is_one_someone_wrote() -> None:
+    from qa.dates import page_date
+
+    assert page_date("2024-03-25T10:00:00Z", "2021-01-01", "text") == "2024-03-25"  # the markup's first
+    assert page_date(None, "2021-01-01", "LYON, 3 March 2025 — The mayor opened it.") == "2025-03-03"
+    assert page_date(None, "2024-03-25", "The mural was painted. Published 25 March 2024.") == "2024-03-25"
+    # htmldate's guesses from "in 2021" or "March 2024": a 1st no one wrote
+    assert page_date(None, "2021-01-01", "The mural was painted in 2021.") is None
+    assert page_date(None, "2024-03-01", "By Ana Silva, March 2024") is None
+
+
+@pytest.mark.parametrize(("head", "body", "expected"), [
+    ("", "<p>The harbour mural was painted by Ines Duarte in 2021.</p>", None),
+    ('<meta property="article:published_time" content="2024-03-25T10:00:00Z">',
+     "<p>The harbour mural was painted by Ines Duarte in 2021.</p>", "2024-03-25"),
+    ("", "<p>Published 25 March 2024</p><p>The harbour mural was painted by Ines Duarte in 2021.</p>", "2024-03-25"),
+])
+def test_web_pages_and_html_files_keep_no_date_guessed_from_a_year(head: str, body: str, expected: str | None,
+                                                                   tmp_path: Path) -> None:
+    from qa.ingest import read_file
+    from qa.sources.extract import page_record
+    from qa.sources.fetch import Fetched
+
+    words = " ".join(["It stands on the quay and people stop to look at it every day."] * 4)
+    html = f"<html><head><title>Harbour mural</title>{head}</head><body><article>{body}<p>{words}</p></article>" \
+           "</body></html>"
+    record = page_record(Fetched("https://example.org/news/mural", "text/html", html.encode()))
+    assert record["date"] == expected
+    (tmp_path / "mural.html").write_text(html, encoding="utf-8")  # a page saved into the corpus folder
+    assert read_file(tmp_path / "mural.html", "mural.html")[0].date == expected

@@ -5,6 +5,7 @@ feed's entries (feedparser)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,9 +39,14 @@ def page_record(fetched: Fetched) -> dict[str, Any]:
                           "not a web page (HTML) or a PDF")
     import trafilatura
 
-    document = trafilatura.bare_extraction(_text(fetched), url=fetched.url, with_metadata=True,
-                                           include_comments=False, include_tables=False, include_images=False,
-                                           favor_precision=True)
+    from qa.dates import page_date
+
+    html = _text(fetched)
+    # the date from the page's markup first: htmldate's search of the text guesses from any year it says
+    marked_only = {"original_date": True, "extensive_search": False, "max_date": date.today().isoformat()}
+    document = trafilatura.bare_extraction(html, url=fetched.url, with_metadata=True, include_comments=False,
+                                           include_tables=False, include_images=False, favor_precision=True,
+                                           date_extraction_params=marked_only)
     if document is None or len((document.text or "").split()) < MIN_WORDS:
         raise SourceError(f"{fetched.url}: no article text found on the page")
     text = document.text.strip()
@@ -48,7 +54,9 @@ def page_record(fetched: Fetched) -> dict[str, Any]:
     first, _, rest = text.partition("\n")
     if title and first.strip() == title and rest.strip():
         text = rest.strip()  # trafilatura repeats the headline as the first line
-    return {"title": title or first[:150], "text": text, "url": fetched.url, "date": document.date,
+    searched = None if document.date else trafilatura.extract_metadata(html, default_url=fetched.url).date
+    return {"title": title or first[:150], "text": text, "url": fetched.url,
+            "date": page_date(document.date, searched, text),
             "site": document.sitename or urlsplit(fetched.url).hostname, "author": document.author}
 
 
