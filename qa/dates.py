@@ -82,7 +82,6 @@ def date_at_top(text: str, lines: int = 3) -> str | None:
     return None
 
 
-
 def page_date(marked: str | None, searched: str | None, text: str) -> str | None:
     """A web page's publication date: what its markup says (``marked``: meta tags, ``<time>``, JSON-LD, its
     URL), else a date at the top of its ``text`` (``date_at_top``), else ``searched`` (a date found

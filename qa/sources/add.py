@@ -113,9 +113,8 @@ def save_upload(corpus: str | Path, name: str, data: bytes, max_bytes: int = MAX
 def local_files(items: Iterable[str], max_bytes: int = MAX_UPLOAD_BYTES) -> tuple[list[tuple[str, bytes]], list[str],
                                                                                   list[AddResult]]:
     """``qa add``'s arguments sorted: files on this disk (a path, or a ``file://`` URL) as uploads (name,
-    bytes), what is left as URLs to fetch, and a failed result for each path that names no readable file
-    (a folder, a file over ``max_bytes``). An argument without a scheme that is no file stays a URL, to
-    be refused with the reason a URL is."""
+    bytes), what is left as URLs to fetch, and a failed result for each argument that names no readable
+    file (none there, a folder, a file over ``max_bytes``) and is no URL (no scheme)."""
     from urllib.parse import unquote, urlsplit
 
     uploads: list[tuple[str, bytes]] = []
