@@ -69,6 +69,23 @@ def test_a_public_bind_without_a_token_is_refused_before_ray_starts(tmp_path: Pa
     assert not ray.is_initialized()
 
 
+def test_a_proxy_that_does_not_start_is_a_clear_error_and_stops_the_cluster(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from ray import serve
+
+    from qa.errors import QAError
+    from qa.serving.replicas import deploy
+
+    def late(**_: object) -> None:  # what Ray Serve raises when its proxy misses the fixed 60 s
+        raise TimeoutError("HTTP proxies not available after 60s.")
+
+    monkeypatch.setattr(serve, "start", late)
+    with pytest.raises(QAError, match="HTTP proxy did not start .TimeoutError"):
+        deploy("local", 2, {"corpus": tmp_path, "index": tmp_path / "index"}, {}, "127.0.0.1", _free_port(),
+               block=False)
+    assert not ray.is_initialized()  # the cluster this call started is gone with it
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -291,7 +291,11 @@ def deploy(address: str | None, replicas: int, settings: Mapping[str, Any], opti
     began = time.monotonic()
     started = connect(address)
     try:
-        serve.start(http_options={"host": host, "port": port})
+        try:
+            serve.start(http_options={"host": host, "port": port})
+        except (TimeoutError, ray.exceptions.RayActorError) as exc:  # Ray Serve gives its proxy a fixed 60 s
+            raise QAError(f"Ray Serve's HTTP proxy did not start ({type(exc).__name__}: it gets 60 s, which a "
+                          "busy machine may not give it); try again when the machine is quieter") from exc
         app = deployment(replicas, resolved, options, host, cpus_per_replica)
         serve.run(app, name=APP, route_prefix="/")
     except BaseException:
