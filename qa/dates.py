@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
+from collections.abc import Callable
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -82,19 +83,19 @@ def date_at_top(text: str, lines: int = 3) -> str | None:
     return None
 
 
-def page_date(marked: str | None, searched: str | None, text: str) -> str | None:
+def page_date(marked: str | None, search: Callable[[], str | None], text: str) -> str | None:
     """A web page's publication date: what its markup says (``marked``: meta tags, ``<time>``, JSON-LD, its
-    URL), else a date at the top of its ``text`` (``date_at_top``), else ``searched`` (a date found
-    anywhere in the page) unless that is only a year or a month: htmldate's search makes "painted in
-    2021" 2021-01-01 and "March 2024" 2024-03-01, days no one wrote, so a date on the 1st found only
-    that way is no date."""
+    URL), else a date at the top of its ``text`` (``date_at_top``), else what ``search`` finds anywhere
+    in the page (htmldate's search, run only then) unless that is only a year or a month: the search
+    makes "painted in 2021" 2021-01-01 and "March 2024" 2024-03-01, days no one wrote, so a date on
+    the 1st found only that way is no date."""
     marked = normalize_date(marked)
     if marked:
         return marked
     top = date_at_top(text)
     if top:
         return top
-    searched = normalize_date(searched)
+    searched = normalize_date(search())
     return searched if searched and not searched.endswith("-01") else None
 
 

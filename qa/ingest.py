@@ -230,12 +230,11 @@ def html_metadata(html: str, url: str | None = None, text: str = "") -> dict[str
 
     try:
         found = extract_metadata(html, default_url=url, extensive=False)
-        searched = None if found is None or found.date else extract_metadata(html, default_url=url).date
+        if found is None:
+            return {}
+        date = page_date(found.date, lambda: extract_metadata(html, default_url=url).date, text)
     except Exception:  # noqa: BLE001 - a page trafilatura can't parse has no metadata we can trust
         return {}
-    if found is None:
-        return {}
-    date = page_date(found.date, searched, text)
     return {k: v for k, v in (("date", date), ("site", found.sitename), ("author", found.author),
                               ("url", found.url)) if v}
 

@@ -68,12 +68,15 @@ def test_the_publication_dates_a_question_names(question: str, window: tuple[str
 def test_a_pages_date_is_one_someone_wrote() -> None:
     from qa.dates import page_date
 
-    assert page_date("2024-03-25T10:00:00Z", "2021-01-01", "text") == "2024-03-25"  # the markup's first
-    assert page_date(None, "2021-01-01", "LYON, 3 March 2025 — The mayor opened it.") == "2025-03-03"
-    assert page_date(None, "2024-03-25", "The mural was painted. Published 25 March 2024.") == "2024-03-25"
+    def unasked() -> str:
+        raise AssertionError("searched the text although the markup or its top gave the date")
+
+    assert page_date("2024-03-25T10:00:00Z", unasked, "text") == "2024-03-25"  # the markup's first
+    assert page_date(None, unasked, "LYON, 3 March 2025 — The mayor opened it.") == "2025-03-03"
+    assert page_date(None, lambda: "2024-03-25", "The mural was painted. Published 25 March 2024.") == "2024-03-25"
     # htmldate's guesses from "in 2021" or "March 2024": a 1st no one wrote
-    assert page_date(None, "2021-01-01", "The mural was painted in 2021.") is None
-    assert page_date(None, "2024-03-01", "By Ana Silva, March 2024") is None
+    assert page_date(None, lambda: "2021-01-01", "The mural was painted in 2021.") is None
+    assert page_date(None, lambda: "2024-03-01", "By Ana Silva, March 2024") is None
 
 
 @pytest.mark.parametrize(("head", "body", "expected"), [

@@ -54,9 +54,9 @@ def page_record(fetched: Fetched) -> dict[str, Any]:
     first, _, rest = text.partition("\n")
     if title and first.strip() == title and rest.strip():
         text = rest.strip()  # trafilatura repeats the headline as the first line
-    searched = None if document.date else trafilatura.extract_metadata(html, default_url=fetched.url).date
-    return {"title": title or first[:150], "text": text, "url": fetched.url,
-            "date": page_date(document.date, searched, text),
+    date_found = page_date(document.date, lambda: trafilatura.extract_metadata(html, default_url=fetched.url).date,
+                           text)
+    return {"title": title or first[:150], "text": text, "url": fetched.url, "date": date_found,
             "site": document.sitename or urlsplit(fetched.url).hostname, "author": document.author}
 
 
