@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from qa.followup.words import (
-    EVENTS,
     FEMALE,
     FEMALE_CUES,
     FUNCTION,
@@ -28,7 +27,7 @@ from qa.followup.words import (
     tokens,
 )
 from qa.schema import Answer
-from qa.text import POSSESSIVE, ROLES, TOKEN, aliases, name_end
+from qa.text import EVENT_NOUNS, POSSESSIVE, ROLES, TOKEN, aliases, name_end
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
         elif a.text and len(tokens(a.text)) <= 2 * MAX_ENTITY_WORDS and "," not in a.text \
                 and " and " not in a.text:  # not a list ("Dorset, Somerset and Hampshire")
             # "the 2015 attack on the Bataclan Theatre": what "it" may be, and the names inside it
-            if set(tokens(a.text.lower())) & EVENTS:
+            if set(tokens(a.text.lower())) & EVENT_NOUNS:
                 found.append(Entity(a.text, "event", "", back, answer=True))
             named = re.sub(r"^the\s+", "", a.text)
             words = tokens(named)
@@ -153,7 +152,7 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     kind_of_noun = _KIND_OF.match(question)
     if kind_of_noun and text:  # "What kind of concert ...?" -> "rock": what was talked about is "the rock concert"
         noun = kind_of_noun.group("noun").lower()
-        return Entity(_the(text, noun), "event" if noun in EVENTS else "thing", "", back, answer=True)
+        return Entity(_the(text, noun), "event" if noun in EVENT_NOUNS else "thing", "", back, answer=True)
     counted = _HOW_MANY.match(question)
     if counted and text and len(tokens(text)) <= 3:  # "How many men were charged?" -> "four": "they" are "the four men"
         noun = counted.group("noun").lower()
@@ -229,7 +228,7 @@ def phrases(text: str) -> list[tuple[str, str]]:
                 if j > i + 1 and lower == "the":
                     phrase = text[tokens[i].start() : tokens[j - 1].end()]
                     head = tokens[j - 1].group().lower()
-                    found.append((phrase, "event" if head in EVENTS else "thing"))
+                    found.append((phrase, "event" if head in EVENT_NOUNS else "thing"))
                     i = j
                     continue
             i = j + 1 if lands else i + 1
@@ -240,7 +239,7 @@ def phrases(text: str) -> list[tuple[str, str]]:
 
 def _names_event(words: list[str], j: int) -> bool:
     """``words[j]`` is a name that modifies an event noun soon after it: "Moscow" in "the Moscow attack"."""
-    return any(w.lower() in EVENTS for w in words[j + 1 : j + 3] if w[:1].islower())
+    return any(w.lower() in EVENT_NOUNS for w in words[j + 1 : j + 3] if w[:1].islower())
 
 
 def kind_of(phrase: str, text: str, start: int = -1) -> str:

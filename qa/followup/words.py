@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import EVENT_NOUNS, TOKEN
+from qa.text import TOKEN
 
 RECENT_TURNS = 3  # turns whose entities pronouns may refer to, newest first
 MAX_ENTITY_WORDS = 4  # a longer answer ("the counties of Dorset, Somerset, ...") is no antecedent
@@ -57,8 +57,6 @@ PLACE_WORDS = {"island", "islands", "city", "county", "state", "river", "lake", 
 TIME_WORDS = {*WEEKDAYS, "today", "yesterday", "week", "month", "months", "year", "years", "day", "days"}
 NOT_NOUNS = {"first", "last", "now", "most", "best", "same", "only", "next", "still", "just", "very", "least",
               "more", "less", "again", "ever", "never", "yet", "already", "be", "been", "was", "were"}
-# Nouns of things that happen: "the attack" is what "it" means in "How many died in it?"
-EVENTS = EVENT_NOUNS
 # a phrase that is a time and nothing else: "on Monday", "in 2015", "march 5"
 TIME_PHRASE = re.compile(rf"(on |in )?({'|'.join(WEEKDAYS)}|\d{{4}}|{'|'.join(MONTHS)})( \d+)?")
 PLACE_PREPOSITIONS = {"in", "at", "to", "from", "into", "near", "across", "inside", "outside"}
