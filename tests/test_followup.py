@@ -180,6 +180,30 @@ def test_when_the_question_word_was_its_verbs_subject_its_answer_comes_first(
     assert complete(question, [turn(last, answer, f"{answer} was there.")]) == expected
 
 
+@pytest.mark.parametrize(("question", "last", "expected"), [
+    ("When?", "Who attacked the concert hall?", "When was the concert hall attacked?"),
+    ("When?", "What happened in Moscow?", "When did it happen in Moscow?"),
+    ("Why?", "Who attacks?", "Why do they attack?"),
+    ("Which day?", "Who opened the bridges?", "Which day were the bridges opened?"),
+    ("Since when?", "Who investigates the attack?", "Since when is the attack investigated?"),
+    ("When?", "Who attacked it?", "When was it attacked?"),
+])
+def test_when_nothing_answered_the_subject_the_question_goes_on_without_one(
+        question: str, last: str, expected: str) -> None:
+    # was "When happened in Moscow?", "Which day opened the bridges?"
+    assert complete(question, [turn(last, None)]) == expected
+
+
+def test_a_short_question_with_the_last_ones_verb_asks_for_its_object() -> None:
+    paid = turn("How much was paid for the bridge?", "160 million", "The EU paid 160 million for the bridge.")
+    assert complete("Who paid?", [paid]) == "Who paid for the bridge?"
+    # was "Who paid did European Union pay for the bridge?": a verb of its own is no ellipsis
+    eu = turn("Who paid for the bridge?", "European Union", "The European Union paid for the bridge.")
+    assert "Who paid did" not in " ".join(readings("Who paid?", [eu]))
+    assert readings("Who paid?", [turn("How much did the bridge cost?", "410 million", "It cost 410 million.")]) \
+        == ["Who paid?"]  # another verb: nothing to take
+
+
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
     first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
     second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",

@@ -56,7 +56,7 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     fragment = fragment_of(question)
     if fragment is not None:
         found.append(_fill_fragment(fragment, recent[0]) or "")
-    said = _who_said(question, recent[0])
+    said = _who_said(question, recent[0]) or _same_verb(question, recent[0])
     found.append(said or "")
     found += _pronoun_readings(question, recent)
     elliptic = _elliptic(question)
@@ -251,7 +251,7 @@ def _elliptic(question: str) -> bool:
         return False
     head = _LEADING_WH.match(question)
     after = lowered[len(tokens(head.group())):] if head and _ELLIPTIC.match(question) else []
-    return not any(w in AUX | BE or w.endswith(("ed", "ing")) for w in after)
+    return not any(w in AUX | BE or w.endswith(("ed", "ing")) or _tensed_lemma(w) for w in after)
 
 
 def _frame_readings(question: str, last: Answer) -> list[str]:
@@ -300,7 +300,7 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
             frame = _with_do(words[0], answer, words[1:]) or f"{answer} {rest}"
             found.append(_kind_of_object(head, frame) or f"{head} {frame}?")
         else:
-            found.append(f"{head} {rest}?")
+            found.append(f"{head} {_without_subject(m, rest) or rest}?")
     tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in FUNCTION else piece
     found.append(f"{previous} {tail_piece}?")
     return found
@@ -467,7 +467,8 @@ def _ask_again(word: str, last: Answer) -> str | None:
     if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
         return f"{head.title()} {rest} {stranded}?"
     answer = (last.text or "").strip()
-    rest = _passive_with_subject(m, rest, answer) or _active_with_subject(m, rest, answer) or rest
+    rest = (_passive_with_subject(m, rest, answer) or _active_with_subject(m, rest, answer)
+            or (None if answer else _without_subject(m, rest)) or rest)
     return f"{word[:1].upper()}{word[1:]} {rest}?"
 
 
@@ -508,6 +509,74 @@ def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
             if lemma != verb and verb in getInflection(lemma, tag=tag):
                 return " ".join([do, subject, lemma, *rest])
     return None
+
+
+def _tensed_lemma(word: str) -> str | None:
+    """The lemma of ``word`` when it is a past or present tense of a verb lemminflect knows ("paid" ->
+    "pay", "opens" -> "open"), else None ("people", "day", "how")."""
+    from lemminflect import getInflection, getLemma
+
+    if not word.isalpha() or not word.islower():
+        return None
+    for lemma in getLemma(word, upos="VERB", lemmatize_oov=False):
+        if lemma != word and any(word in getInflection(lemma, tag=tag) for tag in ("VBD", "VBZ")):
+            return lemma
+    return None
+
+
+_SAME_VERB = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<wh>who|what|which \w+)\s+(?P<verb>[a-z]+)\s*[?.!]*\s*$",
+                        re.IGNORECASE)
+
+
+def _same_verb(question: str, last: Answer) -> str | None:
+    """A short subject question whose verb the last question had, asked for that question's object:
+    "Who paid?" after "How much did the EU pay for the bridge?" -> "Who paid for the bridge?"; None
+    when the verbs differ or nothing follows the verb there."""
+    m = _SAME_VERB.match(question)
+    lemma = _tensed_lemma(m.group("verb")) if m else None
+    if m is None or lemma is None:
+        return None
+    from lemminflect import getLemma
+
+    words = (last.query or last.question).strip().rstrip("?.! ").split()
+    at = next((i for i, w in enumerate(words) if w.isalpha() and w.islower()
+               and lemma in getLemma(w, upos="VERB", lemmatize_oov=False)), None)
+    if at is None or at == len(words) - 1:
+        return None
+    wh = m.group("wh")
+    return f"{wh[:1].upper()}{wh[1:]} {m.group('verb')} {' '.join(words[at + 1:])}?"
+
+
+_OBJECT_PRONOUNS = {"it": "it", "them": "they", "him": "he", "her": "she", "me": "I", "us": "we", "you": "you"}
+
+
+def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
+    """The ``rest`` of a question whose question word was its subject, when nothing answered it: "Who" +
+    "attacked the concert hall" -> "was the concert hall attacked" (then "When was the concert hall
+    attacked?"); "What" + "happened in Moscow" -> "did it happen in Moscow"; None for any other question."""
+    from lemminflect import getInflection
+
+    words = rest.split()
+    wh = asked.group().strip().lower().split() if asked else []
+    lemma = _tensed_lemma(words[0]) if words else None
+    if not wh or wh[0] not in {"who", "what", "which"} or lemma is None:
+        return None
+    past = words[0] in getInflection(lemma, tag="VBD")
+    end = next((i for i in range(1, len(words)) if words[i].lower() in _STRANDED), len(words))
+    thing, after = words[1:end], words[end:]
+    if not thing:  # no object: "did it happen in Moscow", "did they attack"
+        who = wh[0] == "who"
+        return " ".join(["did" if past else "do" if who else "does", "they" if who else "it", lemma, *after])
+    participle = getInflection(lemma, tag="VBN")
+    if not participle or len(thing) > 4:
+        return None
+    if len(thing) == 1 and thing[0].lower() in _OBJECT_PRONOUNS:
+        thing = [_OBJECT_PRONOUNS[thing[0].lower()]]
+    last_word = thing[-1].lower()
+    plural = last_word in {"they", "we", "you"} or (last_word.endswith("s")
+                                                     and not last_word.endswith(("ss", "us", "is")))
+    be = ("were" if plural else "was") if past else ("are" if plural else "is")
+    return " ".join([be, *thing, participle[0], *after])
 
 
 def _fill_fragment(x: str, last: Answer) -> str | None:
