@@ -3,6 +3,7 @@
     python benchmarks/quantization.py ../shared/data/squad/dev-v1.1.json           # the reader's forms
     python benchmarks/quantization.py ../shared/data/squad/dev-v1.1.json --each    # each product alone
     python benchmarks/quantization.py ../shared/data/squad/dev-v1.1.json --model embedder
+    python benchmarks/quantization.py ../shared/data/squad/dev-v1.1.json --model embedder --embedder runs/x/model
     PYTHONPATH=/tmp/ort-avx2 python benchmarks/quantization.py ... --no-reads      # AVX2 timings only
 
 The reader's ``int8`` export (``qa.backends.onnx``, scheme ``dynamic``) quantizes its products with
@@ -21,7 +22,8 @@ tokens of each (median of 8 passes, three rounds, the forms taking turns).
 
 ``--model embedder``: the same forms of the packaged embedder, each embedding ``--sentences``
 sentences of the SQuAD file (from the 21st article on), compared with onnx-fp32's vectors by cosine
-(the index's tolerance is 0.999), and timed on 64 x 32 tokens.
+(the index's tolerance is 0.999), and timed on 64 x 32 tokens; ``--embedder`` names another embedder
+(a student folder of ``qa train-embedder``, say one trained with ``--quant-weight``) to make them of.
 """
 
 from __future__ import annotations
@@ -157,20 +159,22 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--each", action="store_true", help="also each product quantized alone")
     parser.add_argument("--no-reads", action="store_true", help="timings only")
+    parser.add_argument("--embedder", default=None, help="with --model embedder: this embedder, not the packaged one")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     from roofline import export_of
 
     from qa.reader import ExtractiveReader
+    from qa.settings import DEFAULT_EMBEDDER
 
-    fp32 = export_of(args.model, "onnx-fp32")
+    fp32 = export_of(args.model, "onnx-fp32", args.embedder)
     shape = (1, 280) if args.model == "reader" else (64, 32)
     with tempfile.TemporaryDirectory() as folder:
         made = forms(fp32, Path(folder), args.each)
         if not args.no_reads and args.model == "embedder":
             from qa.embedding import SentenceEmbedder
 
-            embedder = SentenceEmbedder(backend="onnx-fp32")
+            embedder = SentenceEmbedder(args.embedder or DEFAULT_EMBEDDER, backend="onnx-fp32")
             embedder.warm_up()
             texts = sentences(args.squad, args.sentences)
             print(f"{len(texts)} sentences")

@@ -86,9 +86,10 @@ def multiply_adds(layers: int, tokens: int) -> int:
     return layers * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FEED_FORWARD + 2 * tokens * HIDDEN)
 
 
-def export_of(model: str, backend: str) -> Path:
-    """The ONNX file the packaged ``model`` (reader or embedder) runs on ``backend`` (int8 or onnx-fp32),
-    found, and made the first time, by the model's own loading (``qa.backends.onnx.exported``)."""
+def export_of(model: str, backend: str, embedder: str | None = None) -> Path:
+    """The ONNX file the packaged ``model`` (reader or embedder; ``embedder``: another one) runs on
+    ``backend`` (int8 or onnx-fp32), found, and made the first time, by the model's own loading
+    (``qa.backends.onnx.exported``)."""
     from qa.embedding import SentenceEmbedder
     from qa.reader import ExtractiveReader
 
@@ -96,9 +97,11 @@ def export_of(model: str, backend: str) -> Path:
         reader = ExtractiveReader(backend=backend)
         reader.warm_up()
         return Path(reader._runner.path)
-    embedder = SentenceEmbedder(backend=backend)
-    embedder.warm_up()
-    return Path(embedder._model.runner(64).path)  # 64 texts: the bulk runner, the backend asked for
+    from qa.settings import DEFAULT_EMBEDDER
+
+    encoder = SentenceEmbedder(embedder or DEFAULT_EMBEDDER, backend=backend)
+    encoder.warm_up()
+    return Path(encoder._model.runner(64).path)  # 64 texts: the bulk runner, the backend asked for
 
 
 def forward_rate(path: Path, layers: int, batch: int, tokens: int, threads: int, profile: bool) -> dict[str, Any]:

@@ -112,6 +112,22 @@ def mean_pooled_layout(folder: Path) -> int | None:
     return max_length
 
 
+def int8_scheme(folder: Path) -> str:
+    """How a model folder's int8 form is quantized (``qa.backends.onnx.SCHEMES``): every product per tensor
+    (the fastest int8 there is, on AVX2 too) for a student trained to agree with that form (``qa
+    train-embedder --quant-weight``) whose card records the agreement the index needs (its last logged
+    lowest cosine at least ``VECTOR_TOLERANCE``); blockwise for any other model, whose vectors per tensor
+    drift below that tolerance (the shipped student's to 0.994: docs/backends.md)."""
+    try:
+        card = json.loads((folder / STUDENT_CARD).read_text(encoding="utf-8"))
+        logged = [h["int8_cosine_lowest"] for h in card.get("history", []) if "int8_cosine_lowest" in h]
+        trained = float(card.get("config", {}).get("quant_weight") or 0) > 0
+        agrees = trained and bool(logged) and float(logged[-1]) >= VECTOR_TOLERANCE
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        agrees = False
+    return "dynamic-all" if agrees else "blockwise"
+
+
 class MeanPooledEncoder:
     """A mean-pooled sentence-transformers folder (``mean_pooled_layout``) run without
     sentence-transformers or transformers: its tokenizer through ``tokenizers``, its transformer on
@@ -132,7 +148,7 @@ class MeanPooledEncoder:
         if (folder / STUDENT_CARD).exists():
             sources.append(packaged_minilm_path() / "model.safetensors")  # the word embeddings it borrows
         self.offer = Offer(self._fp32_model, ("last_hidden_state",), cache_home(), f"embedder-{folder.name}",
-                           sources, device)
+                           sources, device, scheme=int8_scheme(folder))
         self._offered = self.offer.factories()
         self.choice, self._runners = decide("embedder", name or str(folder), backend, self._offered,
                                             probe_feed(32, 32), cache_home(), tie=BULK_TIE)

@@ -203,3 +203,62 @@ def test_the_rank_loss_is_zero_only_for_the_teachers_ranking() -> None:
     swapped = teacher[:, [1, 0, 2, 3]]
     assert rank_loss(swapped, teacher, keep_out).item() > 1.0
     assert not torch.isnan(rank_loss(swapped, teacher, keep_out))
+
+
+def tiny_encoder(tmp_path: Path) -> tuple[Path, Any]:
+    """A 2-layer BERT with random weights, saved: a stand-in for the student whose int8 form is checked."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=1200, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                                 intermediate_size=128, max_position_embeddings=64), add_pooling_layer=False)
+    folder = tmp_path / "tiny-encoder"
+    model.save_pretrained(folder)
+    return folder, lambda: BertModel.from_pretrained(folder, add_pooling_layer=False).eval()
+
+
+def test_the_simulated_int8_form_computes_what_onnx_runtime_does(tmp_path: Path) -> None:
+    import torch
+
+    from qa.backends.choice import probe_feed
+    from qa.backends.onnx import OnnxRunner, exported, weight_files
+    from qa.training.embedder import int8_simulated
+
+    folder, load = tiny_encoder(tmp_path)
+    path = exported(weight_files(folder), tmp_path / "cache", "tiny", load, ("last_hidden_state",),
+                    scheme="dynamic-all")
+    feed = probe_feed(3, 24, vocab=100)
+    feed["attention_mask"][2, 16:] = 0
+    ort = OnnxRunner(path, threads=1).run(feed)[0]
+    model = load()
+    tensors = {k: torch.from_numpy(v) for k, v in feed.items()}
+    with torch.inference_mode():
+        fp32 = model(**tensors).last_hidden_state.numpy()
+        with int8_simulated(model):
+            simulated = model(**tensors).last_hidden_state.numpy()
+        assert np.array_equal(model(**tensors).last_hidden_state.numpy(), fp32)  # the layers are themselves again
+    real = feed["attention_mask"].astype(bool)
+    off, off_fp32 = np.abs(simulated - ort)[real].mean(), np.abs(fp32 - ort)[real].mean()
+    assert off < 0.25 * off_fp32, (off, off_fp32)  # the int8 arithmetic itself, not just something near fp32
+
+
+def test_a_quant_aware_run_logs_how_far_its_int8_form_is_and_only_agreement_chooses_that_form(
+        squad_file: Path, tmp_path: Path) -> None:
+    from qa.embedding import int8_scheme
+
+    folder = distil.train(config(squad_file, tmp_path / "run", layers=[0], quant_weight=1.0))
+    card = json.loads((folder / "qa_embedder.json").read_text())
+    assert card["config"]["quant_weight"] == 1.0
+    assert all(0.0 < h["int8_cosine_lowest"] <= 1.0 for h in card["history"])
+
+    def scheme(quant_weight: float, lowest: float) -> str:
+        history = [{"step": 4, "distill": 0.1, "int8_cosine_lowest": lowest}]
+        (folder / "qa_embedder.json").write_text(json.dumps(
+            {**card, "config": {**card["config"], "quant_weight": quant_weight}, "history": history}))
+        return int8_scheme(folder)
+
+    assert scheme(1.0, 0.9995) == "dynamic-all"  # trained for it, and agreeing as the index needs
+    assert scheme(1.0, 0.997) == "blockwise"  # trained for it, not agreeing enough
+    assert scheme(0.0, 0.9995) == "blockwise"
+    assert int8_scheme(tmp_path) == "blockwise"  # a folder without a student card

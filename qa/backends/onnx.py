@@ -12,7 +12,7 @@ info`` on a new machine does it too) into the user's cache, never a side effect 
 2. ONNX Runtime's transformer optimizer fuses attention, layer norms and GELU; this graph is kept as
    ``model-fp32.onnx``, the ``onnx-fp32`` backend: PyTorch fp32's numbers, and on CPUs without int8
    dot products (AVX2 only) the embedder's fastest backend (docs/backends.md);
-3. the int8 graph (``model.onnx``), by one of two schemes (``SCHEMES``):
+3. the int8 graph (``model.onnx``), by one of the schemes (``SCHEMES``):
 
    - ``blockwise`` (the embedder; the reader on CPUs with VNNI): every remaining MatMul becomes
      ``MatMulNBits`` with 8-bit symmetric weights in blocks of 128 and ``accuracy_level=4``:
@@ -22,7 +22,9 @@ info`` on a new machine does it too) into the user's cache, never a side effect 
      Runtime's dynamic quantization of the fused attention and the MatMuls, but the first
      feed-forward layers' (``FP32_FEED_FORWARD``): weights 7-bit per output channel (``reduce_range``:
      a uint8 x int8 pair product then fits the 16 bits of AVX2's ``vpmaddubsw``, so AVX2 and VNNI
-     compute the same integers), activations uint8 with one scale per tensor, found at run time.
+     compute the same integers), activations uint8 with one scale per tensor, found at run time;
+   - ``dynamic-all``: the same for every product, for a model trained to agree with it
+     (``qa.embedding.int8_scheme``; ``qa train-embedder --quant-weight``).
 
 Why two (docs/backends.md): per-tensor activation scales move the embedder's vectors to cosine 0.995,
 below the index's 0.999, and blockwise keeps them at 0.9997; the reader's F1 stays within 0.1 of fp32
@@ -57,7 +59,7 @@ log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = 3  # bump when the recipe changes: older exports are redone (2: the fp32 graph kept too; 3: schemes)
 BLOCK = 128
-SCHEMES = ("blockwise", "dynamic")
+SCHEMES = ("blockwise", "dynamic", "dynamic-all")
 MODEL_FILE = "model.onnx"
 FP32_FILE = "model-fp32.onnx"
 CARD = "export.json"
@@ -224,6 +226,8 @@ RECIPES = {
     "blockwise": f"MatMulNBits 8-bit symmetric, block {BLOCK}, accuracy_level 4 (int8 activations per block)",
     "dynamic": "quantize_dynamic of MatMul and Attention: int8 weights per channel, reduce_range (7-bit), "
                "uint8 activations per tensor",
+    "dynamic-all": "quantize_dynamic of every MatMul and Attention: int8 weights per channel, reduce_range (7-bit), "
+                   "uint8 activations per tensor",
 }
 
 
@@ -267,8 +271,8 @@ def _int8(fp32: Path, out: Path, scheme: str) -> None:
     """The int8 graph of the fused fp32 graph ``fp32``, written to ``out`` (the module says how)."""
     import onnx
 
-    if scheme == "dynamic":
-        per_tensor(fp32, out, dynamic_nodes(onnx.load(str(fp32)).graph))
+    if scheme in ("dynamic", "dynamic-all"):
+        per_tensor(fp32, out, dynamic_nodes(onnx.load(str(fp32)).graph, 0 if scheme == "dynamic-all" else None))
         return
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 

@@ -15,7 +15,12 @@ It is trained on SQuAD-train text (never dev) with these losses:
   directly. A sentence equal to a question's own answer sentence is never its negative;
 - ranking (``--rank-weight``): KL divergence from the teacher's distribution over the step's
   sentences for each question (its cosines at the same scale) to the student's, so a copy of a
-  teacher learns the teacher's whole ranking, not only each vector's direction.
+  teacher learns the teacher's whole ranking, not only each vector's direction;
+- int8 agreement (``--quant-weight``): the distillation again for the student's int8 form, computed
+  as ONNX Runtime's per-tensor int8 computes it (``int8_simulated``), so that the fastest int8
+  (``qa.backends.onnx``, scheme ``dynamic-all``) may serve the student's index. Such a run trains
+  without dropout and logs the lowest cosine between the two forms' vectors in its steps; the
+  student runs on that form only if it ends at the index's tolerance (``qa.embedding.int8_scheme``).
 
 With ``--eval-every N`` the student's dense recall@5 on questions of the held-out training articles
 is measured every N steps, and the written model is the best one seen (the held-out articles are
@@ -33,6 +38,7 @@ interrupted run resume where it stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -88,6 +94,7 @@ class EmbedderTrainingConfig:
     max_minutes: float | None = None
     eval_every: int = 0  # steps between recall checks on the held-out articles (0: none; the last step is kept)
     eval_questions: int = 600
+    quant_weight: float = 0.0  # the same distillation for the student's simulated int8 form (``int8_simulated``)
 
 
 def teacher_path() -> Path:
@@ -351,8 +358,9 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         return mean_pooled(student, batch)
 
     fast_bf16 = detect_cpu().native_bf16
-    student.train()
-    began, seen, running = time.perf_counter(), 0, [0.0, 0.0, 0.0]
+    # without dropout when the int8 form is trained too: both forms then compute the same network
+    student.train(not cfg.quant_weight)
+    began, seen, running = time.perf_counter(), 0, [0.0, 0.0, 0.0, 0.0]
     while step < total:
         if cfg.max_minutes is not None and time.perf_counter() - began > cfg.max_minutes * 60:
             log.info("stopping at step %d for --max-minutes; run again to resume", step)
@@ -368,6 +376,12 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         vectors = torch.cat([q, s])
         wanted = targets[[row[t] for t in questions + positives + more]]
         distill = (1 - (vectors * wanted).sum(1)).mean()
+        if cfg.quant_weight:  # its int8 form learns the same vectors, so that the two agree
+            with int8_simulated(student), torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16):
+                simulated = torch.cat([embed(questions), embed(positives + more)])
+            apart = (1 - (simulated * wanted).sum(1)).mean()
+            distill = distill + cfg.quant_weight * apart
+            running[3] += (1 - (simulated.detach() * vectors.detach()).sum(1)).max().item()
         logits = cfg.scale * q @ s.T  # each question against all the step's sentences
         # another copy of a question's own answer sentence in the step is not a negative
         columns = positives + more
@@ -391,14 +405,17 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         if step % cfg.log_every == 0:
             history.append({"step": step, "distill": running[0] / cfg.log_every,
                             "retrieval": running[1] / cfg.log_every, "rank": running[2] / cfg.log_every})
-            log.info("step %d/%d distill %.4f retrieval %.3f rank %.4f, %.0f texts/s", step, total,
+            if cfg.quant_weight:
+                history[-1]["int8_cosine_lowest"] = 1 - running[3] / cfg.log_every
+            log.info("step %d/%d distill %.4f retrieval %.3f rank %.4f%s, %.0f texts/s", step, total,
                      running[0] / cfg.log_every, running[1] / cfg.log_every, running[2] / cfg.log_every,
+                     f", int8 lowest cosine {1 - running[3] / cfg.log_every:.5f}" if cfg.quant_weight else "",
                      seen / (time.perf_counter() - began))
-            running = [0.0, 0.0, 0.0]
+            running = [0.0, 0.0, 0.0, 0.0]
         if check and (step % cfg.eval_every == 0 or step == total):
             student.eval()
             evaluate()
-            student.train()
+            student.train(not cfg.quant_weight)
         if step % cfg.checkpoint_every == 0:
             save()
     save()
@@ -406,6 +423,41 @@ def train(cfg: EmbedderTrainingConfig) -> Path:
         log.info("writing the best student: step %d (held-out recall@5 %.1f%%)", best["step"], 100 * best["recall"])
         student.load_state_dict(torch.load(out / BEST, weights_only=True))
     return write_model(student, cfg, history, out / "model")
+
+
+@contextlib.contextmanager
+def int8_simulated(model: Any) -> Any:
+    """Inside, the encoder's linear layers compute as ONNX Runtime's dynamic int8 does (``qa.backends.onnx``,
+    scheme ``dynamic-all``): weights rounded to 7 bits per output channel (-64..64, ``reduce_range``),
+    each input to uint8 with one scale and zero point for the whole tensor (its range). Rounding passes
+    gradients straight through; the scales are not held fixed, so training also learns what a wide range
+    costs (one outlier sets the step of a whole tensor) and can narrow it."""
+    import torch
+
+    def rounded(x: Any) -> Any:
+        return x + (x.round() - x).detach()
+
+    def weights(w: Any) -> Any:
+        scale = w.abs().amax(1, keepdim=True).clamp(min=1e-12) / 64
+        return rounded(w / scale) * scale
+
+    def inputs(x: Any) -> Any:
+        low, high = x.min().clamp(max=0), x.max().clamp(min=0)
+        scale = ((high - low) / 255).clamp(min=1e-12)
+        zero = rounded(-low / scale)
+        return ((rounded(x / scale) + zero).clamp(0, 255) - zero) * scale
+
+    def forward(linear: Any, x: Any) -> Any:
+        return torch.nn.functional.linear(inputs(x), weights(linear.weight), linear.bias)
+
+    layers = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear)]
+    for layer in layers:
+        layer.forward = forward.__get__(layer)
+    try:
+        yield model
+    finally:
+        for layer in layers:
+            del layer.forward
 
 
 def rank_loss(student: Any, teacher: Any, keep_out: Any) -> Any:
