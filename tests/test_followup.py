@@ -204,6 +204,22 @@ def test_a_short_question_with_the_last_ones_verb_asks_for_its_object() -> None:
         == ["Who paid?"]  # another verb: nothing to take
 
 
+@pytest.mark.parametrize(("last", "question", "expected"), [
+    ("Was the bridge late?", "Says who?", "Who said that the bridge was late?"),
+    ("Did Macron offer help?", "Says who?", "Who said that Macron offered help?"),
+    ("Is Putin blaming Ukraine?", "According to whom?", "Who said that Putin is blaming Ukraine?"),
+    ("Does it cost 410 million euros?", "Says who?", "Who said that it costs 410 million euros?"),
+    ("Why was the bridge late?", "Says who?", "Who said that the bridge was late?"),
+])
+def test_says_who_after_a_yes_or_no_question_asks_who_said_it(last: str, question: str, expected: str) -> None:
+    assert complete(question, [turn(last, None)]) == expected  # was "Was the bridge late Says who?"
+
+
+def test_says_who_after_a_subject_question_is_asked_as_it_stands() -> None:
+    opened = turn("Who opened the bridge?", "the mayor", "The mayor opened the bridge on Tuesday.")
+    assert readings("Says who?", [opened]) == ["Says who?"]  # was "Says who opened the bridge?" among them
+
+
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
     first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
     second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",

@@ -56,10 +56,10 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     fragment = fragment_of(question)
     if fragment is not None:
         found.append(_fill_fragment(fragment, recent[0]) or "")
-    said = _who_said(question, recent[0]) or _same_verb(question, recent[0])
+    said = _who_said(question, recent[0]) or _same_verb(question, recent[0]) or _who_said_so(question, recent[0])
     found.append(said or "")
     found += _pronoun_readings(question, recent)
-    elliptic = _elliptic(question)
+    elliptic = _elliptic(question) and not _WHO_SAID.match(question)  # "Says who?" has no frame to fill
     if elliptic:
         found += _frame_readings(question, recent[0])
         # after another ellipsis ("Of covering up what?" then "When?"), the frame is the last full question's
@@ -153,6 +153,47 @@ def _who_said(question: str, last: Answer) -> str | None:
         verb = _PAST.get(verb) or re.sub(r"(?:s|ing)$", "", verb).rstrip("e") + "ed"  # "suggesting" -> "suggested"
     who = m.group("who") or "who"  # "Says who?"
     return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
+
+
+def _who_said_so(question: str, last: Answer) -> str | None:
+    """"Says who?": who said what the last question asked, told as a statement ("Was the bridge late?"
+    and "Why was the bridge late?" -> "Who said that the bridge was late?", "Did Macron offer help?" ->
+    "Who said that Macron offered help?"); None for another question (after "Who opened the bridge?",
+    "Who said that the mayor opened the bridge?" found a "Mayor" at 0.66 in a report that quotes no
+    one on it), or a subject not told apart by its first words (a determiner and a noun, a capitalised
+    name, a pronoun)."""
+    from lemminflect import getInflection
+
+    m = _WHO_SAID.match(question)
+    previous = (last.query or last.question).strip().rstrip("?.! ")
+    asked = _LEADING_WH.match(previous)
+    words = (previous[asked.end():] if asked else previous).split()  # "Why was the bridge late": its question
+    if m is None or len(words) < 3 or words[0].lower() not in AUX:
+        return None
+    aux = words[0].lower()
+    if words[1].lower() in _DETERMINERS:
+        end = 3
+    elif words[1][:1].isupper():
+        end = next((i for i in range(2, len(words)) if not words[i][:1].isupper()), len(words))
+    elif words[1].lower() in PRONOUNS:
+        end = 2
+    else:
+        return None
+    subject, rest = words[1:end], words[end:]
+    if not rest:
+        return None
+    if aux in {"did", "does", "do"}:  # "did Macron offer help" -> "Macron offered help"
+        tense = {"did": "VBD", "does": "VBZ", "do": "VBP"}[aux]
+        verb = getInflection(rest[0].lower(), tag=tense) if rest[0].isalpha() and rest[0].islower() else ()
+        if not verb:
+            return None
+        clause = [*subject, verb[0], *rest[1:]]
+    else:
+        clause = [*subject, aux, *rest]
+    if clause[0] in {"The", "A", "An"}:
+        clause[0] = clause[0].lower()
+    who = m.group("who") or "who"
+    return f"{who[:1].upper()}{who[1:]} said that {' '.join(clause)}?"
 
 
 _SAID_NEXT = re.compile(
