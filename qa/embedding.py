@@ -115,15 +115,15 @@ def mean_pooled_layout(folder: Path) -> int | None:
 def int8_scheme(folder: Path) -> str:
     """How a model folder's int8 form is quantized (``qa.backends.onnx.SCHEMES``): every product per tensor
     (the fastest int8 there is, on AVX2 too) for a student trained to agree with that form (``qa
-    train-embedder --quant-weight``) whose card records the agreement the index needs (its last logged
-    lowest cosine at least ``VECTOR_TOLERANCE``); blockwise for any other model, whose vectors per tensor
-    drift below that tolerance (the shipped student's to 0.994: docs/backends.md)."""
+    train-embedder --quant-weight``) whose card records the agreement the index needs (the lowest cosine
+    between its two forms' vectors of held-out sentences at least ``VECTOR_TOLERANCE``); blockwise for
+    any other model, whose vectors per tensor drift below that tolerance (the shipped student's to 0.994:
+    docs/backends.md)."""
     try:
         card = json.loads((folder / STUDENT_CARD).read_text(encoding="utf-8"))
-        logged = [h["int8_cosine_lowest"] for h in card.get("history", []) if "int8_cosine_lowest" in h]
         trained = float(card.get("config", {}).get("quant_weight") or 0) > 0
-        agrees = trained and bool(logged) and float(logged[-1]) >= VECTOR_TOLERANCE
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        agrees = trained and float(card.get("int8_cosine_lowest", 0.0)) >= VECTOR_TOLERANCE
+    except (OSError, ValueError, TypeError, AttributeError):
         agrees = False
     return "dynamic-all" if agrees else "blockwise"
 
