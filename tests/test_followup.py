@@ -220,6 +220,11 @@ def test_says_who_after_a_subject_question_is_asked_as_it_stands() -> None:
     assert readings("Says who?", [opened]) == ["Says who?"]  # was "Says who opened the bridge?" among them
 
 
+def test_a_place_answered_with_its_preposition_is_not_given_another() -> None:
+    built = turn("Where was the footbridge built?", "in Lyon", "The footbridge was built in Lyon.")
+    assert complete("Who paid?", [built]) == "Who paid in Lyon?"  # was "Who paid in in Lyon?"
+
+
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
     first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
     second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",

@@ -19,6 +19,7 @@ from qa.followup.words import (
     MALE,
     MAX_ENTITY_WORDS,
     NEUTER,
+    PLACE_PREPOSITIONS,
     PLURAL,
     POINTERS,
     POSSESSIVE_PRONOUNS,
@@ -76,7 +77,8 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         else:
             # "How many died?" after turns about the Bataclan: "How many died in the Bataclan Theatre?"
             stem = question.strip().rstrip("?.! ")
-            places = [f"in {e.text}" for e in entities_of(recent) if e.kind in ("place", "event")
+            places = [e.text if e.text.split(" ", 1)[0].lower() in PLACE_PREPOSITIONS else f"in {e.text}"
+                      for e in entities_of(recent) if e.kind in ("place", "event")
                       or (e.topic and e.kind == "thing" and e.text.lower().startswith("the ")
                           and len(tokens(e.text)) <= 3)]
             found = [f"{stem} {place}?" for place in list(dict.fromkeys(places))[:2]
