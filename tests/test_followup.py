@@ -225,6 +225,18 @@ def test_a_place_answered_with_its_preposition_is_not_given_another() -> None:
     assert complete("Who paid?", [built]) == "Who paid in Lyon?"  # was "Who paid in in Lyon?"
 
 
+@pytest.mark.parametrize(("question", "last", "answer", "expected"), [
+    ("When?", "How many people died?", "137", "When did 137 people die?"),  # was "When died?"
+    ("When?", "How many people died?", None, "When did people die?"),
+    ("What for?", "Who opened the bridge?", "the mayor", "What did the mayor open the bridge for?"),  # was "What opened
+    ("What for?", "Who opened the bridge?", None, "What was the bridge opened for?"),  # the bridge for?"
+    ("Which day?", "Was the bridge late?", None, "Which day was the bridge late?"),  # was "Was the bridge late which
+    ("In which city?", "Did Macron offer help?", None, "In which city did Macron offer help?"),  # day?"
+])
+def test_more_frames_go_on_with_their_subject(question: str, last: str, answer: str | None, expected: str) -> None:
+    assert complete(question, [turn(last, answer, f"{answer or 'It'} was there.")]) == expected
+
+
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:
     first = turn("Where is Staten Island?", "New York City", "Staten Island is in New York City.")
     second = turn("What separates it from New Jersey?", "the Arthur Kill and the Kill Van Kull",

@@ -344,6 +344,10 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
             found.append(_kind_of_object(head, frame) or f"{head} {frame}?")
         else:
             found.append(f"{head} {_without_subject(m, rest) or rest}?")
+    elif m is None and previous.split(" ", 1)[0].lower() in AUX and " or " not in previous and \
+            (asks := _LEADING_WH.match(piece)) is not None and asks.end() == len(piece):
+        # "Which day?" after "Was the bridge late?" (a question word alone; not after "... before or after that?")
+        found.append(f"{piece[:1].upper()}{piece[1:]} {previous[:1].lower()}{previous[1:]}?")
     tail_piece = piece[:1].lower() + piece[1:] if piece.split(" ", 1)[0].lower() in FUNCTION else piece
     found.append(f"{previous} {tail_piece}?")
     return found
@@ -506,24 +510,29 @@ def _ask_again(word: str, last: Answer) -> str | None:
         return None
     if not rest:
         return None
-    head, _, stranded = word.partition(" ")
-    if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
-        return f"{head.title()} {rest} {stranded}?"
     answer = (last.text or "").strip()
     rest = (_passive_with_subject(m, rest, answer) or _active_with_subject(m, rest, answer)
             or (None if answer else _without_subject(m, rest)) or rest)
+    head, _, stranded = word.partition(" ")
+    if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
+        return f"{head.title()} {rest} {stranded}?"
     return f"{word[:1].upper()}{word[1:]} {rest}?"
 
 
 def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) -> str | None:
     """The ``rest`` of a question whose question word was the subject of its verb, with the ``answer`` as
     subject: "Who" + "opened the bridge" + "the mayor" -> "did the mayor open the bridge" (then "When did
-    the mayor open the bridge?": the reader finds who did it named); None for any other question. A verb
+    the mayor open the bridge?": the reader finds who did it named), "How many people" + "died" + "137" ->
+    "did 137 people die"; None for any other question. A verb
     lemminflect does not know keeps its tense after the answer when its ending looks past ("the mayor
     threw ...")."""
     words = rest.split()
+    head = asked.group().strip().lower().split() if asked else []
+    if head[:2] == ["how", "many"] and len(head) > 2 and words and answer:  # "How many people died" + "137"
+        answer = f"{answer} {' '.join(head[2:])}" if len(tokens(answer)) <= 3 else answer
+        head = ["who"]
     if asked is None or not words or not answer or len(tokens(answer)) > 2 * MAX_ENTITY_WORDS or \
-            asked.group().strip().lower() not in {"who", "what", "which group", "which country"} or \
+            " ".join(head) not in {"who", "what", "which group", "which country"} or \
             words[0].lower() in AUX | BE:
         return None
     supported = _with_do(words[0], answer, words[1:])
@@ -596,12 +605,17 @@ _OBJECT_PRONOUNS = {"it": "it", "them": "they", "him": "he", "her": "she", "me":
 def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     """The ``rest`` of a question whose question word was its subject, when nothing answered it: "Who" +
     "attacked the concert hall" -> "was the concert hall attacked" (then "When was the concert hall
-    attacked?"); "What" + "happened in Moscow" -> "did it happen in Moscow"; None for any other question."""
+    attacked?"); "What" + "happened in Moscow" -> "did it happen in Moscow"; "How many people" + "died" ->
+    "did people die"; None for any other question."""
     from lemminflect import getInflection
 
     words = rest.split()
     wh = asked.group().strip().lower().split() if asked else []
     lemma = _tensed_lemma(words[0]) if words else None
+    if wh[:2] == ["how", "many"] and len(wh) > 2 and lemma is not None and \
+            (len(words) == 1 or words[1].lower() in _STRANDED):  # "How many people died (in ...)": "did people die"
+        past = words[0] in getInflection(lemma, tag="VBD")
+        return " ".join(["did" if past else "do", *wh[2:], lemma, *words[1:]])
     if not wh or wh[0] not in {"who", "what", "which"} or lemma is None:
         return None
     past = words[0] in getInflection(lemma, tag="VBD")
