@@ -232,11 +232,20 @@ def html_metadata(html: str, url: str | None = None, text: str = "") -> dict[str
         found = extract_metadata(html, default_url=url, extensive=False)
         if found is None:
             return {}
-        date = page_date(found.date, lambda: extract_metadata(html, default_url=url).date, text)
+        date = page_date(found.date, lambda: searched_date(html, url), text)
     except Exception:  # noqa: BLE001 - a page trafilatura can't parse has no metadata we can trust
         return {}
     return {k: v for k, v in (("date", date), ("site", found.sitename), ("author", found.author),
                               ("url", found.url)) if v}
+
+
+def searched_date(html: str, url: str | None = None) -> str | None:
+    """The date htmldate's extensive search finds anywhere in a web page (trafilatura's full metadata
+    pass), or None: the last resort of ``qa.dates.page_date``, for pages added by URL and files alike."""
+    from trafilatura import extract_metadata
+
+    found = extract_metadata(html, default_url=url)
+    return found.date if found is not None else None
 
 
 def read_pdf(data: bytes, rel: str) -> Article:

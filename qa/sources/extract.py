@@ -40,6 +40,7 @@ def page_record(fetched: Fetched) -> dict[str, Any]:
     import trafilatura
 
     from qa.dates import page_date
+    from qa.ingest import searched_date
 
     html = _text(fetched)
     # the date from the page's markup first: htmldate's search of the text guesses from any year it says
@@ -54,8 +55,7 @@ def page_record(fetched: Fetched) -> dict[str, Any]:
     first, _, rest = text.partition("\n")
     if title and first.strip() == title and rest.strip():
         text = rest.strip()  # trafilatura repeats the headline as the first line
-    date_found = page_date(document.date, lambda: trafilatura.extract_metadata(html, default_url=fetched.url).date,
-                           text)
+    date_found = page_date(document.date, lambda: searched_date(html, fetched.url), text)
     return {"title": title or first[:150], "text": text, "url": fetched.url, "date": date_found,
             "site": document.sitename or urlsplit(fetched.url).hostname, "author": document.author}
 
