@@ -192,10 +192,8 @@ def _who_said_so(question: str, last: Answer) -> str | None:
         clause = [*subject, verb[0], *rest[1:]]
     else:
         clause = [*subject, aux, *rest]
-    if clause[0] in {"The", "A", "An"}:
-        clause[0] = clause[0].lower()
     who = m.group("who") or "who"
-    return f"{who[:1].upper()}{who[1:]} said that {' '.join(clause)}?"
+    return f"{who[:1].upper()}{who[1:]} said that {_mid_question(' '.join(clause))}?"
 
 
 _SAID_NEXT = re.compile(
@@ -551,16 +549,18 @@ def warm_up() -> None:
 def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
     """"opened" + "the mayor" + "the bridge" -> "did the mayor open the bridge" (a past or present
     tense of a verb, by lemminflect's tables), else None."""
-    from lemminflect import getInflection, getLemma
+    from lemminflect import getInflection
 
-    if not verb.isalpha() or not verb.islower():
+    lemma = _tensed_lemma(verb)  # known verbs only, not "industries"
+    if lemma is None:
         return None
-    subject = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", subject)  # "did the mayor ...", mid-question
-    for lemma in getLemma(verb, upos="VERB", lemmatize_oov=False):  # known verbs only, not "industries"
-        for tag, do in (("VBD", "did"), ("VBZ", "does")):
-            if lemma != verb and verb in getInflection(lemma, tag=tag):
-                return " ".join([do, subject, lemma, *rest])
-    return None
+    do = "did" if verb in getInflection(lemma, tag="VBD") else "does"
+    return " ".join([do, _mid_question(subject), lemma, *rest])  # "did the mayor ..."
+
+
+def _mid_question(text: str) -> str:
+    """``text`` with a leading article lower-cased, to stand inside a question: "The mayor" -> "the mayor"."""
+    return re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", text)
 
 
 def _tensed_lemma(word: str) -> str | None:
@@ -612,13 +612,14 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     words = rest.split()
     wh = asked.group().strip().lower().split() if asked else []
     lemma = _tensed_lemma(words[0]) if words else None
-    if wh[:2] == ["how", "many"] and len(wh) > 2 and lemma is not None and \
-            (len(words) == 1 or words[1].lower() in _STRANDED):  # "How many people died (in ...)": "did people die"
-        past = words[0] in getInflection(lemma, tag="VBD")
-        return " ".join(["did" if past else "do", *wh[2:], lemma, *words[1:]])
-    if not wh or wh[0] not in {"who", "what", "which"} or lemma is None:
+    if lemma is None:
         return None
     past = words[0] in getInflection(lemma, tag="VBD")
+    if wh[:2] == ["how", "many"] and len(wh) > 2 and \
+            (len(words) == 1 or words[1].lower() in _STRANDED):  # "How many people died (in ...)": "did people die"
+        return " ".join(["did" if past else "do", *wh[2:], lemma, *words[1:]])
+    if not wh or wh[0] not in {"who", "what", "which"}:
+        return None
     end = next((i for i in range(1, len(words)) if words[i].lower() in _STRANDED), len(words))
     thing, after = words[1:end], words[end:]
     if not thing:  # no object: "did it happen in Moscow", "did they attack"
