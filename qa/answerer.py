@@ -5,7 +5,8 @@
 
 ``QA`` retrieves and chooses among a follow-up's readings; this is what it hands the passages to:
 the reader reads them (best first, stopping early when the top passage's answer is already probably
-right, and a withheld answer's top passages again, three sentences at a time),
+right, and a withheld answer's top passages again, three sentences at a time, as those of an answer
+from a sentence with none of the question's words),
 ``qa.answering.compose`` turns each reading into a cited, scored ``Answer``, and the threshold for
 its kind of question (given or retrieved passages, a follow-up read with history) decides whether
 it is shown.
@@ -163,10 +164,14 @@ class Answerer:
         sentences, and the second reading's answer wins when the verifier finds it likelier right. In
         six sentences the reader answers "What did Putin suggest?" with "the Russian services" (0.32);
         in the hit's own three, with what he suggested (0.78). Follow-ups read with the history are
-        left as read: measured, a second reading added confident wrong answers there."""
+        left as read: measured, a second reading added confident wrong answers there. An answer shown
+        from a sentence that has none of the question's words gets the same second reading: in six
+        sentences "Who is supposedly trying to blame ISIS?" found "Macron" (0.56) in the sentence before
+        the one that says who, and in three "the United States" (0.61)."""
         index = self.index()
-        weak = [i for i, (a, f) in enumerate(zip(answers, follow_ups))
-                if a.score < self.settings.closer_look and not f.uses_history]
+        weak = [i for i, (a, f) in enumerate(zip(answers, follow_ups)) if not f.uses_history and (
+            a.score < self.settings.closer_look or a.signals.get("words_in_sentence") == 0.0)
+            and self.settings.closer_look > 0]
         if index is None or not weak:
             return answers
         todo = []

@@ -21,7 +21,7 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, besides_signals, event_elsewhere, signals
+from qa.verification import Verifier, besides_signals, event_elsewhere, names_asker, other_holder, signals
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -90,6 +90,11 @@ def compose(
         if same and event_elsewhere(query, same[0].sentence, same[0].start - same[0].sentence_start,
                                     same[0].end - same[0].sentence_start):
             checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
+        if same and names_asker(query, same[0].sentence, same[0].start - same[0].sentence_start,
+                                same[0].end - same[0].sentence_start):
+            checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
+        if same and other_holder(query, same[0].sentence):
+            checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span

@@ -207,6 +207,44 @@ def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
     return not told(nearest) and any(told(k) for k in mentions if k != nearest)
 
 
+# a candidate that names the one the question asks about (``names_asker``) or is said by another holder of
+# the question's role (``other_holder``): its probability times this
+ANOTHER_ONE = 0.5
+_ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:did|does|do|has|have|had|will|would|could|can)\s+"
+                             r"(?P<subject>.+?)\s+\w+\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
+    """The name at ``sentence[start:end]`` is the one the question asks about: "Maria Zakharova" of "What
+    did the Kremlin spokeswoman claim?" in "Kremlin spokeswoman Maria Zakharova suggesting ..." (a "What
+    did X do?" question, the candidate a capitalised name right after a word of X)."""
+    m = _ASKS_WHAT_DONE.match(question)
+    answer = sentence[start:end].strip()
+    words = _WORD.findall(answer)
+    if m is None or not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words):
+        return False
+    subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
+    before = [w.lower() for w in _WORD.findall(sentence[:start])[-2:]]
+    return bool(subject & set(before))
+
+
+def other_holder(question: str, sentence: str) -> bool:
+    """``sentence`` speaks of another holder of the role the question names: "What did the interior minister
+    warn?" and "Prime Minister Gabriel Attal announced ..." (the role word told apart by another word,
+    never by the question's)."""
+    asked = [(m.lower(), r) for m, r in roles(question.lower())]
+    if not asked:
+        return False
+    words = [w.lower() for w in TOKEN.findall(sentence)]
+    for modifier, role in asked:
+        if role_in(sentence, modifier, role):
+            return False
+        if any(w in (role, role + "s") and k > 0 and words[k - 1] not in _PLAIN_MODIFIERS
+               and words[k - 1].isalpha() and words[k - 1] not in _stopwords() for k, w in enumerate(words)):
+            return True
+    return False
+
+
 # "Did he accept?", "Is Macron talking to him directly?": a question the articles' words cannot answer,
 # only a yes or a no; not "Is it Monday or Friday?" and not "Do you know who ...?"
 _POLAR = re.compile(r"^\s*(?:(?:and|but|so|then)\s*,?\s+)?(?:is|are|was|were|am|do|does|did|has|have|had|can|could|"
@@ -370,8 +408,10 @@ def predict(model: dict[str, Any], s: Signals) -> float:
 
 def besides_signals(checks: dict[str, float]) -> float:
     """What an answer's checks that are no signal make of its probability: ``EVENT_ELSEWHERE`` for an
-    answer of another event than the question's, else 1."""
-    return EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
+    answer of another event than the question's, ``ANOTHER_ONE`` for one that names the one asked about or
+    is said by another holder of the question's role, else 1."""
+    factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
+    return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder") else 1.0)
 
 
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:

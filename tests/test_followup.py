@@ -540,3 +540,20 @@ def test_a_capitalised_opening_word_the_articles_write_in_lower_case_is_no_name(
     assert complete("What did they say?", [rather, level]) != "What did Rather say?"
     named = Answer("Macron said what?", None, 0.3, passages=[Passage("a1", "Title", 0, 1, 0, "Macron said so.")])
     assert "Macron" in [e.text for e in entities_of([named])]
+
+
+def test_says_who_asks_nothing_of_a_report_about_something_else() -> None:
+    sentence = ("Macron said that for now the contacts with Moscow will be at the technical and ministerial level "
+                "rather than direct talks.")
+    last = turn("Who is supposedly trying to blame ISIS?", "Macron", sentence)
+    # was "Who said that for now the contacts with Moscow will be ...?": the report is not about blaming ISIS
+    assert not any("contacts" in r for r in readings("Says who?", [last]))
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("When was it?", "When was the attack?"),  # was "When was ISIS?"
+    ("Where did it happen?", "Where did the attack happen?"),
+    ("What does it want?", "What does ISIS want?"),  # a thing that wants: the answer, as before
+])
+def test_when_or_where_it_happened_is_the_event(question: str, expected: str) -> None:
+    assert complete(question, [turn("Who claimed the attack?", "ISIS", "ISIS claimed the attack.")]) == expected

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -497,3 +498,30 @@ def test_a_weak_answer_gets_a_closer_look(tmp_path: Path) -> None:
     assert off.read_many([("Who called?", [merged])], retrieved=True)[0].text is None  # withheld at 0.3
     given = pipeline.read("Who called?", [merged])  # a given passage is read as given
     assert given.text is None and pipeline.reader.calls[-1] == [1]
+
+
+class SureWindowReader(WindowReader):
+    """As ``WindowReader``, but sure of "Anna Berg" (0.6) in a long passage: an answer shown, from a sentence
+    that has none of the question's words."""
+
+    def read_many(self, items: list[tuple[str, list[Passage]]]) -> list[Reading]:
+        readings = super().read_many(items)
+        return [Reading([replace(s, score=0.6) if s.text == "Anna Berg" else s for s in r.spans], r.no_answer)
+                for r in readings]
+
+
+def test_an_answer_from_a_sentence_without_the_questions_words_gets_a_closer_look(tmp_path: Path) -> None:
+    from qa.retrieval import passage_of
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "call.txt").write_text("A call\n\nAnna Berg spoke first. The weather was mild. Trains ran late. "
+                                     "Carl Dahl called at noon. Nobody answered. The office closed.\n")
+    pipeline = QA(corpus=corpus, index=tmp_path / "index", reader=SureWindowReader(), embedder=FakeEmbedder())
+    index = pipeline.index()
+    merged = passage_of(index, next(iter(index.articles)), 0, 5)
+    answer = pipeline.read_many([("Who called?", [merged])], retrieved=True)[0]
+    assert answer.text == "Carl Dahl" and pipeline.reader.calls == [[1], [4]]  # shown at 0.6, read again
+    # an answer from a sentence that has the question's words is left as read
+    spoke = pipeline.read_many([("Who spoke first?", [merged])], retrieved=True)[0]
+    assert spoke.text == "Anna Berg" and pipeline.reader.calls[-1] == [1]

@@ -9,12 +9,15 @@ from qa.answering import compose
 from qa.followup import FollowUp
 from qa.schema import Passage, Reading, Span
 from qa.verification import (
+    ANOTHER_ONE,
     EVENT_ELSEWHERE,
     Signals,
     Verifier,
     checked,
     event_elsewhere,
     fit,
+    names_asker,
+    other_holder,
     phrases,
     predict,
     question_type,
@@ -215,3 +218,41 @@ def test_checks_recorded_with_an_answer_replay_to_its_probability() -> None:
     plain = predict(model, Signals.of(answer.signals))
     assert checked(model, answer.signals) == pytest.approx(plain * EVENT_ELSEWHERE)
     assert checked(model, Signals.of(answer.signals).to_dict()) == pytest.approx(plain)
+
+
+ZAKHAROVA = ("Moscow has so far been unwilling to blame ISIS, with Kremlin spokeswoman Maria Zakharova suggesting "
+             "on Monday that the United States was attempting to blame ISIS.")
+
+
+@pytest.mark.parametrize(("question", "answer", "asker"), [
+    ("What did the Kremlin spokeswoman claim?", "Maria Zakharova", True),  # the one asked about, named
+    ("What did the Kremlin spokeswoman claim?", "the United States", False),
+    ("What is the name of the Kremlin spokeswoman?", "Maria Zakharova", False),  # asks for the name
+    ("Who is the Kremlin spokeswoman?", "Maria Zakharova", False),
+])
+def test_an_answer_that_names_the_one_asked_about_is_told(question: str, answer: str, asker: bool) -> None:
+    at = ZAKHAROVA.find(answer)
+    assert names_asker(question, ZAKHAROVA, at, at + len(answer)) is asker
+
+
+@pytest.mark.parametrize(("question", "other"), [
+    ("What did the interior minister warn?", True),  # the prime minister speaks there
+    ("What did the Interior Minister warn?", True),
+    ("What did the prime minister announce?", False),
+    ("What did the minister announce?", False),  # no minister told apart
+    ("What did Attal announce?", False),
+])
+def test_an_answer_said_by_another_holder_of_the_questions_role_is_told(question: str, other: bool) -> None:
+    sentence = "The comments came after Prime Minister Gabriel Attal announced on Sunday that the alert would rise."
+    assert other_holder(question, sentence) is other
+
+
+def test_such_answers_lose_half_their_probability() -> None:
+    passage = Passage("a", "A", 0, 0, 0, ZAKHAROVA)
+    name, claim = ZAKHAROVA.find("Maria Zakharova"), ZAKHAROVA.find("the United States was")
+    reading = Reading([Span(0, name, name + 15, "Maria Zakharova", 0.8),
+                       Span(0, claim, len(ZAKHAROVA) - 1, ZAKHAROVA[claim:-1], 0.5)], [0.01])
+    q = "What did the Kremlin spokeswoman claim?"
+    answer = compose(FollowUp(q, q), [passage], reading, 0.0, 0.0, verifier=Verifier())
+    scores = {c.text: c.score for c in [answer, *answer.alternatives]}
+    assert scores["Maria Zakharova"] == pytest.approx(0.8 * ANOTHER_ONE) and answer.text.startswith("the United")

@@ -150,11 +150,23 @@ def _who_said(question: str, last: Answer) -> str | None:
     if said is None:
         return None
     clause = said.group("clause").strip().rstrip(".!?”\"").strip()
+    if not _bears_on(clause, last):
+        return None  # "Macron said that for now the contacts ..." reports nothing "Who tried to blame ISIS?" asked
     verb = (said.group("said") or said.group("verb")).lower()  # the sentence's own: "Who suggested that ...""
     if not verb.endswith("ed"):
         verb = _PAST.get(verb) or re.sub(r"(?:s|ing)$", "", verb).rstrip("e") + "ed"  # "suggesting" -> "suggested"
     who = m.group("who") or "who"  # "Says who?"
     return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
+
+
+def _bears_on(clause: str, last: Answer) -> bool:
+    """A reported ``clause`` is about the last turn: it holds its answer, or a word of its question (the
+    first five letters of a word that is not a function or question word: "attempts" for "attempted")."""
+    if last.text and contains_phrase(clause, last.text):
+        return True
+    words = {w.lower()[:5] for w in tokens(last.query or last.question)} - {""}
+    asked = {w[:5] for w in FUNCTION}
+    return bool((words - asked) & {w.lower()[:5] for w in tokens(clause)})
 
 
 def _who_said_so(question: str, last: Answer) -> str | None:
@@ -431,6 +443,16 @@ def is_pronoun(lowered: Sequence[str], i: int) -> bool:
     return True
 
 
+_HAPPEN = frozenset({"happen", "happened", "occur", "occurred", "take", "took", "start", "started", "end", "ended"})
+
+
+def _happening(lowered: Sequence[str], i: int) -> bool:
+    """"it" at ``i`` is what happened, asked when or where: "When was it?", "Where did it happen?"."""
+    nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
+    return bool(lowered) and lowered[0] in {"when", "where"} and i > 0 and lowered[i - 1] in {
+        "was", "is", "did", "does", "will"} and (nxt in {"?", ".", "!"} or nxt in _HAPPEN)
+
+
 def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[Entity]) -> list[str]:
     """What pronoun ``lowered[i]`` may stand for, likeliest first, as it would read in its place
     ("Macron's" for "his", "in Moscow" for "there")."""
@@ -453,9 +475,13 @@ def _antecedents(word: str, lowered: Sequence[str], i: int, entities: Sequence[E
                   and not plural_name(e.text)
                   and not (e.answer and e.kind == "place")
                   and not any(ch.isdigit() for ch in e.text) and not TIME_WORDS & set(tokens(e.text.lower()))]
-        found = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
-                 and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1] + \
-            [e for e in things if e.topic or e.kind == "event"] + \
+        answered = [e for e in things if e.answer and e.turn == 0 and e.kind in ("thing", "group", "event")
+                    and (e.text[:1].isupper() or e.text.lower().startswith("the ")) and not e.text.endswith("s")][:1]
+        events = [e for e in things if e.topic or e.kind == "event"]
+        if _happening(lowered, i) and any(e.kind == "event" for e in events):
+            # "When was it?" after "Who claimed the attack?" -> "ISIS": a time or place is an event's
+            answered = [e for e in events if e.kind == "event"][:1]
+        found = answered + events + \
             [e for e in things if e.turn == 0 and not e.modifier] + [e for e in things if e.turn == 0] + [
             e for e in things if e.text[:1].isupper()] + things
     else:  # there: a place, else a named event or thing
