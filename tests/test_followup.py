@@ -557,3 +557,14 @@ def test_says_who_asks_nothing_of_a_report_about_something_else() -> None:
 ])
 def test_when_or_where_it_happened_is_the_event(question: str, expected: str) -> None:
     assert complete(question, [turn("Who claimed the attack?", "ISIS", "ISIS claimed the attack.")]) == expected
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("Rather than what?", "What rather than technical and ministerial?"),
+    ("Instead of what?", "What instead of technical and ministerial?"),  # its quotation marks dropped
+])
+def test_rather_than_what_asks_what_the_last_answer_stands_against(question: str, expected: str) -> None:
+    last = turn("At what level will France deal with Moscow?", "“technical and ministerial”")
+    # was "Rather than what “technical and ministerial” level will France deal with Moscow?", read as nothing
+    assert complete(question, [last]) == expected
+    assert complete(question, [turn("At what level will France deal with Moscow?", None)]) != expected

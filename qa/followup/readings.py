@@ -54,6 +54,9 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     asked = _bare_question_word(question)
     if asked is not None:
         found.append(_ask_again(asked, recent[0]) or "")
+    contrast = _CONTRAST.match(question)
+    if contrast is not None and recent[0].text:
+        found.append(_contrasted(contrast.group("c"), recent[0].text))
     fragment = fragment_of(question)
     if fragment is not None:
         found.append(_fill_fragment(fragment, recent[0]) or "")
@@ -89,6 +92,18 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     if elliptic or said:
         found.append(question)  # as asked, searched with the conversation's context and focus
     return found[:MAX_READINGS]
+
+
+_CONTRAST = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<c>rather than|instead of|as opposed to|other than)\s+what"
+                       r"\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def _contrasted(contrast: str, answer: str) -> str:
+    """"Rather than what?" after the answer "technical and ministerial": "What rather than technical and
+    ministerial?" (the reader finds "direct talks" in "... rather than holding direct talks"; a frame
+    with the answer inside, "Rather than what technical and ministerial level ...?", found nothing)."""
+    said = _mid_question(answer.strip().strip('“”"').rstrip("."))
+    return f"What {contrast.lower()} {said}?"
 
 
 def respelled(question: str, passages: Sequence[str], site: str = "") -> str | None:
