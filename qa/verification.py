@@ -224,7 +224,7 @@ def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
     if m is None or not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words):
         return False
     subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
-    before = [w.lower() for w in _WORD.findall(sentence[:start])[-2:]]
+    before = [w.lower() for w in _WORD.findall(sentence[:start])[-1:]]  # "Matlin provided American Sign ...": no
     return bool(subject & set(before))
 
 
@@ -232,7 +232,7 @@ def other_holder(question: str, sentence: str) -> bool:
     """``sentence`` speaks of another holder of the role the question names: "What did the interior minister
     warn?" and "Prime Minister Gabriel Attal announced ..." (the role word told apart by another word,
     never by the question's)."""
-    asked = [(m.lower(), r) for m, r in roles(question.lower())]
+    asked = roles(question)  # a capitalised title ("Carolina Panthers player") is a name, not a role told apart
     if not asked:
         return False
     words = [w.lower() for w in TOKEN.findall(sentence)]
