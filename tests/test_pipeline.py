@@ -474,17 +474,27 @@ class WindowReader(CalibratedReader):
         return readings
 
 
-def test_a_weak_answer_gets_a_closer_look(tmp_path: Path) -> None:
-    from qa.retrieval import passage_of
-
+def call_corpus(tmp_path: Path) -> Path:
+    """A six-sentence article whose fourth sentence says who called."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "call.txt").write_text("A call\n\nAnna Berg spoke first. The weather was mild. Trains ran late. "
                                      "Carl Dahl called at noon. Nobody answered. The office closed.\n")
-    pipeline = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder())
+    return corpus
+
+
+def merged_passage(pipeline: QA) -> Passage:
+    """The whole call article as one passage of six sentences, as two merged hits are."""
+    from qa.retrieval import passage_of
+
     index = pipeline.index()
-    article = next(iter(index.articles))
-    merged = passage_of(index, article, 0, 5)  # six sentences, as two merged hits are
+    return passage_of(index, next(iter(index.articles)), 0, 5)
+
+
+def test_a_weak_answer_gets_a_closer_look(tmp_path: Path) -> None:
+    corpus = call_corpus(tmp_path)
+    pipeline = QA(corpus=corpus, index=tmp_path / "index", reader=WindowReader(), embedder=FakeEmbedder())
+    merged = merged_passage(pipeline)
     weak = pipeline.read_many([("Who called?", [merged])], retrieved=True)[0]
     assert weak.text == "Carl Dahl" and weak.score == pytest.approx(0.8, abs=1e-3)
     assert pipeline.reader.calls == [[1], [4]]  # the passage, then every window of three sentences in it
@@ -511,15 +521,9 @@ class SureWindowReader(WindowReader):
 
 
 def test_an_answer_from_a_sentence_without_the_questions_words_gets_a_closer_look(tmp_path: Path) -> None:
-    from qa.retrieval import passage_of
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "call.txt").write_text("A call\n\nAnna Berg spoke first. The weather was mild. Trains ran late. "
-                                     "Carl Dahl called at noon. Nobody answered. The office closed.\n")
-    pipeline = QA(corpus=corpus, index=tmp_path / "index", reader=SureWindowReader(), embedder=FakeEmbedder())
-    index = pipeline.index()
-    merged = passage_of(index, next(iter(index.articles)), 0, 5)
+    pipeline = QA(corpus=call_corpus(tmp_path), index=tmp_path / "index", reader=SureWindowReader(),
+                  embedder=FakeEmbedder())
+    merged = merged_passage(pipeline)
     answer = pipeline.read_many([("Who called?", [merged])], retrieved=True)[0]
     assert answer.text == "Carl Dahl" and pipeline.reader.calls == [[1], [4]]  # shown at 0.6, read again
     # an answer from a sentence that has the question's words is left as read
