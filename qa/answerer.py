@@ -170,9 +170,8 @@ class Answerer:
         the one that says who, and in three "the United States" (0.61)."""
         index = self.index()
         weak = [i for i, (a, f) in enumerate(zip(answers, follow_ups)) if not f.uses_history and (
-            a.score < self.settings.closer_look or a.signals.get("words_in_sentence") == 0.0)
-            and self.settings.closer_look > 0]
-        if index is None or not weak:
+            a.score < self.settings.closer_look or a.signals.get("words_in_sentence") == 0.0)]
+        if index is None or not weak or self.settings.closer_look <= 0:
             return answers
         todo = []
         for i in weak:

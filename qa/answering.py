@@ -87,14 +87,15 @@ def compose(
             retrieval_score=passage.score, site=(same[0].site or "") if same else "",
         )
         checks = facts.to_dict()
-        if same and event_elsewhere(query, same[0].sentence, same[0].start - same[0].sentence_start,
-                                    same[0].end - same[0].sentence_start):
-            checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
-        if same and names_asker(query, same[0].sentence, same[0].start - same[0].sentence_start,
-                                same[0].end - same[0].sentence_start):
-            checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
-        if same and other_holder(query, same[0].sentence):
-            checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
+        if same:
+            sentence, at, end = (same[0].sentence, same[0].start - same[0].sentence_start,
+                                 same[0].end - same[0].sentence_start)
+            if event_elsewhere(query, sentence, at, end):
+                checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
+            if names_asker(query, sentence, at, end):
+                checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
+            if other_holder(query, sentence):
+                checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span

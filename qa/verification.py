@@ -327,7 +327,7 @@ class Signals:
 
     @classmethod
     def of(cls, checks: dict[str, float]) -> Signals:
-        """The signals among an answer's checks (``Answer.signals``; "event_elsewhere" is not one)."""
+        """The signals among an answer's checks (``Answer.signals``; those ``besides_signals`` reads are not)."""
         return cls(**{k: checks[k] for k in cls.names()})
 
 

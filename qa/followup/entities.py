@@ -24,6 +24,7 @@ from qa.followup.words import (
     QUESTION_WORDS,
     TIME_PHRASE,
     TIME_QUESTION,
+    mid_question,
     tokens,
 )
 from qa.schema import Answer
@@ -76,7 +77,7 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
                     re.search(rf"\b(?:is|are|was|were) {re.escape(carried)} [a-z]+(?:ed|en|wn|lt|ght)\b", a.query):
                 inserted.append(carried)  # as a passive's subject: "was Bataclan Theatre attacked"
         for phrase in inserted:  # what a pronoun stood for last time: what the conversation is about
-            phrase = re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", phrase)  # it opened the reading
+            phrase = mid_question(phrase)  # "The Kremlin spokeswoman's name?": it opened the reading
             said = {w.lower() for w in tokens(a.question)}
             kind = kind_of(phrase, question)
             if said & (NEUTER | {"there"}) and not said & (MALE | FEMALE):

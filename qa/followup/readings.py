@@ -29,6 +29,7 @@ from qa.followup.words import (
     SAY,
     TIME_WORDS,
     VAGUE,
+    mid_question,
     tokens,
 )
 from qa.schema import Answer
@@ -102,7 +103,7 @@ def _contrasted(contrast: str, answer: str) -> str:
     """"Rather than what?" after the answer "technical and ministerial": "What rather than technical and
     ministerial?" (the reader finds "direct talks" in "... rather than holding direct talks"; a frame
     with the answer inside, "Rather than what technical and ministerial level ...?", found nothing)."""
-    said = _mid_question(answer.strip().strip('“”"').rstrip("."))
+    said = mid_question(answer.strip().strip('“”"').rstrip("."))
     return f"What {contrast.lower()} {said}?"
 
 
@@ -174,14 +175,16 @@ def _who_said(question: str, last: Answer) -> str | None:
     return f"{who[:1].upper()}{who[1:]} {verb} that {clause}?" if clause else None
 
 
+_FUNCTION_PREFIXES = frozenset(w[:5] for w in FUNCTION)
+
+
 def _bears_on(clause: str, last: Answer) -> bool:
     """A reported ``clause`` is about the last turn: it holds its answer, or a word of its question (the
     first five letters of a word that is not a function or question word: "attempts" for "attempted")."""
     if last.text and contains_phrase(clause, last.text):
         return True
     words = {w.lower()[:5] for w in tokens(last.query or last.question)} - {""}
-    asked = {w[:5] for w in FUNCTION}
-    return bool((words - asked) & {w.lower()[:5] for w in tokens(clause)})
+    return bool((words - _FUNCTION_PREFIXES) & {w.lower()[:5] for w in tokens(clause)})
 
 
 def _who_said_so(question: str, last: Answer) -> str | None:
@@ -220,7 +223,7 @@ def _who_said_so(question: str, last: Answer) -> str | None:
     else:
         clause = [*subject, aux, *rest]
     who = m.group("who") or "who"
-    return f"{who[:1].upper()}{who[1:]} said that {_mid_question(' '.join(clause))}?"
+    return f"{who[:1].upper()}{who[1:]} said that {mid_question(' '.join(clause))}?"
 
 
 _SAID_NEXT = re.compile(
@@ -464,7 +467,7 @@ _HAPPEN = frozenset({"happen", "happened", "occur", "occurred", "take", "took", 
 def _happening(lowered: Sequence[str], i: int) -> bool:
     """"it" at ``i`` is what happened, asked when or where: "When was it?", "Where did it happen?"."""
     nxt = lowered[i + 1] if i + 1 < len(lowered) else "?"
-    return bool(lowered) and lowered[0] in {"when", "where"} and i > 0 and lowered[i - 1] in {
+    return i > 0 and lowered[0] in {"when", "where"} and lowered[i - 1] in {
         "was", "is", "did", "does", "will"} and (nxt in {"?", ".", "!"} or nxt in _HAPPEN)
 
 
@@ -596,12 +599,7 @@ def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
     if lemma is None:
         return None
     do = "did" if verb in getInflection(lemma, tag="VBD") else "does"
-    return " ".join([do, _mid_question(subject), lemma, *rest])  # "did the mayor ..."
-
-
-def _mid_question(text: str) -> str:
-    """``text`` with a leading article lower-cased, to stand inside a question: "The mayor" -> "the mayor"."""
-    return re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", text)
+    return " ".join([do, mid_question(subject), lemma, *rest])  # "did the mayor ..."
 
 
 def _tensed_lemma(word: str) -> str | None:

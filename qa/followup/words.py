@@ -80,3 +80,8 @@ killed died
 thwarted foiled prevented stopped
 detained arrested
 """.strip().splitlines()]
+
+
+def mid_question(text: str) -> str:
+    """``text`` with a leading article lower-cased, to stand inside a question: "The mayor" -> "the mayor"."""
+    return re.sub(r"^(The|A|An) ", lambda m: m.group(1).lower() + " ", text)
