@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import MeanPooledEncoder, SentenceEmbedder
+from qa.embedding import MeanPooledEncoder, SentenceEmbedder, token_batches
 
 
 def st_folder(folder: Path, modules: list[str], pooling: dict[str, bool]) -> Path:
@@ -47,6 +47,32 @@ def test_packaged_embedder_matches_sentence_transformers() -> None:
     reference = SentenceTransformer(str(embedder._model.folder), device="cpu").encode(
         sentences, normalize_embeddings=True)
     assert np.min(np.sum(vectors * reference, axis=1)) > 0.99999
+
+
+def test_token_batches_cover_every_text_once_longest_first_within_the_budget() -> None:
+    lengths = [12, 40, 7, 300, 40, 9, 25, 25, 3, 64]
+    batches = token_batches(lengths, 100)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths, reverse=True)
+    for rows in batches:
+        padded = len(rows) * max(lengths[i] for i in rows)
+        assert padded <= 100 or len(rows) == 1  # a text longer than the budget goes alone
+    assert [len(b) for b in batches] == [1, 1, 2, 4, 2]  # 300 | 64 | 40 40 | 25 25 12 9 | 7 3
+    assert token_batches([], 100) == []
+
+
+@pytest.mark.real_model
+def test_bulk_vectors_do_not_depend_on_how_texts_are_batched() -> None:
+    texts = [f"Sentence number {i} about the concert hall attack" + " and its aftermath" * (i % 7) for i in range(40)]
+    embedder = SentenceEmbedder()
+    embedder.warm_up()
+    encoder = embedder._model
+    together = encoder.encode(texts, batch_tokens=1024)
+    alone = encoder.encode(texts, batch_tokens=1)  # one text a pass (a handful would take the question backend)
+    assert together.shape == (40, 384)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.min(np.sum(together * alone, axis=1)) > 0.99999  # padding never changes a text's vector
 
 
 @pytest.mark.real_model
