@@ -137,19 +137,28 @@ def cite(passage: Passage, span: Span, index: SentenceIndex | None = None) -> Ci
 
 _OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
 _PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
+_DOUBLE_CLOSING, _OPENER = "”»", {"”": "“", "»": "«"}
 
 
 def balanced(span: Span, passage: str = "") -> Span:
     """``span`` with no quotation cut in half. A quotation opened inside the span and closed just after it
     in ``passage`` (within ``QUOTE_REACH`` characters, the same sentence) is taken whole: 'Russia “increased
-    cooperation' -> 'Russia “increased cooperation”'. A quotation mark at either end whose partner is not
-    inside the span is dropped: 'increased cooperation”' -> 'increased cooperation'."""
+    cooperation' -> 'Russia “increased cooperation”', and one closed inside it and opened just before it
+    likewise. A quotation mark at either end whose partner is not inside the span is dropped:
+    'increased cooperation”' -> 'increased cooperation'."""
     text, start = span.text, span.start
     opened = [i for i, ch in enumerate(text) if ch in _PAIRS and ch not in "\"'" and _PAIRS[ch] not in text[i + 1 :]]
     if opened and opened[-1] > 0 and passage[span.start : span.end] == text:
         close = passage.find(_PAIRS[text[opened[-1]]], span.end, span.end + QUOTE_REACH)
         if close >= 0 and not re.search(r"[.!?]\s", passage[span.end : close]):
             text = passage[span.start : close + 1]
+    # and the other way: 'increased cooperation” to combat terrorism' -> '“increased cooperation” to ...'
+    # (double marks only: a single closing mark is also an apostrophe)
+    closed = [i for i, ch in enumerate(text) if ch in _DOUBLE_CLOSING and _OPENER[ch] not in text[:i]]
+    if closed and closed[0] < len(text) - 1 and passage[start : start + len(text)] == text:
+        begin = passage.rfind(_OPENER[text[closed[0]]], max(0, start - QUOTE_REACH), start)
+        if begin >= 0 and not re.search(r"[.!?]\s", passage[begin:start]):
+            text, start = passage[begin : start + len(text)], begin
     while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
         text = text[:-1].rstrip()
     while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
@@ -167,13 +176,16 @@ MERGE_WORDS = 6  # a candidate at most this many words longer than another that 
 
 def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tuple[Span, Citation]]]:
     """Candidates that say the same thing, pooled: "on Monday" and "Monday after five years of work" join
-    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer). The
+    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer), and
+    "“increased cooperation”" joins "increased cooperation" (the same words but for quotation marks). The
     pooled group keeps the text the reader scored best; the others' places count as its evidence."""
     keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
     words = {k: k.split() for k in keys}
+    bare = {k: [w.strip(_OPENING + _CLOSING) for w in words[k]] for k in keys}  # “increased cooperation”
     merged: dict[str, list[tuple[Span, Citation]]] = {}
     for k in keys:
-        target = next((h for h in merged if _contains(words[k], words[h]) or _contains(words[h], words[k])), None)
+        target = next((h for h in merged if bare[k] == bare[h] or _contains(words[k], words[h])
+                       or _contains(words[h], words[k])), None)
         if target is None:
             merged[k] = list(groups[k])
         else:

@@ -353,6 +353,15 @@ def test_a_quotation_opened_in_a_span_is_taken_whole() -> None:
     cut = "Russia “increased cooperation"
     span = balanced(Span(0, start, start + len(cut), cut, 0.5), passage)
     assert span.text == "Russia “increased cooperation”" and passage[span.start : span.end] == span.text
+    # and one closed inside the span, opened just before it
+    cut = "increased cooperation” to combat terrorism"
+    start = passage.index(cut)
+    span = balanced(Span(0, start, start + len(cut), cut, 0.5), passage)
+    assert span.text == "“increased cooperation” to combat terrorism" and span.start == start - 1
+    assert passage[span.start : span.end] == span.text
+    # an apostrophe is no closing mark
+    said = "Macron’s offer of “cooperation”."
+    assert balanced(Span(0, 0, 14, said[:14], 0.5), said).text == "Macron’s offer"
     # a quotation that closes only after the sentence ends is not reached for
     far = "He said “we will see. It may take weeks”."
     cut = far[: far.index(". It")]  # "He said “we will see"
@@ -376,6 +385,18 @@ def test_near_identical_candidates_pool_their_evidence() -> None:
     alone = QA(reader=ScriptedReader([spans[0], Span(0, 18, 27, "on Monday", 0.48)]), embedder=FakeEmbedder(),
                retriever=FixedRetriever(passages)).answer("When?", min_score=0.0)
     assert alone.signals["margin"] == pytest.approx(0.02, abs=1e-3) and not alone.alternatives
+
+
+def test_a_quoted_candidate_pools_with_the_same_words_unquoted() -> None:
+    text = "Macron offered Russia “increased cooperation” to combat terrorism. Putin offered talks."
+    passages = [Passage("a", "A", 0, 0, 0, text)]
+    at = text.index("increased")
+    spans = [Span(0, at, at + 21, "increased cooperation", 0.4),
+             Span(0, at - 1, at + 22, "“increased cooperation”", 0.3),
+             Span(0, text.index("talks"), text.index("talks") + 5, "talks", 0.35)]
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
+        "What was offered?", min_score=0.0)
+    assert r.text == "increased cooperation" and [a.text for a in r.alternatives] == ["talks"]
 
 
 class KeywordRetriever:
