@@ -29,8 +29,8 @@ WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 VECTOR_TOLERANCE = 0.999  # lowest cosine between two backends' vectors of one sentence that still share an index
 QUERY_TEXTS = 8  # a call with at most this many texts is a question's, not a bulk embedding
 # Token positions per forward pass in bulk (texts sorted by tokens, so little padding). On the real AVX2
-# host, 1,024 embedded 1.6x as many sentences a second as batches of 64 texts sorted by characters
-# (docs/speed.md, "Indexing"); 512-2,048 were within 2% of it.
+# host, 1,024 embedded 1.56x as many sentences a second as batches of 64 texts sorted by characters
+# (docs/speed.md, "Batches by tokens"); 512-2,048 were within 2% of it.
 BATCH_TOKENS = 1024
 ENCODE_CHUNK = 4096  # texts tokenized at a time in bulk (and the steps of the progress bar)
 
@@ -198,7 +198,7 @@ class MeanPooledEncoder:
     def get_embedding_dimension(self) -> int:
         return self._dimension
 
-    def encode(self, texts: list[str], batch_tokens: int = BATCH_TOKENS, **_: Any) -> np.ndarray:
+    def encode(self, texts: list[str], batch_tokens: int = BATCH_TOKENS) -> np.ndarray:
         """Unit-length vectors of ``texts``, in their order. They are run longest first (by tokens), in
         forward passes of about ``batch_tokens`` token positions: little padding, and activations that
         stay in the CPU's caches (``BATCH_TOKENS``)."""
