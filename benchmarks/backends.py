@@ -70,7 +70,7 @@ def embedder_rows(sentences: list[str], folder: Path) -> None:
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
 
-    from qa.embedding import SentenceEmbedder, packaged_minilm_path
+    from qa.embedding import SentenceEmbedder, packaged_minilm_path, unit_mean
 
     path = packaged_minilm_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -92,9 +92,7 @@ def embedder_rows(sentences: list[str], folder: Path) -> None:
                 feed = dict(tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=256,
                                       return_tensors="np"))
                 hidden = run({k: feed[k].astype(np.int64) for k in INPUTS})[0]
-                mask = feed["attention_mask"][..., None].astype(np.float32)
-                v = (hidden * mask).sum(1) / mask.sum(1)
-                out[rows] = v / np.linalg.norm(v, axis=1, keepdims=True)
+                out[rows] = unit_mean(hidden, feed["attention_mask"])
             return out
         return encode
 

@@ -137,7 +137,7 @@ def cite(passage: Passage, span: Span, index: SentenceIndex | None = None) -> Ci
 
 _OPENING, _CLOSING = "“‘«\"'", "”’»\"'"
 _PAIRS = {"“": "”", "‘": "’", "«": "»", '"': '"', "'": "'"}
-_DOUBLE_CLOSING, _OPENER = "”»", {"”": "“", "»": "«"}
+_OPENER = {c: o for o, c in _PAIRS.items() if o != c and c != "’"}  # double closing marks: ’ is also an apostrophe
 
 
 def balanced(span: Span, passage: str = "") -> Span:
@@ -153,8 +153,7 @@ def balanced(span: Span, passage: str = "") -> Span:
         if close >= 0 and not re.search(r"[.!?]\s", passage[span.end : close]):
             text = passage[span.start : close + 1]
     # and the other way: 'increased cooperation” to combat terrorism' -> '“increased cooperation” to ...'
-    # (double marks only: a single closing mark is also an apostrophe)
-    closed = [i for i, ch in enumerate(text) if ch in _DOUBLE_CLOSING and _OPENER[ch] not in text[:i]]
+    closed = [i for i, ch in enumerate(text) if ch in _OPENER and _OPENER[ch] not in text[:i]]
     if closed and closed[0] < len(text) - 1 and passage[start : start + len(text)] == text:
         begin = passage.rfind(_OPENER[text[closed[0]]], max(0, start - QUOTE_REACH), start)
         if begin >= 0 and not re.search(r"[.!?]\s", passage[begin:start]):

@@ -207,11 +207,16 @@ class MeanPooledEncoder:
         vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
         for rows in token_batches([len(e.ids) for e in encodings], batch_tokens):
             feed = self.tokenizer.padded([encodings[i] for i in rows])
-            hidden = runner.run(feed)[0]
-            mask = feed["attention_mask"][..., None].astype(np.float32)
-            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
-            vectors[rows] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            vectors[rows] = unit_mean(runner.run(feed)[0], feed["attention_mask"])
         return vectors
+
+
+def unit_mean(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Sentence vectors from a transformer's ``hidden`` states (texts x tokens x width): the mean over each
+    text's tokens (``attention_mask`` 1), scaled to unit length (all-MiniLM-L6-v2's pooling, in numpy)."""
+    mask = attention_mask[..., None].astype(np.float32)
+    pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+    return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
 
 def token_batches(lengths: list[int], batch_tokens: int) -> list[list[int]]:
