@@ -21,7 +21,16 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
-from qa.verification import Verifier, besides_signals, event_elsewhere, names_asker, other_holder, signals
+from qa.verification import (
+    OFF_VERB,
+    Verifier,
+    besides_signals,
+    event_elsewhere,
+    names_asker,
+    object_of_verb,
+    other_holder,
+    signals,
+)
 
 _PUNCTUATION = set(string.punctuation)
 CANDIDATES = 5  # the reader's best spans (after merging) that the verifier scores
@@ -76,7 +85,7 @@ def compose(
     if not ranked:
         return Answer(question, None, 0.0, no_answer_score=no_answer, passages=passages, seconds=seconds,
                       query=query)
-    candidates = []
+    candidates, objects = [], []
     for span, text, same in ranked[:CANDIDATES]:
         own = normalize_answer(span.text) or span.text.strip()
         rival = max((score for k, score in best_of.items() if k != own), default=0.0)
@@ -96,8 +105,19 @@ def compose(
                 checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
             if other_holder(query, sentence):
                 checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
+            said = [object_of_verb(query, c.sentence, c.start - c.sentence_start, c.end - c.sentence_start)
+                    for c in same]  # at any of its places
+            objects.append(True if True in said else False if False in said else None)
+        else:
+            objects.append(None)
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
+    if True in objects:  # "What did Attal announce?": what he announced, not what he called for after it
+        for k, is_object in enumerate(objects):
+            if is_object is False:
+                c, checks, reader_score = candidates[k]
+                checks["off_verb"] = 1.0
+                candidates[k] = (replace(c, score=c.score * OFF_VERB, signals=checks), checks, reader_score)
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
     candidates = [c for c, _, _ in candidates]

@@ -210,22 +210,111 @@ def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
 # a candidate that names the one the question asks about (``names_asker``) or is said by another holder of
 # the question's role (``other_holder``): its probability times this
 ANOTHER_ONE = 0.5
-_ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:did|does|do|has|have|had|will|would|could|can)\s+"
-                             r"(?P<subject>.+?)\s+\w+\s*[?.!]*\s*$", re.IGNORECASE)
+_ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:did|does|do|has|have|had|will|would|could|can|"
+                             r"(?P<be>was|were|is|are|has been|have been|had been|will be))\s+"
+                             r"(?P<subject>.+?)\s+(?P<verb>\w+)\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+# verbs whose object is a name of their subject: "What was the bridge called?"
+_NAMING = frozenset({"call", "called", "calls", "name", "named", "names", "known", "dub", "dubbed", "nickname",
+                     "nicknamed", "title", "titled", "rename", "renamed", "term", "termed", "label", "labelled",
+                     "labeled", "brand", "branded"})
+
+
+def _asks_what_done(question: str) -> re.Match[str] | None:
+    """A "What did X do?" question ("What did Attal announce?", "What was the company fined?"), else None:
+    after "was", the last word must be a verb's past participle ("What was the cause?" asks no such thing)."""
+    m = _ASKS_WHAT_DONE.match(question)
+    verb = m.group("verb").lower() if m else ""
+    if m is None or verb in _CLAUSE_VERBS or verb in _PREPOSITIONS:  # "... to be?", "What does AFC stand for?"
+        return None
+    if not m.group("be"):
+        return m
+    from lemminflect import getAllInflections, getLemma
+
+    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(verb, upos="VERB")]
+    return m if any(verb in t.get("VBN", t.get("VBD", ())) for t in tenses) else None  # regular: VBN as VBD
+
+
+_ASKS_WHO_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?:who|whom)\s+(?:did|does|do|has|have|had|will|would|could|"
+                            r"can)\s+(?P<subject>.+?)\s+\w+(?:\s+(?:to|for|with|from|by|about|against|at|on|in))?"
+                            r"\s*[?.!]*\s*$", re.IGNORECASE)
 
 
 def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
     """The name at ``sentence[start:end]`` is the one the question asks about: "Maria Zakharova" of "What
-    did the Kremlin spokeswoman claim?" in "Kremlin spokeswoman Maria Zakharova suggesting ..." (a "What
-    did X do?" question, the candidate a capitalised name right after a word of X)."""
-    m = _ASKS_WHAT_DONE.match(question)
+    did the Kremlin spokeswoman claim?" in "Kremlin spokeswoman Maria Zakharova suggesting ...", "Prime
+    Minister" of "Who did Gabriel Attal work for?" in "Prime Minister Gabriel Attal announced ..." (a "What
+    did X do?" or "Who did X do (to)?" question, the candidate a capitalised name right after a word of X,
+    or right before one)."""
+    m = _asks_what_done(question) or _ASKS_WHO_DONE.match(question)
     answer = sentence[start:end].strip()
     words = _WORD.findall(answer)
-    if m is None or not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words):
+    if m is None or not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words) or \
+            m.groupdict().get("verb", "").lower() in _NAMING:  # "What was the bridge called?" asks for its name
         return False
     subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
     before = [w.lower() for w in _WORD.findall(sentence[:start])[-1:]]  # "Matlin provided American Sign ...": no
-    return bool(subject & set(before))
+    after = [w.lower() for w in _WORD.findall(sentence[end:])[:1] if re.match(r"\s+\w", sentence[end:])]  # not "(AFC)"
+    return bool(subject & {*before, *after})
+
+
+# Between the asked verb and its object: no other verb ("announced on Sunday that ..." is clean; "announced that the
+# alert would rise, calling for vigilance" is not, for "vigilance"), and the object opens with no preposition
+_CLAUSE_VERBS = frozenset({"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does",
+                           "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must"})
+_PREPOSITIONS = frozenset({"to", "for", "with", "in", "on", "at", "from", "by", "about", "of", "into", "onto", "as",
+                           "against", "over", "under", "through", "towards", "toward", "upon", "via", "per"})
+_DETERMINERS = frozenset({"the", "a", "an", "our", "his", "her", "its", "their", "this", "that", "these", "those"})
+_PERSONAL = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "we", "our", "i", "my"})
+_OBJECT_REACH = 20  # words between the verb and its object, at most
+# a candidate beside the asked verb's object, where another candidate is that object: its probability times this
+OFF_VERB = 0.5
+
+
+@lru_cache(maxsize=256)
+def _forms(verb: str) -> frozenset[str]:
+    """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb."""
+    from lemminflect import getAllInflections, getLemma
+
+    forms: set[str] = set()
+    for lemma in {verb, *getLemma(verb, upos="VERB")}:
+        for tenses in getAllInflections(lemma, upos="VERB").values():
+            forms.update(t.lower() for t in tenses)
+    return frozenset(forms)
+
+
+def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool | None:
+    """Whether the answer at ``sentence[start:end]`` is the object of a "What did X do?" question's verb where
+    the sentence says that verb before it: "What did Attal announce?" of "Attal announced on Sunday that the
+    alert would rise, calling for vigilance": "the alert would rise" is (True), "vigilance" is not (False),
+    nor "to the Russian services" of "proposed to the Russian services ... increased cooperation" (a
+    preposition's object), nor an answer that says the verb itself. None: no such question, or the sentence
+    says the verb nowhere before the answer (its answer may come first: "the offer, proposed by ...")."""
+    m = _asks_what_done(question)
+    forms = _forms(m.group("verb").lower()) if m else frozenset()
+    if not forms:
+        return None
+    words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
+    said = [(s, e) for s, e, w in words if w in forms and e <= start]
+    inside = [w for s, _, w in words if start <= s < end]
+    if inside and forms & set(inside):
+        return False
+    if not said or not inside:
+        return None
+    gap = sentence[said[-1][1] : start]
+    between = [w.lower() for w in _WORD.findall(gap)]
+    while between and between[-1] in _DETERMINERS:  # "proposed to the | Russian services"
+        between.pop()
+    if (inside[0] in _PREPOSITIONS or between and between[-1] in _PREPOSITIONS or len(between) > _OBJECT_REACH
+            or re.search(r"[;:.!?]", gap) or any(w in _CLAUSE_VERBS or len(w) > 4 and w.endswith("ing")
+                                                 for w in between)):
+        return False
+    # the verb's own object, if the one asked about (or a pronoun for it) says it: not "despite ISIS claiming
+    # responsibility" for "What did Maria Zakharova claim?"
+    subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
+    before = {w.lower() for w in _WORD.findall(sentence[: said[-1][0]])}
+    return True if before & (subject | _PERSONAL) else None
 
 
 def other_holder(question: str, sentence: str) -> bool:
@@ -408,9 +497,11 @@ def predict(model: dict[str, Any], s: Signals) -> float:
 
 def besides_signals(checks: dict[str, float]) -> float:
     """What an answer's checks that are no signal make of its probability: ``EVENT_ELSEWHERE`` for an
-    answer of another event than the question's, ``ANOTHER_ONE`` for one that names the one asked about or
-    is said by another holder of the question's role, else 1."""
+    answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
+    another candidate is that object (``object_of_verb``), ``ANOTHER_ONE`` for one that names the one asked
+    about or is said by another holder of the question's role, else 1."""
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
+    factor *= OFF_VERB if checks.get("off_verb") else 1.0
     return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder") else 1.0)
 
 

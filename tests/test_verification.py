@@ -11,12 +11,14 @@ from qa.schema import Passage, Reading, Span
 from qa.verification import (
     ANOTHER_ONE,
     EVENT_ELSEWHERE,
+    OFF_VERB,
     Signals,
     Verifier,
     checked,
     event_elsewhere,
     fit,
     names_asker,
+    object_of_verb,
     other_holder,
     phrases,
     predict,
@@ -229,10 +231,30 @@ ZAKHAROVA = ("Moscow has so far been unwilling to blame ISIS, with Kremlin spoke
     ("What did the Kremlin spokeswoman claim?", "the United States", False),
     ("What is the name of the Kremlin spokeswoman?", "Maria Zakharova", False),  # asks for the name
     ("Who is the Kremlin spokeswoman?", "Maria Zakharova", False),
+    ("Who did Maria Zakharova accuse?", "ISIS", False),
 ])
 def test_an_answer_that_names_the_one_asked_about_is_told(question: str, answer: str, asker: bool) -> None:
     at = ZAKHAROVA.find(answer)
     assert names_asker(question, ZAKHAROVA, at, at + len(answer)) is asker
+
+
+@pytest.mark.parametrize(("question", "asker"), [
+    ("Who did Gabriel Attal work for?", True),  # his title, right before his name
+    ("What did Gabriel Attal announce?", True),
+    ("Who did the terror alert system warn?", False),
+    ("Who was Gabriel Attal?", False),  # asks for what he is
+    ("What was Gabriel Attal called?", False),  # asks for a name of him
+])
+def test_a_title_right_before_the_name_of_the_one_asked_about_names_him(question: str, asker: bool) -> None:
+    sentence = "The comments came after Prime Minister Gabriel Attal announced on Sunday that the alert would rise."
+    at = sentence.find("Prime Minister")
+    assert names_asker(question, sentence, at, at + len("Prime Minister")) is asker
+
+
+def test_an_abbreviations_expansion_does_not_name_the_one_asked_about() -> None:
+    sentence = "The American Football Conference (AFC) champion Denver Broncos won."
+    assert not names_asker("What does AFC stand for?", sentence, 4, 4 + len("American Football Conference"))
+    assert not names_asker("What did AFC win?", sentence, 4, 4 + len("American Football Conference"))
 
 
 @pytest.mark.parametrize(("question", "other"), [
@@ -256,3 +278,48 @@ def test_such_answers_lose_half_their_probability() -> None:
     answer = compose(FollowUp(q, q), [passage], reading, 0.0, 0.0, verifier=Verifier())
     scores = {c.text: c.score for c in [answer, *answer.alternatives]}
     assert scores["Maria Zakharova"] == pytest.approx(0.8 * ANOTHER_ONE) and answer.text.startswith("the United")
+
+
+ATTAL = ("The comments came after Prime Minister Gabriel Attal announced on Sunday that the terror alert system "
+         "would raise its threat warning to its highest level, calling for “maximum vigilance”.")
+FINED = "The construction company, Lusoponte Engenharia, was fined 2 million euros for missing a deadline."
+PROPOSED = ("He said per broadcaster BFMTV that his government “proposed to the Russian services, as to our partners "
+            "in the region, increased cooperation” in the fight against terrorism.")
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer", "verdict"), [
+    ("What did Gabriel Attal announce?", ATTAL, "the terror alert system would raise its threat warning", True),
+    ("What did Attal announce?", ATTAL, "the terror alert system", True),
+    ("What did Gabriel Attal announce?", ATTAL, "maximum vigilance", False),  # after another verb
+    ("What did Gabriel Attal announce?", ATTAL, "Sunday", False),  # a preposition's object
+    ("What did Gabriel Attal say?", ATTAL, "maximum vigilance", None),  # the sentence says no "say"
+    ("Who did Gabriel Attal warn?", ATTAL, "maximum vigilance", None),  # no "What did X do?"
+    ("What did Macron propose?", PROPOSED, "increased cooperation", True),  # "his" stands for him
+    ("What did Macron propose?", PROPOSED, "to the Russian services", False),
+    ("What did Macron propose?", PROPOSED, "Russian services", False),  # "proposed to the | Russian services"
+    ("What did Macron propose?", PROPOSED, "“proposed to the Russian services", False),  # says the verb itself
+    ("What did Maria Zakharova claim?", "Despite ISIS claiming responsibility for the attack, Moscow waits.",
+     "responsibility for the attack", None),  # the verb's object, but of someone else
+    ("What was the company fined?", FINED, "2 million euros", True),  # a passive's object
+    ("What was the company fined?", FINED, "missing a deadline", False),
+    ("What was the cause?", FINED, "missing a deadline", None),  # "cause" is no participle
+    ("What did the company take the fine to be?", FINED, "missing a deadline", None),  # "be" is no asked verb
+])
+def test_the_object_of_the_asked_verb_is_told(question: str, sentence: str, answer: str, verdict: bool | None) -> None:
+    at = sentence.find(answer)
+    assert object_of_verb(question, sentence, at, at + len(answer)) is verdict
+
+
+def test_beside_the_object_of_the_asked_verb_an_answer_loses_half_its_probability() -> None:
+    passage = Passage("a", "A", 0, 0, 0, ATTAL)
+    vigilance, alert = ATTAL.find("maximum vigilance"), ATTAL.find("the terror alert system")
+    spans = [Span(0, vigilance, vigilance + 17, "maximum vigilance", 0.8),
+             Span(0, alert, alert + 23, "the terror alert system", 0.5)]
+    q = "What did Gabriel Attal announce?"
+    answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    scores = {c.text: c.score for c in [answer, *answer.alternatives]}
+    assert answer.text == "the terror alert system" and scores["maximum vigilance"] == pytest.approx(0.8 * OFF_VERB)
+    assert answer.alternatives[0].signals["off_verb"] == 1.0
+    # no candidate is the verb's object: the reader's favourite keeps its score
+    alone = compose(FollowUp(q, q), [passage], Reading(spans[:1], [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert alone.text == "maximum vigilance" and alone.score == pytest.approx(0.8)
