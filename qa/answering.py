@@ -164,8 +164,8 @@ def balanced(span: Span, passage: str = "") -> Span:
     """``span`` with no quotation cut in half. A quotation opened inside the span and closed just after it
     in ``passage`` (within ``QUOTE_REACH`` characters, the same sentence) is taken whole: 'Russia “increased
     cooperation' -> 'Russia “increased cooperation”', and one closed inside it and opened just before it
-    likewise. A quotation mark at either end whose partner is not inside the span is dropped:
-    'increased cooperation”' -> 'increased cooperation'."""
+    likewise; one closed inside it and opened further back ends it at the mark. A quotation mark at either
+    end whose partner is not inside the span is dropped: 'increased cooperation”' -> 'increased cooperation'."""
     text, start = span.text, span.start
     opened = [i for i, ch in enumerate(text) if ch in _PAIRS and ch not in "\"'" and _PAIRS[ch] not in text[i + 1 :]]
     if opened and opened[-1] > 0 and passage[span.start : span.end] == text:
@@ -178,6 +178,8 @@ def balanced(span: Span, passage: str = "") -> Span:
         begin = passage.rfind(_OPENER[text[closed[0]]], max(0, start - QUOTE_REACH), start)
         if begin >= 0 and not re.search(r"[.!?]\s", passage[begin:start]):
             text, start = passage[begin : start + len(text)], begin
+        else:  # opened too far back: the quoted words alone, as a span that ends on the mark loses it, and
+            text = re.sub(r"(?<=[a-z0-9])[.,;:]$", "", text[: closed[0]].rstrip())  # the quote's own stop
     while text and text[-1] in _CLOSING and not any(o in text[:-1] for o, c in _PAIRS.items() if c == text[-1]):
         text = text[:-1].rstrip()
     while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:

@@ -359,6 +359,16 @@ def test_a_quotation_opened_in_a_span_is_taken_whole() -> None:
     span = balanced(Span(0, start, start + len(cut), cut, 0.5), passage)
     assert span.text == "“increased cooperation” to combat terrorism" and span.start == start - 1
     assert passage[span.start : span.end] == span.text
+    # a quotation opened too far back: the span ends at its closing mark
+    long = ("his government “proposed to the Russian services, as to our partners in the region, increased "
+            "cooperation” in the fight against terrorism.")
+    cut = "increased cooperation” in the fight against terrorism"
+    start = long.index(cut)
+    span = balanced(Span(0, start, start + len(cut), cut, 0.5), long)
+    assert span.text == "increased cooperation" and long[span.start : span.end] == span.text
+    ends = "“Taking into account the information available to our services, this may be useful to the Russians.” So."
+    start = ends.index("the Russians")
+    assert balanced(Span(0, start, start + 18, ends[start : start + 18], 0.5), ends).text == "the Russians"
     # an apostrophe is no closing mark
     said = "Macron’s offer of “cooperation”."
     assert balanced(Span(0, 0, 14, said[:14], 0.5), said).text == "Macron’s offer"
