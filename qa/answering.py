@@ -52,8 +52,10 @@ def compose(
     Spans that run across a sentence boundary are dropped: a citation is one sentence.
     Every citation of a candidate spans exactly the candidate's text in its article.
     The reader's best ``CANDIDATES`` each get the verifier's probability that they are right
-    (``Answer.score``); the most probable is the answer ("Which group made attempts in France?": "ISIS"
-    over the reader's "Moscow", whose "who" has no group to name), withheld below ``threshold``.
+    (``Answer.score``), halved for the checks ``besides_signals`` reads (one of them relative: a candidate
+    that is not the asked verb's object where another is); the most probable is the answer ("Which group
+    made attempts in France?": "ISIS" over the reader's "Moscow", whose "who" has no group to name),
+    withheld below ``threshold``.
     Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
     """
     question, query = follow_up.question, follow_up.query
@@ -105,9 +107,9 @@ def compose(
                 checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
             if other_holder(query, sentence):
                 checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
-            said = [object_of_verb(query, c.sentence, c.start - c.sentence_start, c.end - c.sentence_start)
-                    for c in same]  # at any of its places
-            objects.append(True if True in said else False if False in said else None)
+            verdicts = [object_of_verb(query, c.sentence, c.start - c.sentence_start, c.end - c.sentence_start)
+                        for c in same]  # at any of its places
+            objects.append(True if True in verdicts else False if False in verdicts else None)
         else:
             objects.append(None)
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)

@@ -210,11 +210,22 @@ def event_elsewhere(question: str, sentence: str, start: int, end: int) -> bool:
 # a candidate that names the one the question asks about (``names_asker``) or is said by another holder of
 # the question's role (``other_holder``): its probability times this
 ANOTHER_ONE = 0.5
+
+# Between the asked verb and its object: no other verb ("announced on Sunday that ..." is clean; "announced that the
+# alert would rise, calling for vigilance" is not, for "vigilance"), and the object opens with no preposition
+_CLAUSE_VERBS = frozenset({"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does",
+                           "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must"})
+_PREPOSITIONS = frozenset({"to", "for", "with", "in", "on", "at", "from", "by", "about", "of", "into", "onto", "as",
+                           "against", "over", "under", "through", "towards", "toward", "upon", "via", "per"})
+_DETERMINERS = frozenset({"the", "a", "an", "our", "his", "her", "its", "their", "this", "that", "these", "those"})
+_PERSONAL = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "we", "our", "i", "my"})
+_OBJECT_REACH = 20  # words between the verb and its object, at most
+# a candidate beside the asked verb's object, where another candidate is that object: its probability times this
+OFF_VERB = 0.5
+
 _ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:did|does|do|has|have|had|will|would|could|can|"
                              r"(?P<be>was|were|is|are|has been|have been|had been|will be))\s+"
                              r"(?P<subject>.+?)\s+(?P<verb>\w+)\s*[?.!]*\s*$", re.IGNORECASE)
-
-
 # verbs whose object is a name of their subject: "What was the bridge called?"
 _NAMING = frozenset({"call", "called", "calls", "name", "named", "names", "known", "dub", "dubbed", "nickname",
                      "nicknamed", "title", "titled", "rename", "renamed", "term", "termed", "label", "labelled",
@@ -228,12 +239,16 @@ def _asks_what_done(question: str) -> re.Match[str] | None:
     verb = m.group("verb").lower() if m else ""
     if m is None or verb in _CLAUSE_VERBS or verb in _PREPOSITIONS:  # "... to be?", "What does AFC stand for?"
         return None
-    if not m.group("be"):
-        return m
+    return m if not m.group("be") or _participle(verb) else None
+
+
+@lru_cache(maxsize=256)
+def _participle(word: str) -> bool:
+    """Whether ``word`` is a verb's past participle ("fined", "known"), by lemminflect's tables."""
     from lemminflect import getAllInflections, getLemma
 
-    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(verb, upos="VERB")]
-    return m if any(verb in t.get("VBN", t.get("VBD", ())) for t in tenses) else None  # regular: VBN as VBD
+    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(word, upos="VERB")]
+    return any(word in t.get("VBN", t.get("VBD", ())) for t in tenses)  # a regular verb's VBN is its VBD
 
 
 _ASKS_WHO_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?:who|whom)\s+(?:did|does|do|has|have|had|will|would|could|"
@@ -257,19 +272,6 @@ def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
     before = [w.lower() for w in _WORD.findall(sentence[:start])[-1:]]  # "Matlin provided American Sign ...": no
     after = [w.lower() for w in _WORD.findall(sentence[end:])[:1] if re.match(r"\s+\w", sentence[end:])]  # not "(AFC)"
     return bool(subject & {*before, *after})
-
-
-# Between the asked verb and its object: no other verb ("announced on Sunday that ..." is clean; "announced that the
-# alert would rise, calling for vigilance" is not, for "vigilance"), and the object opens with no preposition
-_CLAUSE_VERBS = frozenset({"is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "do", "does",
-                           "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must"})
-_PREPOSITIONS = frozenset({"to", "for", "with", "in", "on", "at", "from", "by", "about", "of", "into", "onto", "as",
-                           "against", "over", "under", "through", "towards", "toward", "upon", "via", "per"})
-_DETERMINERS = frozenset({"the", "a", "an", "our", "his", "her", "its", "their", "this", "that", "these", "those"})
-_PERSONAL = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "we", "our", "i", "my"})
-_OBJECT_REACH = 20  # words between the verb and its object, at most
-# a candidate beside the asked verb's object, where another candidate is that object: its probability times this
-OFF_VERB = 0.5
 
 
 @lru_cache(maxsize=256)
