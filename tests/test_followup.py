@@ -237,13 +237,15 @@ def test_more_frames_go_on_with_their_subject(question: str, last: str, answer: 
     assert complete(question, [turn(last, answer, f"{answer or 'It'} was there.")]) == expected
 
 
-def test_a_thing_asked_after_a_when_takes_no_frame_of_it() -> None:
+def test_whose_thing_asked_after_a_when_takes_no_frame_of_it() -> None:
     last = turn("When did the Kremlin spokeswoman say it?", "Monday", "She said it on Monday.")
     # was "Whose involvement did the Kremlin spokeswoman say it Monday?" (answered wrong at 0.70)
     assert readings("Whose involvement?", [last]) == ["Whose involvement?"]
     assert readings("Which day?", [last])[0] == "Which day did the Kremlin spokeswoman say it?"  # a time may
     assert readings("Whose involvement?", [turn("What did she say?", "it", "She said it.")])[0] == \
         "Whose involvement did she say?"  # after a "what", the frame is as before
+    follicles = turn("Where are follicles located?", "in the skin", "Follicles are in the skin.")
+    assert "Where are follicles located what layer?" in readings("What layer?", [follicles])  # a refinement
 
 
 def test_long_answers_are_no_antecedents_and_it_prefers_the_topic() -> None:

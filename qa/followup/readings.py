@@ -338,10 +338,8 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     m = _LEADING_WH.match(previous)
     rest = previous[m.end():].strip() if m else ""
     answer = (last.text or "").strip()
-    thing = _THING_ASKED.match(piece)
-    if m and thing and thing.group("noun").lower() not in _TIME_OR_PLACE and \
-            m.group().strip().lower() in ("when", "where", "why", "how"):
-        return []  # "Whose involvement?" after "When did she say it?": a thing has no place in a time's frame
+    if m and _WHOSE.match(piece) and m.group().strip().lower() in ("when", "where", "why", "how"):
+        return []  # "Whose involvement?" after "When did she say it?": no one's thing is a time, a place or a way
     if question.strip().lower().startswith(("and ", "but ")):
         # "And injured?" after "How many people died in the attack?": "How many people injured in the attack?";
         # "And the tolls after the first month?": "What about the tolls after the first month?"
@@ -385,13 +383,9 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
     return found
 
 
-# an elliptic question that asks for a thing ("Whose involvement?", "Which country?"), and the nouns of times
-# and places, which may stand where the last question asked when or where ("Which day?" after "When did ...?")
-_THING_ASKED = re.compile(r"^(?:whose|which|what)\s+(?P<noun>[a-z][\w'-]*)$", re.IGNORECASE)
-_TIME_OR_PLACE = {*TIME_WORDS, "date", "time", "hour", "hours", "season", "decade", "century", "moment", "city",
-                  "country", "place", "town", "village", "region", "venue", "area", "location", "street",
-                  "building", "site", "state", "province", "part", "way", "means", "method", "reason", "kind",
-                  "sort", "type"}
+# an elliptic question that asks whose thing ("Whose involvement?"): not a time's or a place's refinement, as
+# "Which day?" after "When did ...?" or "What layer?" after "Where are follicles located?" are
+_WHOSE = re.compile(r"^whose\s+[a-z][\w'-]*$", re.IGNORECASE)
 _KIND = re.compile(r"(?P<head>(?:what|which) (?:sort|kind|type)s?)(?: of (?P<x>[\w'-]+(?: [\w'-]+){0,2}))?"
                    r"(?: (?:exactly|then|though))?", re.IGNORECASE)
 _DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "this", "that", "these", "those", "some", "any"}
