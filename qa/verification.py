@@ -223,8 +223,8 @@ _OBJECT_REACH = 20  # words between the verb and its object, at most
 # a candidate beside the asked verb's object, where another candidate is that object: its probability times this
 OFF_VERB = 0.5
 
-_ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:did|does|do|has|have|had|will|would|could|can|"
-                             r"(?P<be>was|were|is|are|has been|have been|had been|will be))\s+"
+_ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:(?P<base>did|does|do|will|would|could|can)|"
+                             r"(?P<be>was|were|is|are|has been|have been|had been|will be)|has|have|had)\s+"
                              r"(?P<subject>.+?)\s+(?P<verb>\w+)\s*[?.!]*\s*$", re.IGNORECASE)
 # verbs whose object is a name of their subject: "What was the bridge called?"
 _NAMING = frozenset({"call", "called", "calls", "name", "named", "names", "known", "dub", "dubbed", "nickname",
@@ -275,12 +275,14 @@ def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _forms(verb: str) -> frozenset[str]:
-    """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb."""
+def _forms(verb: str, base: bool = False) -> frozenset[str]:
+    """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb.
+    ``base``: the verb is its own lemma ("What did X announce?"), and the lemma table (0.2 s to load) is not
+    needed."""
     from lemminflect import getAllInflections, getLemma
 
     forms: set[str] = set()
-    for lemma in {verb, *getLemma(verb, upos="VERB")}:
+    for lemma in {verb} if base else {verb, *getLemma(verb, upos="VERB")}:
         for tenses in getAllInflections(lemma, upos="VERB").values():
             forms.update(t.lower() for t in tenses)
     return frozenset(forms)
@@ -294,7 +296,7 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
     preposition's object), nor an answer that says the verb itself. None: no such question, or the sentence
     says the verb nowhere before the answer (its answer may come first: "the offer, proposed by ...")."""
     m = _asks_what_done(question)
-    forms = _forms(m.group("verb").lower()) if m else frozenset()
+    forms = _forms(m.group("verb").lower(), bool(m.group("base"))) if m else frozenset()
     if not forms:
         return None
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
