@@ -24,6 +24,9 @@ def stemmer() -> Any:
 # words and punctuation marks, as the name scanner and the follow-up stage step through text
 TOKEN = re.compile(r"[\w'’-]+|[^\w\s]")
 POSSESSIVE = re.compile(r"['’]s?$")  # the ending a name loses: "Macron's" is "Macron"
+# words that open a noun phrase before its noun: "the bridge", "our partners"
+DETERMINERS = frozenset({"the", "a", "an", "my", "your", "our", "his", "her", "its", "their", "this", "that",
+                         "these", "those", "some", "any"})
 # Nouns that name a person by role: "the French president" is a "he" or a "she",
 # and "the foreign minister" is not "the Interior Minister" (answer verification).
 ROLES = {

@@ -31,7 +31,18 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from qa.dates import MONTHS, WEEKDAYS
-from qa.text import EVENT_NOUNS, POSSESSIVE, ROLES, TOKEN, aliases, contains_phrase, name_end, stemmer, truecased
+from qa.text import (
+    DETERMINERS,
+    EVENT_NOUNS,
+    POSSESSIVE,
+    ROLES,
+    TOKEN,
+    aliases,
+    contains_phrase,
+    name_end,
+    stemmer,
+    truecased,
+)
 
 if TYPE_CHECKING:
     from qa.schema import Answer
@@ -217,7 +228,6 @@ _CLAUSE_VERBS = frozenset({"is", "are", "was", "were", "be", "been", "being", "h
                            "did", "will", "would", "can", "could", "should", "shall", "may", "might", "must"})
 _PREPOSITIONS = frozenset({"to", "for", "with", "in", "on", "at", "from", "by", "about", "of", "into", "onto", "as",
                            "against", "over", "under", "through", "towards", "toward", "upon", "via", "per"})
-_DETERMINERS = frozenset({"the", "a", "an", "our", "his", "her", "its", "their", "this", "that", "these", "those"})
 _PERSONAL = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", "we", "our", "i", "my"})
 _OBJECT_REACH = 20  # words between the verb and its object, at most
 # a candidate beside the asked verb's object, where another candidate is that object: its probability times this
@@ -308,7 +318,7 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
         return None
     gap = sentence[said[-1][1] : start]
     between = [w.lower() for w in _WORD.findall(gap)]
-    while between and between[-1] in _DETERMINERS:  # "proposed to the | Russian services"
+    while between and between[-1] in DETERMINERS:  # "proposed to the | Russian services"
         between.pop()
     if (inside[0] in _PREPOSITIONS or between and between[-1] in _PREPOSITIONS or len(between) > _OBJECT_REACH
             or re.search(r"[;:.!?]", gap) or any(w in _CLAUSE_VERBS or len(w) > 4 and w.endswith("ing")

@@ -33,7 +33,7 @@ from qa.followup.words import (
     tokens,
 )
 from qa.schema import Answer
-from qa.text import TOKEN, aliases, contains_phrase, truecased
+from qa.text import DETERMINERS, TOKEN, aliases, contains_phrase, truecased
 
 MAX_READINGS = 4  # readings of one question the pipeline verifies: each costs a retrieval and a read
 
@@ -203,7 +203,7 @@ def _who_said_so(question: str, last: Answer) -> str | None:
     if m is None or len(words) < 3 or words[0].lower() not in AUX:
         return None
     aux = words[0].lower()
-    if words[1].lower() in _DETERMINERS:
+    if words[1].lower() in DETERMINERS:
         end = 3
     elif words[1][:1].isupper():
         end = next((i for i in range(2, len(words)) if not words[i][:1].isupper()), len(words))
@@ -388,7 +388,6 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
 _WHOSE = re.compile(r"^whose\s+[a-z][\w'-]*$", re.IGNORECASE)
 _KIND = re.compile(r"(?P<head>(?:what|which) (?:sort|kind|type)s?)(?: of (?P<x>[\w'-]+(?: [\w'-]+){0,2}))?"
                    r"(?: (?:exactly|then|though))?", re.IGNORECASE)
-_DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "this", "that", "these", "those", "some", "any"}
 _STRANDED = {"to", "in", "on", "at", "for", "from", "with", "by", "of", "about", "into", "over", "against"}
 
 
@@ -409,18 +408,18 @@ def _kind_of_object(head: str, frame: str) -> str | None:
         x_words = x.lower().split()
         for i in range(1, len(words) - len(x_words) + 1):
             if lowered[i : i + len(x_words)] == x_words:
-                start = i - 1 if lowered[i - 1] in _DETERMINERS else i
+                start = i - 1 if lowered[i - 1] in DETERMINERS else i
                 kept = words[:start] + words[i + len(x_words):]
                 return f"{head[:1].upper()}{head[1:]} {' '.join(kept)}?" if len(kept) >= 3 else None
         return None
     # the verb: the first known verb in its base form after a subject ("did [the] mayor open ...")
     verb = next((j for j in range(2, len(words)) if words[j].isalpha() and words[j].islower()
-                 and words[j - 1].lower() not in _DETERMINERS
+                 and words[j - 1].lower() not in DETERMINERS
                  and words[j] in getLemma(words[j], upos="VERB", lemmatize_oov=False)), None)
     if verb is None:
         return None
     after = words[verb + 1:]
-    start = 1 if after and after[0].lower() in _DETERMINERS else 0
+    start = 1 if after and after[0].lower() in DETERMINERS else 0
     end = next((k for k in range(start, len(after)) if after[k].lower() in _STRANDED), len(after))
     thing = after[start:end]
     if not 1 <= len(thing) <= 3 or not all(w.isalpha() and w.islower() for w in thing):
