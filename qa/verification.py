@@ -28,7 +28,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qa.dates import MONTHS, WEEKDAYS
 from qa.text import (
@@ -235,21 +235,50 @@ OFF_VERB = 0.5
 
 _ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:(?P<base>did|does|do|will|would|could|can)|"
                              r"(?P<be>was|were|is|are|has been|have been|had been|will be)|has|have|had)\s+"
-                             r"(?P<subject>.+?)\s+(?P<verb>\w+)\s*[?.!]*\s*$", re.IGNORECASE)
+                             r"(?P<rest>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
+# what may follow the asked verb in "What did X do (to Y)?": not "of", which goes with X ("the mayor of Lyon")
+_AFTER_VERB = frozenset(_PREPOSITIONS - {"of", "as", "per", "via"} | {"after", "before", "during", "since", "despite"})
 # verbs whose object is a name of their subject: "What was the bridge called?"
 _NAMING = frozenset({"call", "called", "calls", "name", "named", "names", "known", "dub", "dubbed", "nickname",
                      "nicknamed", "title", "titled", "rename", "renamed", "term", "termed", "label", "labelled",
                      "labeled", "brand", "branded"})
 
 
-def _asks_what_done(question: str) -> re.Match[str] | None:
-    """A "What did X do?" question ("What did Attal announce?", "What was the company fined?"), else None:
-    after "was", the last word must be a verb's past participle ("What was the cause?" asks no such thing)."""
+class _Asked(NamedTuple):
+    """What a "What did X do?" question asks: its subject X, its verb, whether that verb is its own lemma
+    (after "did", "will" ...) and whether it is a passive's participle ("What was the company fined?")."""
+
+    subject: str
+    verb: str
+    base: bool
+    be: bool
+
+
+@lru_cache(maxsize=1024)
+def _asks_what_done(question: str) -> _Asked | None:
+    """A "What did X do?" question ("What did Attal announce?", "What was the company fined?", "What did the
+    French government propose to the Russian services?"), else None. The verb is the last word, unless a
+    determiner comes before it ("... say about the bridge?"), else the first verb before a preposition; a
+    word is a verb by lemminflect's tables (after "was", a past participle: "What was the cause?" asks no
+    such thing); an auxiliary is none ("... to be?"), and a question that ends on a preposition asks for
+    its object, not the verb's ("What does AFC stand for?")."""
     m = _ASKS_WHAT_DONE.match(question)
-    verb = m.group("verb").lower() if m else ""
-    if m is None or verb in _CLAUSE_VERBS or verb in _PREPOSITIONS:  # "... to be?", "What does AFC stand for?"
-        return None
-    return m if not m.group("be") or _participle(verb) else None
+    words = m.group("rest").split() if m else []
+    if len(words) < 2 or words[-1].lower() in _PREPOSITIONS | _CLAUSE_VERBS:  # "What does AFC stand for?",
+        return None  # "What did they take the fine to be?" ask for no object of a verb
+    base, be = bool(m.group("base")), bool(m.group("be"))
+
+    def verb(k: int) -> bool:
+        w = words[k].lower()
+        if not w.isalpha() or w in _CLAUSE_VERBS or w in _PREPOSITIONS:
+            return False
+        return _participle(w) if be else bool(_forms(w, base))
+
+    last = len(words) - 1
+    places = ([last] if words[last - 1].lower() not in DETERMINERS else []) + \
+        [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB]
+    k = next((k for k in places if verb(k)), None)
+    return None if k is None else _Asked(" ".join(words[:k]), words[k].lower(), base, be)
 
 
 @lru_cache(maxsize=256)
@@ -272,13 +301,16 @@ def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
     Minister" of "Who did Gabriel Attal work for?" in "Prime Minister Gabriel Attal announced ..." (a "What
     did X do?" or "Who did X do (to)?" question, the candidate a capitalised name right after a word of X,
     or right before one)."""
-    m = _asks_what_done(question) or _ASKS_WHO_DONE.match(question)
+    asked = _asks_what_done(question)
+    who = None if asked else _ASKS_WHO_DONE.match(question)
     answer = sentence[start:end].strip()
     words = _WORD.findall(answer)
-    if m is None or not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words) or \
-            m.groupdict().get("verb", "").lower() in _NAMING:  # "What was the bridge called?" asks for its name
+    if asked is None and who is None or not words or \
+            not all(w[:1].isupper() or w.lower() in NAME_JOINS for w in words) or \
+            asked is not None and asked.verb in _NAMING:  # "What was the bridge called?" asks for its name
         return False
-    subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
+    subject = {w.lower() for w in _WORD.findall(asked.subject if asked else who.group("subject"))} - \
+        _stopwords() - _ASKING
     before = [w.lower() for w in _WORD.findall(sentence[:start])[-1:]]  # "Matlin provided American Sign ...": no
     after = [w.lower() for w in _WORD.findall(sentence[end:])[:1] if re.match(r"\s+\w", sentence[end:])]  # not "(AFC)"
     return bool(subject & {*before, *after})
@@ -305,8 +337,8 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
     nor "to the Russian services" of "proposed to the Russian services ... increased cooperation" (a
     preposition's object), nor an answer that says the verb itself. None: no such question, or the sentence
     says the verb nowhere before the answer (its answer may come first: "the offer, proposed by ...")."""
-    m = _asks_what_done(question)
-    forms = _forms(m.group("verb").lower(), bool(m.group("base"))) if m else frozenset()
+    asked = _asks_what_done(question)
+    forms = _forms(asked.verb, asked.base) if asked else frozenset()
     if not forms:
         return None
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
@@ -326,7 +358,7 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
         return False
     # the verb's own object, if the one asked about (or a pronoun for it) says it: not "despite ISIS claiming
     # responsibility" for "What did Maria Zakharova claim?"
-    subject = {w.lower() for w in _WORD.findall(m.group("subject"))} - _stopwords() - _ASKING
+    subject = {w.lower() for w in _WORD.findall(asked.subject)} - _stopwords() - _ASKING
     before = {w.lower() for w in _WORD.findall(sentence[: said[-1][0]])}
     return True if before & (subject | _PERSONAL) else None
 

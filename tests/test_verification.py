@@ -298,6 +298,9 @@ PROPOSED = ("He said per broadcaster BFMTV that his government “proposed to th
     ("What did Macron propose?", PROPOSED, "to the Russian services", False),
     ("What did Macron propose?", PROPOSED, "Russian services", False),  # "proposed to the | Russian services"
     ("What did Macron propose?", PROPOSED, "“proposed to the Russian services", False),  # says the verb itself
+    ("What did his government propose to the Russian services?", PROPOSED, "increased cooperation", True),
+    ("What did his government propose to the Russian services?", PROPOSED, "Russian services", False),
+    ("What did his government deny about the Russian services?", PROPOSED, "increased cooperation", None),
     ("What did Maria Zakharova claim?", "Despite ISIS claiming responsibility for the attack, Moscow waits.",
      "responsibility for the attack", None),  # the verb's object, but of someone else
     ("What was the company fined?", FINED, "2 million euros", True),  # a passive's object
