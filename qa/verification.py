@@ -258,9 +258,9 @@ class _Asked(NamedTuple):
 def _asks_what_done(question: str) -> _Asked | None:
     """A "What did X do?" question ("What did Attal announce?", "What was the company fined?", "What did the
     French government propose to the Russian services?"), else None. The verb is the last word, unless a
-    determiner comes before it ("... say about the bridge?"), else the first verb before a preposition; a
-    word is a verb by lemminflect's tables (after "was", a past participle: "What was the cause?" asks no
-    such thing); an auxiliary is none ("... to be?"), and a question that ends on a preposition asks for
+    determiner comes before it ("... say about the bridge?"), else the first verb before a preposition (not
+    after "was"); a word is a verb by lemminflect's tables (after "was", a past participle: "What was the
+    cause?" asks no such thing); an auxiliary is none ("... to be?"), and a question that ends on a preposition asks for
     its object, not the verb's ("What does AFC stand for?")."""
     m = _ASKS_WHAT_DONE.match(question)
     words = m.group("rest").split() if m else []
@@ -276,7 +276,8 @@ def _asks_what_done(question: str) -> _Asked | None:
 
     last = len(words) - 1
     places = ([last] if words[last - 1].lower() not in DETERMINERS else []) + \
-        [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB]
+        [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB and not be]  # "What was the resolution
+    # of the cameras used in ...?": a participle before a preposition may be a noun's, not the question's
     k = next((k for k in places if verb(k)), None)
     return None if k is None else _Asked(" ".join(words[:k]), words[k].lower(), base, be)
 

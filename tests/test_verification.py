@@ -301,6 +301,7 @@ PROPOSED = ("He said per broadcaster BFMTV that his government “proposed to th
     ("What did his government propose to the Russian services?", PROPOSED, "increased cooperation", True),
     ("What did his government propose to the Russian services?", PROPOSED, "Russian services", False),
     ("What did his government deny about the Russian services?", PROPOSED, "increased cooperation", None),
+    ("What was the fine of the company fined in 2024?", FINED, "2 million euros", None),  # "fined" is the noun's
     ("What did Maria Zakharova claim?", "Despite ISIS claiming responsibility for the attack, Moscow waits.",
      "responsibility for the attack", None),  # the verb's object, but of someone else
     ("What was the company fined?", FINED, "2 million euros", True),  # a passive's object
