@@ -260,12 +260,12 @@ def _asks_what_done(question: str) -> _Asked | None:
     French government propose to the Russian services?"), else None. The verb is the last word, unless a
     determiner comes before it ("... say about the bridge?"), else the first verb before a preposition (not
     after "was"); a word is a verb by lemminflect's tables (after "was", a past participle: "What was the
-    cause?" asks no such thing); an auxiliary is none ("... to be?"), and a question that ends on a preposition asks for
-    its object, not the verb's ("What does AFC stand for?")."""
+    cause?" asks no such thing). An auxiliary is none ("... to be?"), and a question that ends on a
+    preposition asks for its object, not the verb's ("What does AFC stand for?")."""
     m = _ASKS_WHAT_DONE.match(question)
     words = m.group("rest").split() if m else []
-    if len(words) < 2 or words[-1].lower() in _PREPOSITIONS | _CLAUSE_VERBS:  # "What does AFC stand for?",
-        return None  # "What did they take the fine to be?" ask for no object of a verb
+    if len(words) < 2 or words[-1].lower() in _PREPOSITIONS | _CLAUSE_VERBS:
+        return None
     base, be = bool(m.group("base")), bool(m.group("be"))
 
     def verb(k: int) -> bool:
@@ -275,9 +275,9 @@ def _asks_what_done(question: str) -> _Asked | None:
         return _participle(w) if be else bool(_forms(w, base))
 
     last = len(words) - 1
-    places = ([last] if words[last - 1].lower() not in DETERMINERS else []) + \
-        [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB and not be]  # "What was the resolution
-    # of the cameras used in ...?": a participle before a preposition may be a noun's, not the question's
+    places = [last] if words[last - 1].lower() not in DETERMINERS else []
+    if not be:  # after "was", a participle before a preposition may be a noun's: "the cameras used in ..."
+        places += [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB]
     k = next((k for k in places if verb(k)), None)
     return None if k is None else _Asked(" ".join(words[:k]), words[k].lower(), base, be)
 
