@@ -118,8 +118,8 @@ def compose(
         for k, is_object in enumerate(objects):
             if is_object is False:
                 c, checks, reader_score = candidates[k]
-                checks["off_verb"] = 1.0
-                candidates[k] = (replace(c, score=c.score * OFF_VERB, signals=checks), checks, reader_score)
+                checks["off_verb"] = 1.0  # c.signals is this dict: the answer's signals record the check
+                candidates[k] = (replace(c, score=c.score * OFF_VERB), checks, reader_score)
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
     candidates = [c for c, _, _ in candidates]
