@@ -21,7 +21,9 @@ from qa.followup import FollowUp
 from qa.index import SentenceIndex
 from qa.schema import Answer, Candidate, Citation, Passage, Reading, Span
 from qa.sentences import split_text
+from qa.text import asked_abbreviation, expansions, spells_out
 from qa.verification import (
+    NOT_SPELLED_OUT,
     OFF_VERB,
     Verifier,
     besides_signals,
@@ -59,10 +61,13 @@ def compose(
     Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
     """
     question, query = follow_up.question, follow_up.query
+    letters = asked_abbreviation(query)  # "What does IS-K stand for?": "isk"
     excluded = {normalize_answer(x) for x in follow_up.exclude}
     groups: dict[str, list[tuple[Span, Citation]]] = {}
     for span in reading.spans:
         span = balanced(span, passages[span.passage].text)
+        if letters:
+            span = spelled_out(span, passages[span.passage].text, letters)
         key = normalize_answer(span.text) or span.text.strip()
         citation = cite(passages[span.passage], span, index)
         before = follow_up.after is not None and citation.article_id == follow_up.after[0] and \
@@ -120,6 +125,11 @@ def compose(
                 c, checks, reader_score = candidates[k]
                 checks["off_verb"] = 1.0  # c.signals is this dict: the answer's signals record the check
                 candidates[k] = (replace(c, score=c.score * OFF_VERB), checks, reader_score)
+    if letters and any(spells_out(letters, c.text) for c, _, _ in candidates):
+        for k, (c, checks, reader_score) in enumerate(candidates):  # "What does UMC stand for?": not a phrase
+            if not spells_out(letters, c.text):
+                checks["not_spelled_out"] = 1.0
+                candidates[k] = (replace(c, score=c.score * NOT_SPELLED_OUT), checks, reader_score)
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
     candidates = [c for c, _, _ in candidates]
@@ -190,6 +200,16 @@ def balanced(span: Span, passage: str = "") -> Span:
     if text == span.text or not text.strip():
         return span
     return replace(span, start=start, end=start + len(text), text=text)
+
+
+def spelled_out(span: Span, passage: str, letters: str) -> Span:
+    """``span`` as the whole name of the abbreviation asked about (``letters``, from ``asked_abbreviation``)
+    where it overlaps the place ``passage`` spells it out beside it in brackets: the reader's "Khorasan" and
+    "the Islamic State" in "the Islamic State in Khorasan (IS-K)" are both "Islamic State in Khorasan"."""
+    for start, end in expansions(letters, passage):
+        if span.start < end and start < span.end and (span.start, span.end) != (start, end):
+            return replace(span, start=start, end=end, text=passage[start:end])
+    return span
 
 
 QUOTE_REACH = 60  # how far past a span's end the closing mark of a quotation it opened may be

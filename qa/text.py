@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 
@@ -128,6 +128,90 @@ def abbreviates(short: str, name: str) -> bool:
     if len(initials) < 2:
         return False
     return any(re.sub(r"[^A-Z]", "", w) == initials for w in re.findall(r"\b[A-Z][A-Z.-]*[A-Z]\b", short))
+
+
+# a question that asks what an abbreviation stands for ("What does IS-K stand for?", "What is QED short for?")
+_ASKS_EXPANSION = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\b(?:acronym|abbreviation)\b(?! for)",
+                             re.IGNORECASE)
+_ABBREVIATION = re.compile(r"(?<![\w-])[A-Za-z][\w&/.-]*[\w&](?![\w-])")
+# words an abbreviation may leave out: "Islamic State in Khorasan" is IS-K, "Festival of the Arts" FOTA
+_UNSPELLED = frozenset({"a", "an", "and", "at", "de", "des", "du", "for", "in", "of", "on", "the", "to"})
+
+
+def asked_abbreviation(question: str) -> str | None:
+    """The abbreviation ``question`` asks to spell out, as its letters in lower case: "What does IS-K stand
+    for?" -> "isk"; None for a question that asks no such thing ("What is an abbreviation for ...?" asks the
+    other way)."""
+    if not _ASKS_EXPANSION.search(question):
+        return None
+    for word in _ABBREVIATION.findall(question):
+        letters = re.sub(r"[^a-z0-9]", "", word.lower())
+        if sum(c.isupper() for c in word) >= 2 and 2 <= len(letters) <= 8:
+            return letters
+    return None
+
+
+def spells_out(letters: str, text: str) -> bool:
+    """Whether ``text`` is a name that ``letters`` abbreviates: each capitalised word gives the next letter with
+    its initial (and maybe more of them from inside it: "quantum electrodynamics" is QED), small and lower-case
+    words may give none ("Islamic State in Khorasan", "Very high-speed Backbone Network Service"), but the
+    first and last words give one ("i.e., No Foreign Nationals" is not NOFORN). An opening article does not
+    count: "the Islamic State in Khorasan"."""
+    words = re.findall(r"[^\W_]+", text)
+    while words and words[0].lower() in _UNSPELLED:
+        words = words[1:]
+    if not words or len(words) > 3 * len(letters) or "".join(words).lower() == letters:
+        return False
+
+    @cache
+    def match(i: int, j: int) -> bool:  # letters[i:] from words[j:]
+        if j == len(words):
+            return i == len(letters)
+        word = words[j].lower()
+        last = j == len(words) - 1
+        if j > 0 and not last and (word in _UNSPELLED or words[j].islower()) and match(i, j + 1):
+            return True
+        if i == len(letters) or word[0] != letters[i]:
+            return False
+        more, rest = i + 1, word[1:]  # then as many further letters as this word holds, in order
+        while True:
+            if match(more, j + 1):
+                return True
+            if more == len(letters) or letters[more] not in rest:
+                return False
+            rest, more = rest[rest.index(letters[more]) + 1 :], more + 1
+
+    return match(0, 0)
+
+
+def expansions(letters: str, text: str) -> list[tuple[int, int]]:
+    """Where ``text`` spells out the abbreviation of ``letters`` beside it in brackets: "the Islamic State in
+    Khorasan (IS-K)" gives the place of "Islamic State in Khorasan", and so does "IS-K (Islamic State in
+    Khorasan)"; the shortest run of words before the brackets that spells it out, or the longest within its
+    clause that opens on a capital ("American Association of University Professors (AAUP)", not
+    "Association of ..."; "air traffic control (ATC)", not "airports have air traffic control")."""
+    found = []
+    for bracket in re.finditer(r"\(([^()]{1,80})\)", text):
+        inside = bracket.group(1)
+        if re.sub(r"[^a-z0-9]", "", inside.lower()) == letters:  # "Name (X)"
+            offset = max(0, bracket.start() - 200)
+            before = list(re.finditer(r"[^\s()]+", text[offset : bracket.start()]))  # the words before, nearest last
+            longest = None
+            for k in range(len(before) - 1, max(-1, len(before) - 3 * len(letters) - 1), -1):
+                start, end = offset + before[k].start(), offset + before[-1].end()
+                if k < len(before) - 1 and re.search(r"[.!?;,:]$", before[k].group()):
+                    break  # the run stays within its sentence and clause
+                run = text[start:end].rstrip(",;:")
+                if spells_out(letters, run) and run.split()[0].lower() not in _UNSPELLED and (
+                        longest is None or run[:1].isupper()):
+                    longest = (start, start + len(run))
+            if longest is not None:
+                found.append(longest)
+        elif spells_out(letters, inside):  # "X (Name)"
+            head = text[: bracket.start()].rstrip()
+            if re.sub(r"[^a-z0-9]", "", head.split()[-1].lower() if head.split() else "") == letters:
+                found.append((bracket.start(1), bracket.end(1)))
+    return found
 
 
 def contains_phrase(text: str, phrase: str) -> bool:

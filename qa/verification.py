@@ -232,6 +232,8 @@ _PERSONAL = frozenset({"he", "she", "they", "it", "his", "her", "their", "its", 
 _OBJECT_REACH = 20  # words between the verb and its object, at most
 # a candidate beside the asked verb's object, where another candidate is that object: its probability times this
 OFF_VERB = 0.5
+# an answer to "What does X stand for?" that is not a name X abbreviates, where another candidate is
+NOT_SPELLED_OUT = 0.5
 
 _ASKS_WHAT_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?what\s+(?:(?P<base>did|does|do|will|would|could|can)|"
                              r"(?P<be>was|were|is|are|has been|have been|had been|will be)|has|have|had)\s+"
@@ -545,10 +547,12 @@ def predict(model: dict[str, Any], s: Signals) -> float:
 def besides_signals(checks: dict[str, float]) -> float:
     """What an answer's checks that are no signal make of its probability: ``EVENT_ELSEWHERE`` for an
     answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
-    another candidate is that object (``object_of_verb``), ``ANOTHER_ONE`` for one that names the one asked
-    about or is said by another holder of the question's role, else 1."""
+    another candidate is that object (``object_of_verb``), ``NOT_SPELLED_OUT`` for one that does not spell
+    out the abbreviation asked about where another does (``qa.text.spells_out``), ``ANOTHER_ONE`` for one
+    that names the one asked about or is said by another holder of the question's role, else 1."""
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
     factor *= OFF_VERB if checks.get("off_verb") else 1.0
+    factor *= NOT_SPELLED_OUT if checks.get("not_spelled_out") else 1.0
     return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder") else 1.0)
 
 

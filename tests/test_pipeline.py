@@ -345,6 +345,28 @@ def test_the_likeliest_right_candidate_is_the_answer() -> None:
     assert r.score > r.alternatives[0].score and r.reader_score == 0.4 and r.signals["type_mismatch"] == 0.0
 
 
+def test_an_asked_abbreviation_is_answered_with_its_whole_name() -> None:
+    # the reader's halves of "the Islamic State in Khorasan (IS-K)" become the whole name, one answer with
+    # both spans' evidence; a span elsewhere that spells nothing out is halved beside it
+    model = {"features": ["span_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0}
+
+    class Calibrated(ScriptedReader):
+        calibration = {"given": model, "retrieved": model}
+
+    text = "The attack was claimed by Moscow, and by the Islamic State in Khorasan (IS-K), an ISIS cell."
+    passages = [Passage("a", "A", 0, 0, 0, text)]
+    at = text.index
+    spans = [Span(0, at("Moscow"), at("Moscow") + 6, "Moscow", 0.5),
+             Span(0, at("Khorasan"), at("Khorasan") + 8, "Khorasan", 0.4),
+             Span(0, at("the Islamic"), at(" in Khorasan"), "the Islamic State", 0.3)]
+    qa_ = QA(reader=Calibrated(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages))
+    r = qa_.answer("What does IS-K stand for?", min_score=0.0)
+    assert r.text == "Islamic State in Khorasan" and r.citations[0].start == at("Islamic State")
+    assert [a.text for a in r.alternatives] == ["Moscow"] and r.alternatives[0].signals["not_spelled_out"] == 1.0
+    # asked otherwise, the reader's favourite stands as it was
+    assert qa_.answer("Who claimed the attack?", min_score=0.0).text == "Moscow"
+
+
 def test_a_quotation_opened_in_a_span_is_taken_whole() -> None:
     from qa.answering import balanced
 

@@ -50,3 +50,49 @@ def test_typed_names_take_the_capitals_the_articles_give_them(typed: str, expect
     known = ("However, Kremlin spokeswoman Maria Zakharova said on Monday that help was refused. "
              "Vladimir Putin said nothing. Help came later from Paris.")
     assert truecased(typed, known) == expected
+
+
+@pytest.mark.parametrize(("question", "letters"), [
+    ("What does IS-K stand for?", "isk"),
+    ("What is QED short for?", "qed"),
+    ("what does vBNS stand for", "vbns"),
+    ("What did the LMP acronym stand for regarding the Block II launch positions?", "lmp"),
+    ("What is an abbreviation for the Church of Jesus Christ of Latter-day Saints?", None),  # asks the other way
+    ("Who offered Russia cooperation?", None),
+    ("What does he stand for?", None),  # no abbreviation to spell out
+])
+def test_the_abbreviation_a_question_asks_to_spell_out(question: str, letters: str | None) -> None:
+    from qa.text import asked_abbreviation
+
+    assert asked_abbreviation(question) == letters
+
+
+@pytest.mark.parametrize(("letters", "text", "spelled"), [
+    ("isk", "the Islamic State in Khorasan", True),
+    ("isk", "Khorasan", False),
+    ("isk", "the Islamic State", False),
+    ("qed", "quantum electrodynamics", True),  # two letters from one word
+    ("ac", "alternating current", True),
+    ("ac", "AC/DC", False),  # DC gives no letter
+    ("vbns", "Very high-speed Backbone Network Service", True),
+    ("fota", "Festival of the Arts", True),
+    ("lmp", "Lunar Module Pilot", True),
+    ("lmp", "Command Module Pilot (CMP) and Lunar Module Pilot", False),
+    ("afc", "AFC", False),  # the abbreviation itself
+])
+def test_a_name_spells_out_its_abbreviation(letters: str, text: str, spelled: bool) -> None:
+    from qa.text import spells_out
+
+    assert spells_out(letters, text) is spelled
+
+
+def test_an_abbreviation_is_spelled_out_beside_its_brackets() -> None:
+    from qa.text import expansions
+
+    text = "Macron said the ISIS splinter cell, the Islamic State in Khorasan (IS-K), had tried."
+    assert [text[s:e] for s, e in expansions("isk", text)] == ["Islamic State in Khorasan"]
+    text = "He had joined IS-K (Islamic State in Khorasan) in 2020."
+    assert [text[s:e] for s, e in expansions("isk", text)] == ["Islamic State in Khorasan"]
+    crew = "Commander (CDR), Command Module Pilot (CMP) and Lunar Module Pilot (LMP)."
+    assert [crew[s:e] for s, e in expansions("lmp", crew)] == ["Lunar Module Pilot"]
+    assert expansions("isk", "The Islamic State in Khorasan claimed it.") == []  # no brackets: no place
