@@ -58,7 +58,9 @@ def compose(
     that is not the asked verb's object where another is); the most probable is the answer ("Which group
     made attempts in France?": "ISIS" over the reader's "Moscow", whose "who" has no group to name),
     withheld below ``threshold``.
-    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates.
+    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates. For "What does
+    IS-K stand for?", a span over the name a passage spells out beside "(IS-K)" becomes that whole name
+    (``spelled_out``), and a candidate that spells out no such name is halved where another does.
     """
     question, query = follow_up.question, follow_up.query
     letters = asked_abbreviation(query)  # "What does IS-K stand for?": "isk"
