@@ -139,16 +139,16 @@ _UNSPELLED = frozenset({"a", "an", "and", "at", "de", "des", "du", "for", "in", 
 
 
 def asked_abbreviation(question: str) -> str | None:
-    """The abbreviation ``question`` asks to spell out, as its letters in lower case: "What does IS-K stand
-    for?" -> "isk"; None for a question that asks no such thing ("What is an abbreviation for ...?" asks the
-    other way)."""
-    if not _ASKS_EXPANSION.search(question):
+    """The abbreviation ``question`` asks to spell out (the one nearest its "stand for"), as its letters in
+    lower case: "What does IS-K stand for?" -> "isk"; None for a question that asks no such thing ("What is
+    an abbreviation for ...?" asks the other way)."""
+    asks = _ASKS_EXPANSION.search(question)
+    if asks is None:
         return None
-    for word in _ABBREVIATION.findall(question):
-        letters = re.sub(r"[^a-z0-9]", "", word.lower())
-        if sum(c.isupper() for c in word) >= 2 and 2 <= len(letters) <= 8:
-            return letters
-    return None
+    found = [(abs(m.start() - asks.start()), re.sub(r"[^a-z0-9]", "", m.group().lower()))
+             for m in _ABBREVIATION.finditer(question) if sum(c.isupper() for c in m.group()) >= 2]
+    found = [(distance, letters) for distance, letters in found if 2 <= len(letters) <= 8]
+    return min(found)[1] if found else None  # the nearest to "stand for": "What does the NFL's AFC stand for?"
 
 
 def spells_out(letters: str, text: str) -> bool:

@@ -60,6 +60,7 @@ def test_typed_names_take_the_capitals_the_articles_give_them(typed: str, expect
     ("What is an abbreviation for the Church of Jesus Christ of Latter-day Saints?", None),  # asks the other way
     ("Who offered Russia cooperation?", None),
     ("What does he stand for?", None),  # no abbreviation to spell out
+    ("What does the NFL's AFC stand for?", "afc"),  # the one nearest "stand for"
 ])
 def test_the_abbreviation_a_question_asks_to_spell_out(question: str, letters: str | None) -> None:
     from qa.text import asked_abbreviation
