@@ -65,11 +65,12 @@ def compose(
     question, query = follow_up.question, follow_up.query
     letters = asked_abbreviation(query)  # "What does IS-K stand for?": "isk"
     excluded = {normalize_answer(x) for x in follow_up.exclude}
+    # where each passage read spells the asked abbreviation out beside its brackets, found once per passage
+    names = {p: expansions(letters, passages[p].text) for p in {s.passage for s in reading.spans}} if letters else {}
     groups: dict[str, list[tuple[Span, Citation]]] = {}
     for span in reading.spans:
-        span = balanced(span, passages[span.passage].text)
-        if letters:
-            span = spelled_out(span, passages[span.passage].text, letters)
+        span = spelled_out(balanced(span, passages[span.passage].text), passages[span.passage].text,
+                           names.get(span.passage, []))
         key = normalize_answer(span.text) or span.text.strip()
         citation = cite(passages[span.passage], span, index)
         before = follow_up.after is not None and citation.article_id == follow_up.after[0] and \
@@ -121,17 +122,11 @@ def compose(
             objects.append(None)
         score = verifier.probability(facts, span.score, retrieved, follow_up.uses_history) * besides_signals(checks)
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
-    if True in objects:  # "What did Attal announce?": what he announced, not what he called for after it
-        for k, is_object in enumerate(objects):
-            if is_object is False:
-                c, checks, reader_score = candidates[k]
-                checks["off_verb"] = 1.0  # c.signals is this dict: the answer's signals record the check
-                candidates[k] = (replace(c, score=c.score * OFF_VERB), checks, reader_score)
-    if letters and any(spells_out(letters, c.text) for c, _, _ in candidates):
-        for k, (c, checks, reader_score) in enumerate(candidates):  # "What does UMC stand for?": not a phrase
-            if not spells_out(letters, c.text):
-                checks["not_spelled_out"] = 1.0
-                candidates[k] = (replace(c, score=c.score * NOT_SPELLED_OUT), checks, reader_score)
+    # "What did Attal announce?": what he announced, not what he called for after it
+    _halve_beside(candidates, objects, "off_verb", OFF_VERB)
+    if letters:  # "What does UMC stand for?": not "right of liberal and progressive Protestant groups"
+        _halve_beside(candidates, [spells_out(letters, c.text) for c, _, _ in candidates], "not_spelled_out",
+                      NOT_SPELLED_OUT)
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
     candidates = [c for c, _, _ in candidates]
@@ -204,11 +199,24 @@ def balanced(span: Span, passage: str = "") -> Span:
     return replace(span, start=start, end=start + len(text), text=text)
 
 
-def spelled_out(span: Span, passage: str, letters: str) -> Span:
-    """``span`` as the whole name of the abbreviation asked about (``letters``, from ``asked_abbreviation``)
-    where it overlaps the place ``passage`` spells it out beside it in brackets: the reader's "Khorasan" and
+def _halve_beside(candidates: list[tuple[Candidate, dict[str, float], float]], fits: list[bool | None],
+                  check: str, factor: float) -> None:
+    """Where some candidate fits a check (True), those that do not (False) are marked with ``check`` and keep
+    ``factor`` of their probability; None (cannot tell) is left alone. In place."""
+    if True not in fits:
+        return
+    for k, fit in enumerate(fits):
+        if fit is False:
+            c, checks, reader_score = candidates[k]
+            checks[check] = 1.0  # c.signals is this dict: the answer's signals record the check
+            candidates[k] = (replace(c, score=c.score * factor), checks, reader_score)
+
+
+def spelled_out(span: Span, passage: str, names: list[tuple[int, int]]) -> Span:
+    """``span`` as the whole name of the abbreviation asked about where it overlaps one of ``names``, the
+    places ``passage`` spells it out beside its brackets (``qa.text.expansions``): the reader's "Khorasan" and
     "the Islamic State" in "the Islamic State in Khorasan (IS-K)" are both "Islamic State in Khorasan"."""
-    for start, end in expansions(letters, passage):
+    for start, end in names:
         if span.start < end and start < span.end and (span.start, span.end) != (start, end):
             return replace(span, start=start, end=end, text=passage[start:end])
     return span

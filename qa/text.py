@@ -138,6 +138,11 @@ _ABBREVIATION = re.compile(r"(?<![\w-])[A-Za-z][\w&/.-]*[\w&](?![\w-])")
 _UNSPELLED = frozenset({"a", "an", "and", "at", "de", "des", "du", "for", "in", "of", "on", "the", "to"})
 
 
+def _letters(word: str) -> str:
+    """An abbreviation's letters, as its spelled-out name is matched against them: "IS-K" -> "isk"."""
+    return re.sub(r"[^a-z0-9]", "", word.lower())
+
+
 def asked_abbreviation(question: str) -> str | None:
     """The abbreviation ``question`` asks to spell out (the one nearest its "stand for"), as its letters in
     lower case: "What does IS-K stand for?" -> "isk"; None for a question that asks no such thing ("What is
@@ -145,7 +150,7 @@ def asked_abbreviation(question: str) -> str | None:
     asks = _ASKS_EXPANSION.search(question)
     if asks is None:
         return None
-    found = [(abs(m.start() - asks.start()), re.sub(r"[^a-z0-9]", "", m.group().lower()))
+    found = [(abs(m.start() - asks.start()), _letters(m.group()))
              for m in _ABBREVIATION.finditer(question) if sum(c.isupper() for c in m.group()) >= 2]
     found = [(distance, letters) for distance, letters in found if 2 <= len(letters) <= 8]
     return min(found)[1] if found else None  # the nearest to "stand for": "What does the NFL's AFC stand for?"
@@ -193,7 +198,7 @@ def expansions(letters: str, text: str) -> list[tuple[int, int]]:
     found = []
     for bracket in re.finditer(r"\(([^()]{1,80})\)", text):
         inside = bracket.group(1)
-        if re.sub(r"[^a-z0-9]", "", inside.lower()) == letters:  # "Name (X)"
+        if _letters(inside) == letters:  # "Name (X)"
             offset = max(0, bracket.start() - 200)
             before = list(re.finditer(r"[^\s()]+", text[offset : bracket.start()]))  # the words before, nearest last
             longest = None
@@ -208,8 +213,8 @@ def expansions(letters: str, text: str) -> list[tuple[int, int]]:
             if longest is not None:
                 found.append(longest)
         elif spells_out(letters, inside):  # "X (Name)"
-            head = text[: bracket.start()].rstrip()
-            if re.sub(r"[^a-z0-9]", "", head.split()[-1].lower() if head.split() else "") == letters:
+            head = text[: bracket.start()].split()
+            if head and _letters(head[-1]) == letters:
                 found.append((bracket.start(1), bracket.end(1)))
     return found
 
