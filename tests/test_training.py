@@ -225,3 +225,71 @@ def test_pairs_file_round_trips_as_squad_2(tmp_path: Path) -> None:
     back = squad_examples(path)
     assert sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in back) == \
         sorted((e["id"], e["question"], e["context"], bool(e["answers"])) for e in examples + negatives)
+
+
+def test_shared_groups_hold_the_answer_window_then_similar_paragraphs(squad_file: Path, tiny_base: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    examples = squad_examples(squad_file)
+    cfg = TrainingConfig(train=str(squad_file), out="", max_length=40, stride=8, shared=1.0, shared_passages=1)
+    groups = trainer.featurize_groups(examples, training.similar_paragraphs(examples, examples, 1), tokenizer, cfg)
+    assert len(groups) == 3 and all(len(g) == 2 for g in groups)
+    for n, (ex, (own, other)) in enumerate(zip(examples, groups)):
+        assert own.group == other.group == n
+        assert tokenizer.decode(own.input_ids[own.start : own.end + 1]) == ex["answers"][0]["text"].lower()
+        assert (other.start, other.end) == (0, 0)
+        assert ex["context"] != tokenizer.decode(other.input_ids)  # another paragraph, not its own
+    # a question with fewer similar paragraphs than asked for is left out, so every group has one size
+    wide = TrainingConfig(**{**cfg.__dict__, "shared_passages": 2})
+    assert trainer.featurize_groups(examples, training.similar_paragraphs(examples, examples, 2), tokenizer, wide) == []
+
+
+def test_shared_order_swaps_in_whole_groups_at_the_asked_share(squad_file: Path) -> None:
+    cfg = TrainingConfig(train=str(squad_file), out="", batch_size=4, shared=0.5, seed=3)
+    order = [[i, i + 1, i + 2, i + 3] for i in range(0, 400, 4)]
+    groups = [[1000 + 2 * g, 1001 + 2 * g] for g in range(10)]
+    mixed = trainer.shared_order(order, groups, cfg)
+    grouped = [b for b in mixed if b[0] >= 1000]
+    assert 35 <= len(grouped) <= 65 and len(mixed) == len(order)
+    assert all(len(b) == 4 and b[0] % 2 == 0 and b[1] == b[0] + 1 and b[3] == b[2] + 1 for b in grouped)
+    assert mixed == trainer.shared_order(order, groups, cfg)
+    assert trainer.shared_order(order, groups, TrainingConfig(train="", out="")) == order  # shared 0: unchanged
+
+
+def test_shared_loss_normalises_the_answer_over_every_window_of_its_group() -> None:
+    import torch
+
+    torch.manual_seed(0)
+    starts, ends = torch.randn(4, 8), torch.randn(4, 8)
+    context = torch.zeros(4, 8, dtype=torch.bool)
+    context[:, 3:7] = True
+    batch = {"start_positions": torch.tensor([4, 0, 5, 0]), "end_positions": torch.tensor([5, 0, 6, 0]),
+             "context": context}
+    got = trainer.shared_loss(starts, ends, batch, 2)
+    expected = 0.0
+    for own, other in ((0, 1), (2, 3)):
+        s, e = batch["start_positions"][own], batch["end_positions"][own]
+        per_window = -(torch.log_softmax(starts[own], 0)[s] + torch.log_softmax(ends[own], 0)[e]) / 2
+        pooled_s = torch.cat([starts[own, 3:7], starts[other, 3:7]])
+        pooled_e = torch.cat([ends[own, 3:7], ends[other, 3:7]])
+        shared = -(starts[own, s] - torch.logsumexp(pooled_s, 0) + ends[own, e] - torch.logsumexp(pooled_e, 0)) / 2
+        expected += (per_window + shared) / 2
+    assert torch.allclose(got, torch.as_tensor(expected), atol=1e-5)
+    # a distractor that scores its spans higher costs more; its [CLS] and question tokens do not count
+    louder = ends.clone()
+    louder[1, 3:7] += 2.0
+    assert trainer.shared_loss(starts, louder, batch, 2) > got
+    quiet = ends.clone()
+    quiet[1, :3] += 5.0
+    assert torch.allclose(trainer.shared_loss(starts, quiet, batch, 2), got)
+
+
+def test_a_run_with_shared_groups_trains_and_records_them(squad_file: Path, tiny_base: Path, tmp_path: Path) -> None:
+    model = training.train(TrainingConfig(
+        train=str(squad_file), out=str(tmp_path / "run"), base=str(tiny_base), max_length=32, stride=8,
+        batch_size=4, max_steps=4, checkpoint_every=2, log_every=2, negatives=1.0, bf16=False,
+        save_dtype="float32", shared=1.0, shared_passages=1,
+    ))
+    assert (model / "model.safetensors").exists()
+    assert json.loads((model / "training_config.json").read_text())["shared"] == 1.0

@@ -13,6 +13,7 @@ from qa.training.negatives import (
     cut_answer_negatives,
     hard_paragraph_negatives,
     make_negatives,
+    similar_paragraphs,
     swap_negatives,
 )
 from qa.training.trainer import (
@@ -33,5 +34,6 @@ from qa.training.trainer import (
 __all__ = [
     "DEFAULTS", "KINDS", "RUN_LOG", "Feature", "TrainingConfig", "add_negatives", "batch_order", "collate",
     "cut_answer_negatives", "featurize", "hard_paragraph_negatives", "main",
-    "make_negatives", "model_card", "negative_shares", "packaged_encoder_path", "swap_negatives", "train",
+    "make_negatives", "model_card", "negative_shares", "packaged_encoder_path", "similar_paragraphs", "swap_negatives",
+    "train",
 ]

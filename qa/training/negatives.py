@@ -113,17 +113,19 @@ def cut_answer_negatives(examples: list[Example], ratio: float, rng: random.Rand
     return negatives
 
 
-def hard_paragraph_negatives(examples: list[Example], ratio: float, rng: random.Random) -> list[Example]:
-    """Pair questions with the most BM25-similar other paragraph that holds none of their answers."""
+def similar_paragraphs(examples: list[Example], chosen: list[Example], per: int = 1) -> list[list[str]]:
+    """For each chosen question, up to ``per`` other paragraphs of the set that are most BM25-similar to it and
+    hold none of its answers, most similar first; a paragraph of the question's own article first if one is
+    among the top twenty (same topic, the likeliest to mislead)."""
     import bm25s
 
     from qa.text import stemmer
 
-    chosen = [ex for ex in examples if rng.random() < ratio and ex["answers"]]
     if not chosen:
         return []
     paragraphs = sorted({(ex["article"], ex["paragraph"]): ex["context"] for ex in examples}.items())
     keys = [k for k, _ in paragraphs]
+
     def tokens(texts: list[str], ids: bool) -> Any:  # the terms of qa.index.lexical.tokenize; ids to index them
         return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False, return_ids=ids)
 
@@ -132,15 +134,20 @@ def hard_paragraph_negatives(examples: list[Example], ratio: float, rng: random.
     k = min(20, len(paragraphs))
     found, _ = bm25.retrieve(tokens([ex["question"] for ex in chosen], False), k=k, show_progress=False,
                              n_threads=1)
-    negatives = []
+    similar = []
     for ex, row in zip(chosen, found):
         usable = [int(p) for p in row
                   if keys[int(p)] != (ex["article"], ex["paragraph"]) and not _holds_answer(paragraphs[int(p)][1], ex)]
-        # the most similar paragraph of the question's own article if it is among the top, else the most similar
-        same = [p for p in usable if keys[p][0] == ex["article"]]
-        if usable:
-            negatives.append(_negative(ex, "hard", context=paragraphs[(same or usable)[0]][1]))
-    return negatives
+        same = [p for p in usable if keys[p][0] == ex["article"]][:1]
+        similar.append([paragraphs[p][1] for p in (same + [p for p in usable if p not in same])[:per]])
+    return similar
+
+
+def hard_paragraph_negatives(examples: list[Example], ratio: float, rng: random.Random) -> list[Example]:
+    """Pair questions with the most BM25-similar other paragraph that holds none of their answers."""
+    chosen = [ex for ex in examples if rng.random() < ratio and ex["answers"]]
+    return [_negative(ex, "hard", context=found[0])
+            for ex, found in zip(chosen, similar_paragraphs(examples, chosen)) if found]
 
 
 def _article_pools(examples: list[Example]) -> dict[int, dict[str, list[str]]]:

@@ -32,7 +32,7 @@ from typing import Any
 
 from qa.backends.cpu import detect as detect_cpu
 from qa.squad import squad_examples
-from qa.training.negatives import make_negatives
+from qa.training.negatives import make_negatives, similar_paragraphs
 
 log = logging.getLogger("qa.training")
 
@@ -73,6 +73,12 @@ class TrainingConfig:
     antonym_negatives: float = 0.0
     negation_negatives: float = 0.0
     condition_negatives: float = 0.0
+    # share of steps whose batch reads each question with its own paragraph and ``shared_passages`` of the
+    # most similar other paragraphs, the answer's start and end normalised over all of them together
+    # ("shared normalisation", Clark & Gardner 2018): scores that compare across passages, as retrieval
+    # hands the reader several and one must be chosen
+    shared: float = 0.0
+    shared_passages: int = 3
     bucket_batches: int = 50  # batches sorted by length together
     freeze_word_embeddings: bool = True
     bf16: bool = True
@@ -95,6 +101,7 @@ class Feature:
     token_type_ids: list[int]
     start: int
     end: int
+    group: int = -1  # a shared-normalisation group: the question's own window, then the similar paragraphs'
 
 
 def packaged_encoder_path() -> str:
@@ -150,6 +157,28 @@ def featurize(examples: list[dict[str, Any]], tokenizer: Any, cfg: TrainingConfi
     return features
 
 
+def featurize_groups(
+    examples: list[dict[str, Any]], similar: list[list[str]], tokenizer: Any, cfg: TrainingConfig
+) -> list[list[Feature]]:
+    """Per question, the window of its own paragraph that holds the answer, then the first window of each
+    similar paragraph (labelled no-answer); questions without such a window or without ``shared_passages``
+    similar paragraphs are left out, so every group has the same size."""
+    groups: list[list[Feature]] = []
+    lone = TrainingConfig(**{**asdict(cfg), "overflow_negatives": 0.0})  # only windows that hold the answer
+    for ex, contexts in zip(examples, similar):
+        if len(contexts) < cfg.shared_passages:
+            continue
+        own = featurize([ex], tokenizer, lone)
+        if not own:
+            continue
+        enc = tokenizer([ex["question"].lstrip()] * len(contexts), contexts, truncation="only_second",
+                        max_length=cfg.max_length)
+        n = len(groups)
+        groups.append([Feature(own[0].input_ids, own[0].token_type_ids, own[0].start, own[0].end, n)]
+                      + [Feature(i, t, 0, 0, n) for i, t in zip(enc["input_ids"], enc["token_type_ids"])])
+    return groups
+
+
 def batch_order(features: list[Feature], cfg: TrainingConfig, epochs: int) -> list[list[int]]:
     """Shuffled, length-bucketed batches for each epoch: similar lengths pad little."""
     rng = random.Random(cfg.seed)
@@ -167,6 +196,47 @@ def batch_order(features: list[Feature], cfg: TrainingConfig, epochs: int) -> li
     return order
 
 
+def shared_order(
+    order: list[list[int]], groups: list[list[int]], cfg: TrainingConfig
+) -> list[list[int]]:
+    """``order`` with a seeded ``cfg.shared`` of its steps replaced by batches of whole groups (as many groups
+    as fit in a batch; each group's windows together, its own window first), the groups in shuffled order."""
+    if not groups or cfg.shared <= 0:
+        return order
+    rng = random.Random(cfg.seed + 7)
+    per_batch = max(1, cfg.batch_size // len(groups[0]))
+    shuffled = groups[:]
+    rng.shuffle(shuffled)
+    used = 0
+    mixed = []
+    for batch in order:
+        if rng.random() < cfg.shared:
+            chunk = [shuffled[(used + g) % len(shuffled)] for g in range(per_batch)]
+            used += per_batch
+            mixed.append([k for group in chunk for k in group])
+        else:
+            mixed.append(batch)
+    return mixed
+
+
+def shared_loss(start_logits: Any, end_logits: Any, batch: dict[str, Any], size: int) -> Any:
+    """The loss of a batch of groups of ``size`` windows (the answer's window first): the per-window loss of
+    the answer's windows plus, per group, the answer's start and end normalised over every context token
+    of all the group's windows."""
+    import torch
+    import torch.nn.functional as F
+
+    starts, ends = batch["start_positions"], batch["end_positions"]
+    own = torch.arange(0, len(starts), size, device=starts.device)
+    per_window = (F.cross_entropy(start_logits[own], starts[own]) + F.cross_entropy(end_logits[own], ends[own])) / 2
+    width = start_logits.shape[1]
+    context = batch["context"]
+    shared_start = start_logits.float().masked_fill(~context, float("-inf")).view(len(own), size * width)
+    shared_end = end_logits.float().masked_fill(~context, float("-inf")).view(len(own), size * width)
+    shared = (F.cross_entropy(shared_start, starts[own]) + F.cross_entropy(shared_end, ends[own])) / 2
+    return per_window + shared
+
+
 def collate(features: list[Feature], indices: list[int]) -> dict[str, Any]:
     import torch
 
@@ -181,7 +251,10 @@ def collate(features: list[Feature], indices: list[int]) -> dict[str, Any]:
         ids[row, :n] = torch.tensor(f.input_ids)
         types[row, :n] = torch.tensor(f.token_type_ids)
         mask[row, :n] = 1
+    context = types.bool()
+    context[torch.arange(len(indices)), mask.sum(1) - 1] = False  # the closing [SEP]
     return {
+        "context": context,
         "input_ids": ids,
         "token_type_ids": types,
         "attention_mask": mask,
@@ -238,6 +311,19 @@ def train(cfg: TrainingConfig) -> Path:
     steps_per_epoch = math.ceil(len(features) / cfg.batch_size)
     total_steps = cfg.max_steps or int(steps_per_epoch * cfg.epochs)
     order = batch_order(features, cfg, math.ceil(total_steps / steps_per_epoch))[:total_steps]
+    group_size = 1 + cfg.shared_passages
+    if cfg.shared > 0:
+        rng = random.Random(cfg.seed + 5)
+        # enough groups for the run's group batches, with a margin for questions left out
+        wanted = math.ceil(total_steps * cfg.shared * 1.2 + 10) * max(1, cfg.batch_size // group_size)
+        chosen = rng.sample([ex for ex in examples if ex["answers"]], min(wanted, len(examples)))
+        groups = featurize_groups(chosen, similar_paragraphs(examples, chosen, cfg.shared_passages), tokenizer, cfg)
+        first = len(features)
+        features += [f for group in groups for f in group]
+        order = shared_order(order, [list(range(first + g * group_size, first + (g + 1) * group_size))
+                                     for g in range(len(groups))], cfg)
+        log.info("%d questions grouped with %d similar paragraphs each; %d of %d steps read groups", len(groups),
+                 cfg.shared_passages, sum(features[b[0]].group >= 0 for b in order), total_steps)
 
     # float32 even when the base was saved in float16 (a packaged reader trained further)
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
@@ -313,8 +399,12 @@ def train(cfg: TrainingConfig) -> Path:
     run_start_step = step
     while step < total_steps:
         batch = {k: v.to(device) for k, v in collate(features, order[step]).items()}
+        grouped = features[order[step][0]].group >= 0
         with torch.autocast(device, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = model(**batch).loss
+            inputs = {k: v for k, v in batch.items() if k != "context" and not (grouped and k.endswith("_positions"))}
+            outputs = model(**inputs)
+            loss = (shared_loss(outputs.start_logits, outputs.end_logits, batch, group_size) if grouped
+                    else outputs.loss)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -513,13 +603,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base", help="encoder to start from (default: packaged all-MiniLM-L6-v2)")
     for name in (
         "max_length", "stride", "batch_size", "max_steps", "bucket_batches",
-        "seed", "checkpoint_every", "log_every", "threads",
+        "seed", "checkpoint_every", "log_every", "threads", "shared_passages",
     ):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes and write the model")
     for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives",
                  "hard_negatives", "swap_negatives", "antonym_negatives", "negation_negatives",
-                 "condition_negatives"):
+                 "condition_negatives", "shared"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     parser.add_argument("--save-dtype", choices=["float16", "bfloat16", "float32"], default="float16")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
