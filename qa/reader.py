@@ -155,7 +155,7 @@ class ExtractiveReader:
         """``read`` for several questions at once, batching their windows together."""
         self.warm_up()
         pairs = [(q, i, n, p.text) for i, (q, ps) in enumerate(items) for n, p in enumerate(ps)]
-        spans: list[dict[tuple[int, int, int], float]] = [{} for _ in items]
+        spans: list[dict[tuple[int, int, int], tuple[float, float]]] = [{} for _ in items]  # key: (score, raw)
         no_answer = [[1.0] * len(ps) for _, ps in items]
         if not pairs:
             return [Reading([], []) for _ in items]
@@ -186,13 +186,13 @@ class ExtractiveReader:
                         continue
                     key = (passage, first_char[i], last_char[j])  # whole words: never "Darmani" for "Darmanin"
                     score = float(np.exp(ls[i] + le[j]))
-                    if score > spans[item].get(key, 0.0):
-                        spans[item][key] = score
+                    if score > spans[item].get(key, (0.0, 0.0))[0]:
+                        spans[item][key] = (score, float(start_logits[w][i] + end_logits[w][j]))
         readings = []
         for item, (_, ps) in enumerate(items):
             found = [
-                Span(p, s, e, ps[p].text[s:e], score)
-                for (p, s, e), score in spans[item].items() if e > s
+                Span(p, s, e, ps[p].text[s:e], score, raw)
+                for (p, s, e), (score, raw) in spans[item].items() if e > s
             ]
             found.sort(key=lambda x: (-x.score, x.passage, x.start))
             readings.append(Reading(found[: self.top_k * 2], no_answer[item]))

@@ -111,6 +111,8 @@ class Span(_Record):
     end: int
     text: str
     score: float  # probability in [0, 1]
+    # the reader's start and end logits added, before each window's normalisation: on one scale across passages
+    raw: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,17 @@ def test_batching_does_not_change_the_reading(tiny_reader_dir: Path) -> None:
     apart = ExtractiveReader(str(tiny_reader_dir), backend="fp32", batch_size=1).read("Which city?", passages)
     assert [(s.passage, s.start, s.end) for s in together.spans] == [(s.passage, s.start, s.end) for s in apart.spans]
     assert together.no_answer == pytest.approx(apart.no_answer, rel=1e-4)
+
+
+def test_raw_span_scores_are_one_scale_across_passages(tiny_reader_dir: Path) -> None:
+    reader = ExtractiveReader(str(tiny_reader_dir), top_k=5)
+    together = reader.read("Who offered Russia cooperation?", PASSAGES)
+    alone = reader.read("Who offered Russia cooperation?", PASSAGES[:1])
+    # a span's raw score is its passage's own: reading another passage beside it changes its probability's
+    # normalisation, not this
+    for span in (s for s in together.spans if s.passage == 0):
+        twin = next(t for t in alone.spans if (t.start, t.end) == (span.start, span.end))
+        assert twin.raw == pytest.approx(span.raw, abs=1e-3)
+    # within one window the probability is the raw score less one normaliser, the same for every span
+    offsets = [s.raw - math.log(s.score) for s in alone.spans]
+    assert len(offsets) > 1 and max(offsets) - min(offsets) < 1e-3
