@@ -316,7 +316,8 @@ def train(cfg: TrainingConfig) -> Path:
         rng = random.Random(cfg.seed + 5)
         # enough groups for the run's group batches, with a margin for questions left out
         wanted = math.ceil(total_steps * cfg.shared * 1.2 + 10) * max(1, cfg.batch_size // group_size)
-        chosen = rng.sample([ex for ex in examples if ex["answers"]], min(wanted, len(examples)))
+        answerable = [ex for ex in examples if ex["answers"]]
+        chosen = rng.sample(answerable, min(wanted, len(answerable)))
         groups = featurize_groups(chosen, similar_paragraphs(examples, chosen, cfg.shared_passages), tokenizer, cfg)
         first = len(features)
         features += [f for group in groups for f in group]
