@@ -129,7 +129,8 @@ def compose(
                       NOT_SPELLED_OUT)
     candidates.sort(key=lambda c: -c[0].score)  # the likeliest right, not the reader's favourite span
     checks, reader_score = candidates[0][1], candidates[0][2]
-    candidates = [c for c, _, _ in candidates]
+    # the runners-up's probabilities as runners-up: lower than as the one chosen (``Verifier.alternative``)
+    candidates = [candidates[0][0]] + [replace(c, score=verifier.alternative(c.score)) for c, _, _ in candidates[1:]]
     best = candidates[0]
     if best.score < threshold:
         return Answer(question, None, best.score, alternatives=candidates, no_answer_score=no_answer,

@@ -19,6 +19,9 @@ stores models, thresholds and the held-out report in the model folder's ``qa_rea
 "Calibration" section of its card. ``--save FILE`` keeps every row (signals and labels), and
 ``--rows FILE`` refits from them in seconds. Rows hold every candidate the verifier scored, and the
 report replays each row's choice with the fitted model; ``--fit-on candidates`` fits on all of them.
+The candidates a model ranks below its choice overstate as it scores them; a rescaling of their log-odds
+is fitted too (``Verifier.alternative``), and ``--alternatives-only`` fits just that for the model the
+folder already holds (``--rows`` and ``--write`` as above).
 The work is done by ``qa.training.calibration``.
 """
 
@@ -35,10 +38,14 @@ from qa.training.calibration import (
     RETRIEVED_RULE,
     RULE,
     RULES,
+    calibrate_alternatives,
     calibrate_reader,
+    format_alternatives,
     format_reader_calibration,
     reader_command,
+    reader_config,
     reader_rows,
+    write_alternatives,
     write_reader_calibration,
 )
 
@@ -60,6 +67,9 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write every row (signals, labels) here")
     parser.add_argument("--rows", type=Path, help="refit from rows saved by --save, without reading")
     parser.add_argument("--write", action="store_true", help="store models and thresholds in the model folder")
+    parser.add_argument("--alternatives-only", action="store_true",
+                        help="fit only the runner-ups' rescaling for the folder's own retrieved model (with --write: "
+                             "store only that)")
     args = parser.parse_args()
 
     if args.rows:
@@ -72,6 +82,15 @@ def main() -> None:
             args.save.parent.mkdir(parents=True, exist_ok=True)
             args.save.write_text(json.dumps({"model": args.model, **rows}) + "\n")
 
+    if args.alternatives_only:
+        scale, report = calibrate_alternatives(rows["retrieved"], reader_config(args.model)["calibration"]["retrieved"])
+        if scale is None or report is None:
+            raise SystemExit("these rows hold no runner-up candidates (saved before rows kept them)")
+        print(scale)
+        print(format_alternatives(report))
+        if args.write:
+            print(f"written to {write_alternatives(args.model, scale, report)}")
+        return
     calibration = calibrate_reader(rows, args.rule, args.min_abstain, args.retrieved_rule,
                                    args.retrieved_min_abstain, args.fit_on == "candidates")
     print(format_reader_calibration(calibration.report))

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 from qa.training.calibration import (
+    calibrate_alternatives,
     calibrate_reader,
     format_reader_calibration,
     reader_command,
@@ -99,3 +100,32 @@ def test_fitting_on_every_candidate_replays_the_choice_and_stays_calibrated() ->
     # the choice is replayed, not read from the rows: a row's own answer is no longer always the first
     chosen, scores = replayed(saved, every.given)
     assert {r["prediction"] for r in chosen} == {"a", "b"} and all(0.0 < s < 1.0 for s in scores)
+
+
+def test_runner_ups_are_rescaled_to_how_often_they_are_right() -> None:
+    """A model that scores every candidate by its span score alone: the runners-up it ranks below its choice
+    look nearly as sure as the choice but are seldom right. Their rescaling, fitted on even articles, makes
+    the odd articles' runner-up scores calibrated and leaves the score of a chosen answer alone."""
+    rng = random.Random(5)
+    model = {"features": ["span_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0}
+
+    def candidate(span: float, right: bool) -> dict:
+        return {"prediction": "a" if right else "b", "exact": float(right), "f1": float(right),
+                "signals": dict.fromkeys(Signals.names(), 0.0) | {"span_logit": span}}
+
+    saved = []
+    for i in range(2000):
+        spans = sorted((rng.gauss(1.0, 0.5) for _ in range(3)), reverse=True)
+        first = candidate(spans[0], rng.random() < 0.7)
+        others = [candidate(x, rng.random() < 0.1) for x in spans[1:]]
+        saved.append({"id": f"q{i}", "kind": "answerable", "article": i % 20, "answers": ["x"], "prediction": "a",
+                      "exact": first["exact"], "f1": first["f1"], "reader_score": 0.5, "signals": first["signals"],
+                      "candidates": [first, *others]})
+    scale, report = calibrate_alternatives(saved, model)
+    assert scale is not None and report is not None
+    assert report["right"] < 0.15 and report["ece_before"] > 0.3 and report["ece_after"] < 0.05
+    assert report["at_least_0.5_after"] < report["at_least_0.5_before"] / 10
+    verifier = Verifier({"alternatives": scale})
+    assert verifier.alternative(0.7) < 0.2 and verifier.alternative(0.3) < verifier.alternative(0.7)
+    assert Verifier({}).alternative(0.7) == 0.7  # a reader without the rescaling keeps its scores
+    assert calibrate_alternatives([{**r, "candidates": []} for r in saved], model) == (None, None)

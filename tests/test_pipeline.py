@@ -582,3 +582,30 @@ def test_an_answer_from_a_sentence_without_the_questions_words_gets_a_closer_loo
     # an answer from a sentence that has the question's words is left as read
     spoke = pipeline.read_many([("Who spoke first?", [merged])], retrieved=True)[0]
     assert spoke.text == "Anna Berg" and pipeline.reader.calls[-1] == [1]
+
+
+def test_runner_ups_are_scored_as_runner_ups() -> None:
+    # the same two candidates with and without the reader's runner-up rescaling: the answer keeps its
+    # probability, the runner-up's is the rescaled one (and an abstention's best candidate keeps its own)
+    model = {"features": ["span_logit"], "mean": [0.0], "scale": [1.0], "coef": [1.0], "intercept": 0.0}
+    scale = {"intercept": -1.5, "slope": 0.7}
+    passages = [Passage("a", "A", 0, 0, 0, "In the capital, Emmanuel Macron spoke.")]
+    spans = [Span(0, 16, 31, "Emmanuel Macron", 0.6), Span(0, 3, 14, "the capital", 0.4)]
+
+    def ask(calibration: dict, min_score: float) -> Answer:
+        class Calibrated(ScriptedReader):
+            pass
+
+        Calibrated.calibration = calibration
+        return QA(reader=Calibrated(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
+            "Who spoke?", min_score=min_score)
+
+    plain = ask({"given": model, "retrieved": model}, 0.0)
+    rescaled = ask({"given": model, "retrieved": model, "alternatives": scale}, 0.0)
+    assert rescaled.text == plain.text == "Emmanuel Macron" and rescaled.score == plain.score
+    p = plain.alternatives[0].score
+    expected = 1 / (1 + math.exp(-(scale["intercept"] + scale["slope"] * math.log(p / (1 - p)))))
+    assert rescaled.alternatives[0].score == pytest.approx(expected) and expected < p
+    withheld = ask({"given": model, "retrieved": model, "alternatives": scale}, 0.99)
+    assert withheld.text is None and withheld.alternatives[0].score == plain.score
+    assert withheld.alternatives[1].score == pytest.approx(expected)

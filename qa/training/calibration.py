@@ -53,7 +53,7 @@ from qa.schema import Answer, Passage
 from qa.squad import squad_examples
 from qa.training.negatives import make_negatives
 from qa.training.pairs import SHARES, articles_of
-from qa.verification import Signals, checked, fit, logistic, predict, reliability
+from qa.verification import Signals, Verifier, checked, fit, logistic, predict, reliability
 
 SEED = 2026  # not a training seed: these pairs differ from any the reader was trained on
 CARD_HEADING = "## Calibration"
@@ -203,6 +203,44 @@ def replayed(rows: list[dict[str, Any]], model: dict[str, Any]) -> tuple[list[di
     return chosen, scores
 
 
+def runner_ups(rows: list[dict[str, Any]], model: dict[str, Any]) -> tuple[list[float], list[bool]]:
+    """The probabilities ``model`` gives the candidates it ranks below its choice in each row, and whether
+    each is right."""
+    scores, right = [], []
+    for r in rows:
+        ranked = sorted(((checked(model, c["signals"]), c) for c in r.get("candidates") or []), key=lambda x: -x[0])
+        for p, c in ranked[1:]:
+            scores.append(p)
+            right.append(bool(r["answers"]) and c["f1"] >= RIGHT_F1)
+    return scores, right
+
+
+def calibrate_alternatives(
+    rows: list[dict[str, Any]], model: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The rescaling of runner-ups' probabilities (``Verifier.alternative``): a logistic fit of their
+    rightness on their log-odds, on the even articles' rows; reported on the odd ones, before and after.
+    (None, None) for rows saved without their candidates."""
+    import numpy as np
+
+    usable = [r for r in rows if r["signals"]]
+    scores, right = runner_ups(articles_of(usable, "even"), model)
+    if not scores or len(set(right)) < 2:  # rows saved without their candidates, or nothing to tell apart
+        return None, None
+    clipped = np.clip(scores, 1e-6, 1 - 1e-6)
+    w = logistic(np.log(clipped / (1 - clipped))[:, None], np.array(right, dtype=float), l2=0.0)
+    scale = {"intercept": float(w[0]), "slope": float(w[1])}
+    held, held_right = runner_ups(articles_of(usable, "odd"), model)
+    rescaled = [Verifier({"alternatives": scale}).alternative(p) for p in held]
+    sure = [y for p, y in zip(held, held_right) if p >= 0.5]
+    sure_after = [y for p, y in zip(rescaled, held_right) if p >= 0.5]
+    report = {"runner_ups": len(held), "right": sum(held_right) / max(1, len(held)),
+              "ece_before": reliability(held, held_right)[0], "ece_after": reliability(rescaled, held_right)[0],
+              "at_least_0.5_before": len(sure), "right_of_those_before": sum(sure) / max(1, len(sure)),
+              "at_least_0.5_after": len(sure_after), "right_of_those_after": sum(sure_after) / max(1, len(sure_after))}
+    return scale, report
+
+
 def _logit_scale(model: dict[str, Any], scores: list[float], right: list[bool]) -> dict[str, Any]:
     """``model`` with its log-odds rescaled (a x z + b, a > 0 keeps every ranking) so that the scores
     it gives the answers it chooses are calibrated on ``right``: a model fitted on every candidate
@@ -253,7 +291,8 @@ class ReaderCalibration:
 
     given: dict[str, Any]
     retrieved: dict[str, Any]
-    report: dict[str, Any]  # {"given": ..., "retrieved": ...}, each as ``calibrate`` reports it
+    report: dict[str, Any]  # {"given": ..., "retrieved": ..., "alternatives": ...}
+    alternatives: dict[str, Any] | None = None  # the runner-ups' rescaling (``calibrate_alternatives``)
 
 
 def calibrate_reader(rows: dict[str, list[dict[str, Any]]], rule: str = RULE, min_abstain: float = MIN_ABSTAIN,
@@ -265,7 +304,9 @@ def calibrate_reader(rows: dict[str, list[dict[str, Any]]], rule: str = RULE, mi
     given_model, given_report = calibrate(rows["given"], rule, min_abstain, candidates)
     retrieved_model, retrieved_report = calibrate(rows["retrieved"], retrieved_rule, retrieved_min_abstain,
                                                   candidates)
-    return ReaderCalibration(given_model, retrieved_model, {"given": given_report, "retrieved": retrieved_report})
+    alternatives, alternatives_report = calibrate_alternatives(rows["retrieved"], retrieved_model)
+    return ReaderCalibration(given_model, retrieved_model, {"given": given_report, "retrieved": retrieved_report,
+                                                            "alternatives": alternatives_report}, alternatives)
 
 
 def format_reader_calibration(report: dict[str, Any]) -> str:
@@ -279,7 +320,15 @@ def format_reader_calibration(report: dict[str, Any]) -> str:
                          f"abstain {r['abstention']:.1f}% ECE {r['ece']:.3f} "
                          + " ".join(f"{k}:{v:.0f}" for k, v in r["abstention_by_kind"].items()))
         lines.append(f"{mode:9} reader-score ECE on held-out: {report[mode]['held_out_reader_score_ece']:.3f}")
+    if report.get("alternatives"):
+        lines.append(format_alternatives(report["alternatives"]))
     return "\n".join(lines)
+
+
+def format_alternatives(r: dict[str, Any]) -> str:
+    return (f"runner-ups, held out: {r['runner_ups']} ({100 * r['right']:.0f}% right); ECE {r['ece_before']:.3f} -> "
+            f"{r['ece_after']:.3f}; scored >= 0.5: {r['at_least_0.5_before']} ({100 * r['right_of_those_before']:.0f}% "
+            f"right) -> {r['at_least_0.5_after']} ({100 * r['right_of_those_after']:.0f}% right)")
 
 
 def reader_command(model: str | Path, rule: str = RULE, min_abstain: float = MIN_ABSTAIN,
@@ -328,6 +377,17 @@ def reader_config(folder: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def write_alternatives(folder: str | Path, scale: dict[str, Any], report: dict[str, Any]) -> Path:
+    """Store only the runner-ups' rescaling (and its report) in the folder's ``qa_reader.json``."""
+    folder = Path(folder)
+    config = reader_config(folder)
+    calibration = config.setdefault("calibration", {})
+    calibration["alternatives"] = scale
+    calibration.setdefault("report", {})["alternatives"] = report
+    write_atomic(folder / READER_CONFIG, json.dumps(config, indent=2) + "\n")
+    return folder / READER_CONFIG
+
+
 def write_reader_calibration(folder: str | Path, calibration: ReaderCalibration, command: str) -> Path:
     """Store the models, thresholds and report in the folder's ``qa_reader.json``, and the "Calibration"
     section in its card (README.md) when it has one; other fitted models (a follow-up model) and the
@@ -336,6 +396,8 @@ def write_reader_calibration(folder: str | Path, calibration: ReaderCalibration,
     config = reader_config(folder)
     config["calibration"] = {**config.get("calibration", {}), "given": calibration.given,
                              "retrieved": calibration.retrieved, "report": calibration.report}
+    if calibration.alternatives:
+        config["calibration"]["alternatives"] = calibration.alternatives
     config["min_score"] = calibration.given["threshold"]
     config["min_score_retrieved"] = calibration.retrieved["threshold"]
     write_atomic(folder / READER_CONFIG, json.dumps(config, indent=2) + "\n")  # the shipped reader reads it
