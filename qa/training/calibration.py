@@ -525,10 +525,11 @@ def write_follow_up_calibration(folder: str | Path, calibration: FollowUpCalibra
 
 __all__ = [
     "CARD_HEADING", "RULES", "SEED", "FollowUpCalibration", "ReaderCalibration", "best_threshold", "calibrate",
-    "calibrate_follow_ups", "calibrate_reader", "card_section", "follow_up_figures",
-    "follow_up_rows", "format_reader_calibration", "given_items", "is_right", "read_rows", "reader_command",
-    "reader_config", "reader_figures", "reader_row", "reader_rows", "replayed", "retrieved_items",
-    "verifier_threshold",
+    "calibrate_alternatives", "calibrate_follow_ups", "calibrate_reader", "card_section", "follow_up_figures",
+    "follow_up_rows", "format_alternatives", "format_reader_calibration", "given_items", "is_right", "read_rows",
+    "reader_command", "reader_config", "reader_figures", "reader_row", "reader_rows", "replayed", "retrieved_items",
+    "runner_ups", "verifier_threshold",
+    "write_alternatives",
     "write_follow_up_calibration",
     "write_reader_calibration",
 ]
