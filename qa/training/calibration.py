@@ -221,17 +221,15 @@ def calibrate_alternatives(
     """The rescaling of runner-ups' probabilities (``Verifier.alternative``): a logistic fit of their
     rightness on their log-odds, on the even articles' rows; reported on the odd ones, before and after.
     (None, None) for rows saved without their candidates."""
-    import numpy as np
-
     usable = [r for r in rows if r["signals"]]
     scores, right = runner_ups(articles_of(usable, "even"), model)
     if not scores or len(set(right)) < 2:  # rows saved without their candidates, or nothing to tell apart
         return None, None
-    clipped = np.clip(scores, 1e-6, 1 - 1e-6)
-    w = logistic(np.log(clipped / (1 - clipped))[:, None], np.array(right, dtype=float), l2=0.0)
-    scale = {"intercept": float(w[0]), "slope": float(w[1])}
+    intercept, slope = _log_odds_fit(scores, right)
+    scale = {"intercept": intercept, "slope": slope}
     held, held_right = runner_ups(articles_of(usable, "odd"), model)
-    rescaled = [Verifier({"alternatives": scale}).alternative(p) for p in held]
+    verifier = Verifier({"alternatives": scale})
+    rescaled = [verifier.alternative(p) for p in held]
     sure = [y for p, y in zip(held, held_right) if p >= 0.5]
     sure_after = [y for p, y in zip(rescaled, held_right) if p >= 0.5]
     report = {"runner_ups": len(held), "right": sum(held_right) / max(1, len(held)),
@@ -241,14 +239,20 @@ def calibrate_alternatives(
     return scale, report
 
 
+def _log_odds_fit(scores: list[float], right: list[bool]) -> tuple[float, float]:
+    """Intercept and slope of a logistic fit of ``right`` on the scores' log-odds."""
+    import numpy as np
+
+    p = np.clip(np.array(scores, dtype=float), 1e-9, 1 - 1e-9)
+    b, a = logistic(np.log(p / (1 - p))[:, None], np.array(right, dtype=float), l2=0.0)
+    return float(b), float(a)
+
+
 def _logit_scale(model: dict[str, Any], scores: list[float], right: list[bool]) -> dict[str, Any]:
     """``model`` with its log-odds rescaled (a x z + b, a > 0 keeps every ranking) so that the scores
     it gives the answers it chooses are calibrated on ``right``: a model fitted on every candidate
     ranks them, and the likeliest of several is likelier to look right than to be right."""
-    import numpy as np
-
-    p = np.clip(np.array(scores, dtype=float), 1e-9, 1 - 1e-9)
-    b, a = (float(v) for v in logistic(np.log(p / (1 - p))[:, None], np.array(right, dtype=float), l2=0.0))
+    b, a = _log_odds_fit(scores, right)
     if a <= 0:  # no ranking left to keep: leave the model as fitted
         return model
     return {**model, "coef": [a * c for c in model["coef"]], "intercept": a * float(model["intercept"]) + b}
