@@ -293,3 +293,16 @@ def test_a_run_with_shared_groups_trains_and_records_them(squad_file: Path, tiny
     ))
     assert (model / "model.safetensors").exists()
     assert json.loads((model / "training_config.json").read_text())["shared"] == 1.0
+
+
+def test_a_run_with_paraphrased_questions_trains_and_records_them(squad_file: Path, tiny_base: Path,
+                                                                   tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="qa.training"):
+        model = training.train(TrainingConfig(
+            train=str(squad_file), out=str(tmp_path / "run"), base=str(tiny_base), max_length=32, stride=8,
+            batch_size=4, max_steps=2, checkpoint_every=2, log_every=2, bf16=False, save_dtype="float32",
+            paraphrases=1.0,
+        ))
+    assert json.loads((model / "training_config.json").read_text())["paraphrases"] == 1.0
+    made = [r.getMessage() for r in caplog.records if "in other words" in r.getMessage()]
+    assert made and int(made[0].split()[0]) > 0

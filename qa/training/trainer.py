@@ -33,6 +33,7 @@ from typing import Any
 from qa.backends.cpu import detect as detect_cpu
 from qa.squad import squad_examples
 from qa.training.negatives import make_negatives, similar_paragraphs
+from qa.training.paraphrases import paraphrase_positives, word_neighbours
 
 log = logging.getLogger("qa.training")
 
@@ -73,6 +74,9 @@ class TrainingConfig:
     antonym_negatives: float = 0.0
     negation_negatives: float = 0.0
     condition_negatives: float = 0.0
+    # answerable copies per answerable question with one common word said otherwise (qa.training.paraphrases):
+    # a word the paragraph lacks is then no reason by itself to abstain
+    paraphrases: float = 0.0
     # share of steps whose batch reads each question with its own paragraph and ``shared_passages`` of the
     # most similar other paragraphs, the answer's start and end normalised over all of them together
     # ("shared normalisation", Clark & Gardner 2018): scores that compare across passages, as retrieval
@@ -298,8 +302,15 @@ def train(cfg: TrainingConfig) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base)
 
     t0 = time.time()
+    # float32 even when the base was saved in float16 (a packaged reader trained further)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
     examples = squad_examples(cfg.train)
     negatives = make_negatives(examples, negative_shares(cfg), cfg.seed)
+    if cfg.paraphrases > 0:
+        neighbours = word_neighbours(tokenizer, model.base_model.embeddings.word_embeddings.weight.detach().cpu())
+        said_otherwise = paraphrase_positives(examples, cfg.paraphrases, random.Random(cfg.seed + 7), neighbours)
+        log.info("%d questions asked again in other words", len(said_otherwise))
+        examples = examples + said_otherwise
     features = featurize(examples + negatives, tokenizer, cfg)
     unanswerable = sum(1 for f in features if f.start == 0)
     log.info("unanswerable pairs by kind: %s", dict(Counter(ex["kind"] for ex in negatives)))
@@ -326,8 +337,6 @@ def train(cfg: TrainingConfig) -> Path:
         log.info("%d questions grouped with %d similar paragraphs each; %d of %d steps read groups", len(groups),
                  cfg.shared_passages, sum(features[b[0]].group >= 0 for b in order), total_steps)
 
-    # float32 even when the base was saved in float16 (a packaged reader trained further)
-    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
     if cfg.freeze_word_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
@@ -504,6 +513,10 @@ and loaded in float32.
   ("first" -> "last") that the paragraph never uses; `negation_negatives`, "not" added where the
   paragraph negates nothing; `condition_negatives`, a year condition the paragraph never states.
   Shares are per question; a stage that used them lists them in its settings.
+- Answerable questions in other words when `paraphrases` is set (`qa/training/paraphrases.py`): a copy of
+  the question with one lower-case word the paragraph uses replaced by a near word it never uses (the
+  nearest words of the frozen word embeddings; never a name, number, answer word or antonym-table word),
+  so that a word said otherwise is no reason by itself to abstain.
 - The word embeddings are frozen (identical to the base model's).
 
 ## Hyper-parameters
@@ -610,7 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-minutes", type=float, help="stop after this many minutes and write the model")
     for name in ("lr", "weight_decay", "warmup", "epochs", "negatives", "overflow_negatives", "cut_negatives",
                  "hard_negatives", "swap_negatives", "antonym_negatives", "negation_negatives",
-                 "condition_negatives", "shared"):
+                 "condition_negatives", "paraphrases", "shared"):
         parser.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     parser.add_argument("--save-dtype", choices=["float16", "bfloat16", "float32"], default="float16")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in fp32")
