@@ -295,8 +295,9 @@ def test_a_run_with_shared_groups_trains_and_records_them(squad_file: Path, tiny
     assert json.loads((model / "training_config.json").read_text())["shared"] == 1.0
 
 
-def test_a_run_with_paraphrased_questions_trains_and_records_them(squad_file: Path, tiny_base: Path,
-                                                                   tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_run_with_paraphrased_questions_trains_and_records_them(
+    squad_file: Path, tiny_base: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level("INFO", logger="qa.training"):
         model = training.train(TrainingConfig(
             train=str(squad_file), out=str(tmp_path / "run"), base=str(tiny_base), max_length=32, stride=8,

@@ -28,13 +28,12 @@ from qa.training.negatives import _ANTONYMS, Example
 _WORD = re.compile(r"[a-z]{4,}")  # lower-case words only: names, numbers and dates are what swap negatives change
 # words too common or too structural to say otherwise: question words, auxiliaries, pronouns, quantifiers
 _KEEP = frozenset(
-    "what which when where whose whom does have were been being they them their there these those this that "
-    "with from into onto upon about than then also only some many much more most other another each every "
-    "such very what's name named called year years time times first last".split()
+    ["what", "which", "when", "where", "whose", "whom", "does", "have", "were", "been", "being", "they", "them", "their", "there", "these", "those", "this", "that", "with", "from", "into", "onto", "upon", "about", "than", "then", "also", "only", "some", "many", "much", "more", "most", "other", "another", "each", "every", "such", "very", "what's", "name", "named", "called", "year", "years", "time", "times", "first", "last"]
 )
 
 
-def word_neighbours(tokenizer: Any, embeddings: Any, count: int = 5, min_similarity: float = 0.45) -> dict[str, list[str]]:
+def word_neighbours(tokenizer: Any, embeddings: Any, count: int = 5,
+                    min_similarity: float = 0.45) -> dict[str, list[str]]:
     """For each lower-case whole-word token of ``tokenizer``'s vocabulary, up to ``count`` other such tokens
     nearest by cosine of ``embeddings`` (the model's input word embeddings, rows by token id), at least
     ``min_similarity`` close. Antonym-table words are neither replaced nor replacements."""
