@@ -27,9 +27,12 @@ from qa.training.negatives import _ANTONYMS, Example
 
 _WORD = re.compile(r"[a-z]{4,}")  # lower-case words only: names, numbers and dates are what swap negatives change
 # words too common or too structural to say otherwise: question words, auxiliaries, pronouns, quantifiers
-_KEEP = frozenset(
-    ["what", "which", "when", "where", "whose", "whom", "does", "have", "were", "been", "being", "they", "them", "their", "there", "these", "those", "this", "that", "with", "from", "into", "onto", "upon", "about", "than", "then", "also", "only", "some", "many", "much", "more", "most", "other", "another", "each", "every", "such", "very", "what's", "name", "named", "called", "year", "years", "time", "times", "first", "last"]
-)
+_KEEP = frozenset({
+    "what", "which", "when", "where", "whose", "whom", "does", "have", "were", "been", "being", "they", "them",
+    "their", "there", "these", "those", "this", "that", "with", "from", "into", "onto", "upon", "about", "than",
+    "then", "also", "only", "some", "many", "much", "more", "most", "other", "another", "each", "every", "such",
+    "very", "what's", "name", "named", "called", "year", "years", "time", "times", "first", "last",
+})
 
 
 def word_neighbours(tokenizer: Any, embeddings: Any, count: int = 5,
