@@ -39,7 +39,7 @@ KINDS = ("other", "hard", "cut", "swap", "antonym", "negation", "condition")
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December"]
-_ANTONYMS = {
+ANTONYMS = {
     "first": "last", "largest": "smallest", "biggest": "smallest", "most": "least", "highest": "lowest",
     "earliest": "latest", "oldest": "youngest", "before": "after", "north": "south", "east": "west",
     "increase": "decrease", "increased": "decreased", "maximum": "minimum", "won": "lost", "win": "lose",
@@ -49,7 +49,7 @@ _ANTONYMS = {
     "rise": "fall", "rose": "fell", "strongest": "weakest", "richest": "poorest", "northern": "southern",
     "eastern": "western", "public": "private", "male": "female", "men": "women", "positive": "negative",
 }
-_ANTONYMS.update({b: a for a, b in list(_ANTONYMS.items()) if b not in _ANTONYMS})
+ANTONYMS.update({b: a for a, b in list(ANTONYMS.items()) if b not in ANTONYMS})
 _AUXILIARY = re.compile(r"\b(is|was|are|were|did|does|do|can|could|has|have|had|will|would|should)\s+(?=[a-z])")
 _ASKS_TIME = re.compile(r"\b(when|year|years|century|centuries|decade|date|era|period|age)\b", re.IGNORECASE)
 _NEGATED = re.compile(r"\b(not|never|no|none|nor|n't)\b|n't\b", re.IGNORECASE)
@@ -204,12 +204,12 @@ def antonym_negatives(examples: list[Example], ratio: float, rng: random.Random)
             continue
         question, context = ex["question"], ex["context"]
         words = [m for m in re.finditer(r"[A-Za-z]+", question)
-                 if m.group().lower() in _ANTONYMS and _contains(context, m.group())
-                 and not _contains(context, _ANTONYMS[m.group().lower()])]
+                 if m.group().lower() in ANTONYMS and _contains(context, m.group())
+                 and not _contains(context, ANTONYMS[m.group().lower()])]
         if not words:
             continue
         m = rng.choice(words)
-        opposite = _ANTONYMS[m.group().lower()]
+        opposite = ANTONYMS[m.group().lower()]
         if m.group()[0].isupper():
             opposite = opposite.capitalize()
         negatives.append(_negative(ex, "antonym", question=question[: m.start()] + opposite + question[m.end():]))

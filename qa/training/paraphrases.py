@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from qa.text import contains_phrase
-from qa.training.negatives import _ANTONYMS, Example
+from qa.training.negatives import ANTONYMS, Example
 
 _WORD = re.compile(r"[a-z]{4,}")  # lower-case words only: names, numbers and dates are what swap negatives change
 # words too common or too structural to say otherwise: question words, auxiliaries, pronouns, quantifiers
@@ -44,7 +44,7 @@ def word_neighbours(tokenizer: Any, embeddings: Any, count: int = 5,
 
     vectors = np.asarray(embeddings, dtype=np.float32)
     vocab = tokenizer.convert_ids_to_tokens(list(range(vectors.shape[0])))
-    ids = np.array([i for i, t in enumerate(vocab) if _WORD.fullmatch(t) and t not in _ANTONYMS and t not in _KEEP])
+    ids = np.array([i for i, t in enumerate(vocab) if _WORD.fullmatch(t) and t not in ANTONYMS and t not in _KEEP])
     unit = vectors[ids] / np.maximum(np.linalg.norm(vectors[ids], axis=1, keepdims=True), 1e-6)
     neighbours: dict[str, list[str]] = {}
     for first in range(0, len(ids), 2048):
