@@ -86,8 +86,7 @@ def compose(
         span, first = found[0]
         text = first.sentence[first.start - first.sentence_start : first.end - first.sentence_start]
         same: list[Citation] = []
-        untitled = _untitled(text)  # "Macron" where "Mr Macron" pooled "Emmanuel Macron"
-        for c in (_retarget(c, text) or (untitled and _retarget(c, untitled)) for _, c in found):  # one per place
+        for c in (_retarget(c, text) for _, c in found):  # one citation per place in an article
             if c is not None and all((c.article_id, c.start) != (d.article_id, d.start) for d in same):
                 same.append(c)
         ranked.append((span, text, same))
@@ -226,27 +225,21 @@ def spelled_out(span: Span, passage: str, names: list[tuple[int, int]]) -> Span:
 
 QUOTE_REACH = 60  # how far past a span's end the closing mark of a quotation it opened may be
 
-HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "prof", "professor"})
 MERGE_WORDS = 6  # a candidate at most this many words longer than another that it contains is the same answer
 
 
 def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tuple[Span, Citation]]]:
     """Candidates that say the same thing, pooled: "on Monday" and "Monday after five years of work" join
-    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer; "Mr Macron"
-    joins "Emmanuel Macron", a title before a name left out), and
+    "Monday" (a candidate whose words contain another's as a run, at most ``MERGE_WORDS`` longer), and
     "“increased cooperation”" joins "increased cooperation" (the same words but for quotation marks). The
     pooled group keeps the text the reader scored best; the others' places count as its evidence."""
     keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
     words = {k: k.split() for k in keys}
     bare = {k: [w.strip(_OPENING + _CLOSING) for w in words[k]] for k in keys}  # “increased cooperation”
-    # "Mr Macron" is "Emmanuel Macron": a person's title is no part of the name
-    named = {k: bare[k][1:] if len(bare[k]) > 1 and bare[k][0] in HONORIFICS else bare[k] for k in keys}
     merged: dict[str, list[tuple[Span, Citation]]] = {}
     for k in keys:
         target = next((h for h in merged if bare[k] == bare[h] or _contains(words[k], words[h])
-                       or _contains(words[h], words[k])
-                       or (named[k] != bare[k] and _contains(named[h], named[k]))
-                       or (named[h] != bare[h] and _contains(named[k], named[h]))), None)
+                       or _contains(words[h], words[k])), None)
         if target is None:
             merged[k] = list(groups[k])
         else:
@@ -266,12 +259,6 @@ def joined(first: Reading, rest: Reading) -> Reading:
     shifted = [replace(span, passage=span.passage + len(first.no_answer)) for span in rest.spans]
     spans = sorted([*first.spans, *shifted], key=lambda x: (-x.score, x.passage, x.start))
     return Reading(spans, [*first.no_answer, *rest.no_answer])
-
-
-def _untitled(text: str) -> str | None:
-    """A name without the title before it ("Mr Macron" -> "Macron"); None for text that starts with no title."""
-    first, _, rest = text.partition(" ")
-    return rest if rest and first.lower().rstrip(".") in HONORIFICS else None
 
 
 def _retarget(citation: Citation, text: str) -> Citation | None:

@@ -431,28 +431,6 @@ def test_a_quoted_candidate_pools_with_the_same_words_unquoted() -> None:
     assert r.text == "increased cooperation" and [a.text for a in r.alternatives] == ["talks"]
 
 
-def test_a_titled_name_pools_with_the_full_name() -> None:
-    text = "French President Emmanuel Macron spoke on Monday. Mr Macron, a hawk on Ukraine, met Mr Attal."
-    passages = [Passage("a", "A", 0, 0, 0, text)]
-
-    def at(name: str, nth: int = 0) -> Span:
-        start = text.index(name) if not nth else text.index(name, text.index(name) + 1)
-        return Span(0, start, start + len(name), name, 0.0)
-
-    spans = [replace(at("Mr Macron"), score=0.4), replace(at("Emmanuel Macron"), score=0.3),
-             replace(at("Mr Attal"), score=0.35)]
-    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
-        "Who spoke?", min_score=0.0)
-    # "Mr Macron" and "Emmanuel Macron" are one answer cited at both places; "Mr Attal" is another person
-    assert r.text == "Mr Macron" and [a.text for a in r.alternatives] == ["Mr Attal"]
-    assert r.signals["places"] == pytest.approx(math.log(2), abs=1e-3)
-    # in either order of the reader's scores
-    spans = [replace(spans[0], score=0.3), replace(spans[1], score=0.4), spans[2]]
-    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
-        "Who spoke?", min_score=0.0)
-    assert r.text == "Emmanuel Macron" and [a.text for a in r.alternatives] == ["Mr Attal"]
-
-
 class KeywordRetriever:
     """Another retriever, plugged in through the public protocol: word overlap over a few passages,
     honouring the filters; it records what the pipeline passed it."""
