@@ -474,6 +474,10 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
+
+
 def signals(
     question: str, answer: str, sentence: str, passage: str, span_score: float, no_answer: float,
     min_no_answer: float, runner_up: float, places: int = 1, passage_rank: int = 0,
@@ -534,16 +538,15 @@ class Verifier:
             return span_score
         return predict(model, signals)
 
-
     def alternative(self, score: float) -> float:
         """An answer's probability as a runner-up: the models are fitted on the answers they choose, and the
-        candidates they rank below overstate (on held-out retrieved passages 26% of runner-ups scored 0.5
+        candidates they rank below overstate (on held-out retrieved passages 25% of runner-ups scored 0.5
         or more were right); ``calibration["alternatives"]`` (``{"intercept", "slope"}`` on the log-odds)
         rescales them. The score as it is without one."""
         scale = self.calibration.get("alternatives")
         if not scale:
             return score
-        return 1.0 / (1.0 + math.exp(-(scale["intercept"] + scale["slope"] * _logit(score))))
+        return _sigmoid(scale["intercept"] + scale["slope"] * _logit(score))
 
 
 def predict(model: dict[str, Any], s: Signals) -> float:
@@ -552,7 +555,7 @@ def predict(model: dict[str, Any], s: Signals) -> float:
     z = float(model["intercept"])
     for name, mean, scale, coef in zip(model["features"], model["mean"], model["scale"], model["coef"]):
         z += coef * (float(values[name]) - mean) / scale
-    return 1.0 / (1.0 + math.exp(-min(max(z, -40.0), 40.0)))
+    return _sigmoid(z)
 
 
 def besides_signals(checks: dict[str, float]) -> float:
