@@ -25,7 +25,8 @@ from typing import Any
 from qa.text import contains_phrase
 from qa.training.negatives import ANTONYMS, Example
 
-_WORD = re.compile(r"[a-z]{4,}")  # lower-case words only: names, numbers and dates are what swap negatives change
+# whole lower-case words only (not the tail of "Notre"): names, numbers and dates are what swap negatives change
+_WORD = re.compile(r"(?<![^\W\d_])[a-z]{4,}(?![^\W\d_])")  # [^\W\d_]: any letter
 # words too common or too structural to say otherwise: question words, auxiliaries, pronouns, quantifiers
 _KEEP = frozenset({
     "what", "which", "when", "where", "whose", "whom", "does", "have", "were", "been", "being", "they", "them",
@@ -67,9 +68,6 @@ def paraphrase(question: str, context: str, answers: list[dict[str, Any]], neigh
     choices = []
     for m in _WORD.finditer(question):
         word = m.group()
-        if (m.start() > 0 and question[m.start() - 1].isalpha()) or (m.end() < len(question)
-                                                                    and question[m.end()].isalpha()):
-            continue  # part of a capitalised or longer word
         if word in answer_words or word not in neighbours or not contains_phrase(context, word):
             continue
         others = [n for n in neighbours[word] if not contains_phrase(context, n) and n not in answer_words]
