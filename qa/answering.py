@@ -28,6 +28,7 @@ from qa.verification import (
     Verifier,
     besides_signals,
     event_elsewhere,
+    led_by_preposition,
     names_asker,
     object_of_verb,
     other_holder,
@@ -124,6 +125,9 @@ def compose(
         candidates.append((Candidate(text, score, same, checks), checks, span.score))
     # "What did Attal announce?": what he announced, not what he called for after it
     _halve_beside(candidates, objects, "off_verb", OFF_VERB)
+    # ... and never to whom: "to the Russian services" is off the verb even where no candidate is its object
+    _halve_beside(candidates, [False if not checks.get("off_verb") and led_by_preposition(query, c.text) else None
+                               for c, checks, _ in candidates], "off_verb", OFF_VERB, alone=True)
     if letters:  # "What does UMC stand for?": not "right of liberal and progressive Protestant groups"
         _halve_beside(candidates, [spells_out(letters, c.text) for c, _, _ in candidates], "not_spelled_out",
                       NOT_SPELLED_OUT)
@@ -201,10 +205,11 @@ def balanced(span: Span, passage: str = "") -> Span:
 
 
 def _halve_beside(candidates: list[tuple[Candidate, dict[str, float], float]], fits: list[bool | None],
-                  check: str, factor: float) -> None:
+                  check: str, factor: float, alone: bool = False) -> None:
     """Where some candidate fits a check (True), those that do not (False) are marked with ``check`` and keep
-    ``factor`` of their probability; None (cannot tell) is left alone. In place."""
-    if True not in fits:
+    ``factor`` of their probability; None (cannot tell) is left alone. ``alone``: those that do not fit are
+    marked even where none does. In place."""
+    if True not in fits and not alone:
         return
     for k, fit in enumerate(fits):
         if fit is False:

@@ -327,3 +327,22 @@ def test_beside_the_object_of_the_asked_verb_an_answer_loses_half_its_probabilit
     # no candidate is the verb's object: the reader's favourite keeps its score
     alone = compose(FollowUp(q, q), [passage], Reading(spans[:1], [0.01]), 0.0, 0.0, verifier=Verifier())
     assert alone.text == "maximum vigilance" and alone.score == pytest.approx(0.8)
+
+
+def test_an_answer_led_by_a_preposition_loses_half_its_probability_even_alone() -> None:
+    passage = Passage("a", "A", 0, 0, 0, PROPOSED)
+    to = PROPOSED.find("to the Russian services")
+    spans = [Span(0, to, to + 23, "to the Russian services", 0.8)]
+    q = "What did Macron's government propose?"
+    answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert answer.text == "to the Russian services" and answer.score == pytest.approx(0.8 * OFF_VERB)
+    assert answer.signals["off_verb"] == 1.0
+    # beside the verb's object it is halved once, not twice
+    cooperation = PROPOSED.find("increased cooperation")
+    spans.append(Span(0, cooperation, cooperation + 21, "increased cooperation", 0.5))
+    both = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert both.text == "increased cooperation" and both.alternatives[0].score == pytest.approx(0.8 * OFF_VERB)
+    # a question that asks to whom is answered by one
+    whom = "To whom did Macron's government propose cooperation?"
+    asked = compose(FollowUp(whom, whom), [passage], Reading(spans[:1], [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert asked.score == pytest.approx(0.8) and "off_verb" not in asked.signals
