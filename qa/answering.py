@@ -239,12 +239,12 @@ def _merged(groups: dict[str, list[tuple[Span, Citation]]]) -> dict[str, list[tu
     "“increased cooperation”" joins "increased cooperation" (the same words but for quotation marks). The
     pooled group keeps the text the reader scored best; the others' places count as its evidence."""
     keys = sorted(groups, key=lambda k: -max(s.score for s, _ in groups[k]))
-    words = {k: k.split() for k in keys}
-    bare = {k: [w.strip(_OPENING + _CLOSING) for w in words[k]] for k in keys}  # “increased cooperation”
+    # words without their quotation marks: "“increased cooperation” to combat terrorism" holds "increased cooperation"
+    bare = {k: [w.strip(_OPENING + _CLOSING) for w in k.split()] for k in keys}
     merged: dict[str, list[tuple[Span, Citation]]] = {}
     for k in keys:
-        target = next((h for h in merged if bare[k] == bare[h] or _contains(words[k], words[h])
-                       or _contains(words[h], words[k])), None)
+        target = next((h for h in merged if bare[k] == bare[h] or _contains(bare[k], bare[h])
+                       or _contains(bare[h], bare[k])), None)
         if target is None:
             merged[k] = list(groups[k])
         else:

@@ -429,6 +429,12 @@ def test_a_quoted_candidate_pools_with_the_same_words_unquoted() -> None:
     r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
         "What was offered?", min_score=0.0)
     assert r.text == "increased cooperation" and [a.text for a in r.alternatives] == ["talks"]
+    # a longer one that quotes the same words holds them, marks aside
+    longer = "“increased cooperation” to combat terrorism"
+    spans.append(Span(0, at - 1, at - 1 + len(longer), longer, 0.32))
+    r = QA(reader=ScriptedReader(spans), embedder=FakeEmbedder(), retriever=FixedRetriever(passages)).answer(
+        "What was offered?", min_score=0.0)
+    assert r.text == "increased cooperation" and [a.text for a in r.alternatives] == ["talks"]
 
 
 class KeywordRetriever:
