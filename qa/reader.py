@@ -12,6 +12,7 @@ only low-scoring spans, and the [CLS] pair is that passage's no-answer score.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -23,6 +24,8 @@ from qa.backends import DEFAULT_BACKEND, check_backend, select
 from qa.errors import ModelError
 from qa.schema import Passage, Reading, Span
 from qa.settings import DEFAULT_READER, cache_home
+
+log = logging.getLogger(__name__)
 
 PACKAGED_READER_DIR = Path(__file__).parent / "models" / "reader-minilm"
 READER_CONFIG = "qa_reader.json"  # our settings in a model folder, e.g. its calibrated min_score
@@ -74,6 +77,7 @@ class ExtractiveReader:
         self._torch_model: Any = None
         self._config: dict[str, Any] = {}
         self._warm = threading.Lock()
+        self._warned = False  # about a calibrated folder without a follow-up threshold
 
     def warm_up(self) -> None:
         if self._runner is not None:
@@ -139,6 +143,11 @@ class ExtractiveReader:
         """The threshold for follow-up questions read with the conversation in view (their own
         calibrated model, ``calibration["follow_up"]``); ``min_score_retrieved`` without one."""
         self.warm_up()
+        if "min_score_follow_up" not in self._config and self._config.get("calibration") and not self._warned:
+            self._warned = True  # once per reader
+            log.warning("reader %s has no follow-up threshold: follow-ups use its retrieved threshold %.2f, which "
+                        "withholds many right answers; run scripts/calibrate_follow_ups.py --write on it",
+                        self.name, self.min_score_retrieved)
         return float(self._config.get("min_score_follow_up", self.min_score_retrieved))
 
     @property

@@ -59,6 +59,8 @@ def main() -> None:
         raise SystemExit(str(exc)) from None
     print(json.dumps(scores, indent=2))
     print(f"packaged into {write_package(cfg, scores)}")
+    print("next: scripts/calibrate_reader.py --write, then scripts/calibrate_follow_ups.py --write on that folder "
+          "(without a follow-up threshold, follow-ups fall back to the retrieved one)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -126,3 +127,17 @@ def test_raw_span_scores_are_one_scale_across_passages(tiny_reader_dir: Path) ->
     # within one window the probability is the raw score less one normaliser, the same for every span
     offsets = [s.raw - math.log(s.score) for s in alone.spans]
     assert len(offsets) > 1 and max(offsets) - min(offsets) < 1e-3
+
+
+def test_a_calibrated_reader_without_a_follow_up_threshold_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    reader = ExtractiveReader("some/reader")
+    reader._runner = object()  # as if warmed up: only its configuration is read
+    reader._config = {"min_score": 0.3, "min_score_retrieved": 0.4, "calibration": {"retrieved": {}}}
+    with caplog.at_level(logging.WARNING, logger="qa.reader"):
+        assert reader.min_score_follow_up == 0.4 and reader.min_score_follow_up == 0.4
+    assert len([r for r in caplog.records if "calibrate_follow_ups" in r.getMessage()]) == 1
+    caplog.clear()
+    reader._config["min_score_follow_up"] = 0.17
+    with caplog.at_level(logging.WARNING, logger="qa.reader"):
+        assert reader.min_score_follow_up == 0.17
+    assert not caplog.records
