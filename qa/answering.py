@@ -26,6 +26,7 @@ from qa.verification import (
     NOT_SPELLED_OUT,
     OFF_VERB,
     Verifier,
+    agent_unsaid,
     besides_signals,
     event_elsewhere,
     led_by_preposition,
@@ -116,6 +117,8 @@ def compose(
                 checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
             if other_holder(query, sentence):
                 checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
+            if agent_unsaid(query, sentence):
+                checks["agent_unsaid"] = 1.0  # "Emily Carter, said safety staff had been warned" for "Who warned?"
             verdicts = [object_of_verb(query, c.sentence, c.start - c.sentence_start, c.end - c.sentence_start)
                         for c in same]  # at any of its places
             objects.append(True if True in verdicts else False if False in verdicts else None)

@@ -366,6 +366,39 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
     return True if before & (subject | _PERSONAL) else None
 
 
+_WHO_DID = re.compile(r"^\s*(?:(?:and|but|so)\s+)?who\s+(?P<verb>[a-z]+)\b", re.IGNORECASE)
+_BE = frozenset({"is", "are", "was", "were", "be", "been", "being"})
+
+
+@lru_cache(maxsize=256)
+def _participles(verb: str) -> frozenset[str]:
+    """The past participles of ``verb``'s lemmas ("warned" of "warned"), by lemminflect's tables."""
+    from lemminflect import getAllInflections, getLemma
+
+    found: set[str] = set()
+    for lemma in {verb, *getLemma(verb, upos="VERB")}:
+        tenses = getAllInflections(lemma, upos="VERB")
+        found.update(t.lower() for t in tenses.get("VBN", tenses.get("VBD", ())))  # a regular verb's VBN is its VBD
+    return frozenset(found)
+
+
+def agent_unsaid(question: str, sentence: str) -> bool:
+    """``sentence`` says the verb of a "Who did it?" question only in the passive, with no "by": it never says
+    who did it. Of "Who warned of the storm?", "The festival's director, Emily Carter, said safety staff had
+    been warned of the storm" names only the one who said so. (Of SQuAD v1.1 dev's 1,059 "Who <verb> ...?"
+    questions, 4 have their answer in such a sentence: "was constructed in collaboration with Robert
+    Stephenson".)"""
+    m = _WHO_DID.match(question)
+    verb = m.group("verb").lower() if m else ""
+    if not verb or verb in _CLAUSE_VERBS or verb == "else":
+        return False
+    forms, participles = _forms(verb), _participles(verb)
+    words = [w.lower() for w in _WORD.findall(sentence)]
+    places = [k for k, w in enumerate(words) if w in forms]
+    return bool(places) and all(words[k] in participles and _BE & set(words[max(0, k - 2) : k])
+                                and "by" not in words[k + 1 :] for k in places)
+
+
 def led_by_preposition(question: str, answer: str) -> bool:
     """``answer`` to a "What did X do?" question begins with a preposition: "to the Russian services" for "What
     did Macron's government propose?" names to whom, not what (of the 554 such questions in SQuAD v1.1 dev,
@@ -571,11 +604,13 @@ def besides_signals(checks: dict[str, float]) -> float:
     answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
     another candidate is that object (``object_of_verb``), ``NOT_SPELLED_OUT`` for one that does not spell
     out the abbreviation asked about where another does (``qa.text.spells_out``), ``ANOTHER_ONE`` for one
-    that names the one asked about or is said by another holder of the question's role, else 1."""
+    that names the one asked about, is said by another holder of the question's role or stands in a sentence
+    that never says who did what a "Who did it?" question asks (``agent_unsaid``), else 1."""
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
     factor *= OFF_VERB if checks.get("off_verb") else 1.0
     factor *= NOT_SPELLED_OUT if checks.get("not_spelled_out") else 1.0
-    return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder") else 1.0)
+    return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder")
+                     or checks.get("agent_unsaid") else 1.0)
 
 
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:

@@ -14,6 +14,7 @@ from qa.verification import (
     OFF_VERB,
     Signals,
     Verifier,
+    agent_unsaid,
     checked,
     event_elsewhere,
     fit,
@@ -346,3 +347,31 @@ def test_an_answer_led_by_a_preposition_loses_half_its_probability_even_alone() 
     whom = "To whom did Macron's government propose cooperation?"
     asked = compose(FollowUp(whom, whom), [passage], Reading(spans[:1], [0.01]), 0.0, 0.0, verifier=Verifier())
     assert asked.score == pytest.approx(0.8) and "off_verb" not in asked.signals
+
+
+CARTER = ("The festival's director, Emily Carter, said safety staff had been warned of the storm at 6pm but had "
+          "decided the stage was safe.")
+MET_OFFICE = "The Met Office had issued a yellow weather warning for the region on Friday."
+
+
+@pytest.mark.parametrize(("question", "sentence", "unsaid"), [
+    ("Who warned of the storm?", CARTER, True),  # only "had been warned": the one who warned is not named
+    ("Who warned of the storm?", MET_OFFICE, False),  # "warning" is no passive
+    ("Who warned safety staff?", "Safety staff were warned by the Met Office at 6pm.", False),  # "by" names them
+    ("Who decided the stage was safe?", CARTER, False),  # "had decided": active
+    ("Who was warned of the storm?", CARTER, False),  # a passive question asks for the one warned
+    ("Who else warned of the storm?", CARTER, False),
+    ("Who warned of the storm?", "Emily Carter spoke on Sunday.", False),  # the sentence never says the verb
+])
+def test_a_sentence_that_never_says_who_did_it_is_told(question: str, sentence: str, unsaid: bool) -> None:
+    assert agent_unsaid(question, sentence) is unsaid
+
+
+def test_an_answer_from_such_a_sentence_loses_half_its_probability() -> None:
+    passage = Passage("a", "A", 0, 0, 0, CARTER + " " + MET_OFFICE)
+    carter, met = passage.text.find("Emily Carter"), passage.text.find("The Met Office")
+    spans = [Span(0, carter, carter + 12, "Emily Carter", 0.7), Span(0, met, met + 14, "The Met Office", 0.5)]
+    q = "Who warned of the storm?"
+    answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert answer.text == "The Met Office" and answer.alternatives[0].signals["agent_unsaid"] == 1.0
+    assert answer.alternatives[0].score == pytest.approx(0.7 * ANOTHER_ONE)
