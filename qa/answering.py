@@ -29,6 +29,7 @@ from qa.verification import (
     agent_unsaid,
     besides_signals,
     event_elsewhere,
+    holds_asked_name,
     led_by_preposition,
     names_asker,
     object_of_verb,
@@ -113,6 +114,8 @@ def compose(
                                  same[0].end - same[0].sentence_start)
             if event_elsewhere(query, sentence, at, end):
                 checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
+            if holds_asked_name(query, text):
+                checks["holds_asked_name"] = 1.0  # "former French President François Hollande" for "Who was Hollande?"
             if names_asker(query, sentence, at, end):
                 checks["names_asker"] = 1.0  # "Maria Zakharova" for "What did the Kremlin spokeswoman claim?"
             if other_holder(query, sentence):

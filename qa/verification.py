@@ -319,6 +319,26 @@ def names_asker(question: str, sentence: str, start: int, end: int) -> bool:
     return bool(subject & {*before, *after})
 
 
+_WHO_IS = re.compile(r"^\s*(?:(?:and|but|so)\s+)?who\s+(?:is|was|are|were)\s+(?P<name>[^?]+?)\s*[?.!]*\s*$",
+                     re.IGNORECASE)
+_LETTERS = re.compile(r"[^\W\d_][\w'’-]*")  # words in any alphabet: "François"
+
+
+def holds_asked_name(question: str, answer: str) -> bool:
+    """``answer`` to "Who was François Hollande?" holds the name asked about: "former French President François
+    Hollande — who was the leader of France" says who he was with his name in it, and "François Hollande"
+    says nothing. X is a name, every word capitalised but for joins ("the", "of"). (SQuAD's annotators hardly ever
+    asked "Who is X?", and its "What is X?" answers often say X's words: "a body of treaties ... on the laws
+    of European Union member states" for "What is European Union Law?"; a chat asks "Who was he?" after a
+    name.)"""
+    m = _WHO_IS.match(question)
+    words = _LETTERS.findall(m.group("name")) if m else []
+    if not words or not all(w[:1].isupper() or w.lower() in NAME_JOINS | DETERMINERS for w in words):
+        return False  # "Who is the French interior minister?" asks for a name, not about one
+    name = {w.lower() for w in words if w[:1].isupper()}
+    return bool(name & {w.lower() for w in _LETTERS.findall(answer)})
+
+
 @lru_cache(maxsize=256)
 def _forms(verb: str, base: bool = False) -> frozenset[str]:
     """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb.
@@ -604,13 +624,14 @@ def besides_signals(checks: dict[str, float]) -> float:
     answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
     another candidate is that object (``object_of_verb``), ``NOT_SPELLED_OUT`` for one that does not spell
     out the abbreviation asked about where another does (``qa.text.spells_out``), ``ANOTHER_ONE`` for one
-    that names the one asked about, is said by another holder of the question's role or stands in a sentence
-    that never says who did what a "Who did it?" question asks (``agent_unsaid``), else 1."""
+    that names the one asked about (or holds the name a "Who was X?" asks about), is said by another holder of
+    the question's role or stands in a sentence that never says who did what a "Who did it?" question asks
+    (``agent_unsaid``), else 1."""
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
     factor *= OFF_VERB if checks.get("off_verb") else 1.0
     factor *= NOT_SPELLED_OUT if checks.get("not_spelled_out") else 1.0
     return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder")
-                     or checks.get("agent_unsaid") else 1.0)
+                     or checks.get("agent_unsaid") or checks.get("holds_asked_name") else 1.0)
 
 
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:

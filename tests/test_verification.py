@@ -18,6 +18,7 @@ from qa.verification import (
     checked,
     event_elsewhere,
     fit,
+    holds_asked_name,
     names_asker,
     object_of_verb,
     other_holder,
@@ -375,3 +376,27 @@ def test_an_answer_from_such_a_sentence_loses_half_its_probability() -> None:
     answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
     assert answer.text == "The Met Office" and answer.alternatives[0].signals["agent_unsaid"] == 1.0
     assert answer.alternatives[0].score == pytest.approx(0.7 * ANOTHER_ONE)
+
+
+@pytest.mark.parametrize(("question", "answer", "holds"), [
+    ("Who was François Hollande?", "former French President François Hollande — who was the leader of France", True),
+    ("Who was François Hollande?", "former French President", False),
+    ("Who is Hollande?", "François Hollande", True),  # the name says nothing about him
+    ("Who is the French interior minister?", "French Interior Minister Gérald Darmanin", False),  # asks for a name
+    ("What is European Union Law?", "the laws of European Union member states", False),  # a definition may say it
+    ("Who did Hollande succeed?", "François Hollande", False),  # no "Who is X?"
+])
+def test_an_answer_that_holds_the_name_a_who_is_question_asks_about_is_told(question: str, answer: str,
+                                                                            holds: bool) -> None:
+    assert holds_asked_name(question, answer) is holds
+
+
+def test_such_an_answer_loses_half_its_probability_and_the_description_wins() -> None:
+    text = "On Monday, former French President François Hollande — who was the leader of France — spoke."
+    passage = Passage("a", "A", 0, 0, 0, text)
+    long_one = "former French President François Hollande — who was the leader of France"
+    at = text.find(long_one)
+    spans = [Span(0, at, at + len(long_one), long_one, 0.8), Span(0, at, at + 23, "former French President", 0.6)]
+    q = "Who was François Hollande?"
+    answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert answer.text == "former French President" and answer.alternatives[0].score == pytest.approx(0.8 * ANOTHER_ONE)
