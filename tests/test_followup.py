@@ -59,6 +59,19 @@ def test_fragment_swaps_the_subject_of_the_last_question() -> None:
     assert complete("What about François Hollande?", [earlier]) == "What did François Hollande say about the attack?"
 
 
+@pytest.mark.parametrize(("question", "last", "reading"), [
+    ("And the date?", "Who offered Russia cooperation?", "When did Emmanuel Macron offer Russia cooperation?"),
+    ("And the time?", "Who offered Russia cooperation?",
+     "At what time did Emmanuel Macron offer Russia cooperation?"),
+    ("What about the cost?", "When did the bridge open?", "What was the cost?"),
+    ("And the cause of the fire?", "How many people died in the fire?", "What was the cause of the fire?"),
+])
+def test_an_attribute_asked_after_a_question_is_asked_for_as_it_stands(question: str, last: str,
+                                                                        reading: str) -> None:
+    earlier = MACRON if last == MACRON.question else turn(last, None)
+    assert complete(question, [earlier]) == reading
+
+
 @pytest.mark.parametrize("question", [
     "Who is the French Prime Minister?",
     "Were there any survivors?",  # existential "there"

@@ -60,6 +60,9 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
         found.append(_contrasted(contrast.group("c"), recent[0].text))
     fragment = fragment_of(question)
     if fragment is not None:
+        attribute = _ATTRIBUTE.match(fragment)
+        if attribute:  # "And the cost?" asks what it was, whatever the last question asked
+            found.append(_attribute_reading(attribute, recent[0]) or "")
         found.append(_fill_fragment(fragment, recent[0]) or "")
     said = _who_said(question, recent[0]) or _same_verb(question, recent[0]) or _who_said_so(question, recent[0])
     found.append(said or "")
@@ -95,6 +98,26 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     return found[:MAX_READINGS]
 
 
+# "And the day of the attack?", "What about the death toll?": a thing's attribute, asked for as it stands
+_ATTRIBUTE = re.compile(r"^(?:the|its|his|her|their)\s+(?:[\w'-]+\s+){0,2}?(?P<noun>day|date|time|year|month|cause|"
+                        r"reason|name|cost|price|number|toll|total|result|outcome|score|size|length|age|amount)s?"
+                        r"(?:\s+(?:of|for)\s+(?P<of>[^?]+))?$", re.IGNORECASE)
+# how a time of the last question's event is asked for: "And the time?" -> "At what time did ...?"
+_WHEN_NOUNS = {"day": "on which day", "date": "when", "time": "at what time", "year": "in which year",
+               "month": "in which month"}
+
+
+def _attribute_reading(attribute: re.Match[str], last: Answer) -> str | None:
+    """The reading of "And <an attribute>?": a time is asked of the last question's event ("And the date?"
+    after "Who offered Russia help?" -> "When did Emmanuel Macron offer Russia help?"; "And the time?" -> "At
+    what time did ...?"; not a time of something named, "And the day of the attack?", which "When was the
+    attack?" read as the Bataclan's: None), anything else what
+    it was ("What about the cost?" -> "What was the cost?"); the last question's frame made nonsense of
+    them ("Who offered date help?")."""
+    noun = attribute.group("noun").lower()
+    if noun in _WHEN_NOUNS:  # "the day of the attack": which attack is the conversation's to say (as asked)
+        return None if attribute.group("of") else _ask_again(_WHEN_NOUNS[noun], last)
+    return f"What was {attribute.group()}?"
 _CONTRAST = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<c>rather than|instead of|as opposed to|other than)\s+what"
                        r"\s*[?.!]*\s*$", re.IGNORECASE)
 
