@@ -108,16 +108,17 @@ _WHEN_NOUNS = {"day": "on which day", "date": "when", "time": "at what time", "y
 
 
 def _attribute_reading(attribute: re.Match[str], last: Answer) -> str | None:
-    """The reading of "And <an attribute>?": a time is asked of the last question's event ("And the date?"
-    after "Who offered Russia help?" -> "When did Emmanuel Macron offer Russia help?"; "And the time?" -> "At
-    what time did ...?"; not a time of something named, "And the day of the attack?", which "When was the
-    attack?" read as the Bataclan's: None), anything else what
-    it was ("What about the cost?" -> "What was the cost?"); the last question's frame made nonsense of
-    them ("Who offered date help?")."""
+    """The reading of "And <an attribute>?" (the last question's frame made nonsense of it: "Who offered date
+    help?"). A time is asked of the last question's event: "And the date?" after "Who offered Russia help?"
+    -> "When did Emmanuel Macron offer Russia help?", "And the time?" -> "At what time did ...?"; but not a
+    time of something named ("And the day of the attack?": "When was the attack?" was read as the
+    Bataclan's), None. Anything else is asked what it was: "What about the cost?" -> "What was the cost?"."""
     noun = attribute.group("noun").lower()
     if noun in _WHEN_NOUNS:  # "the day of the attack": which attack is the conversation's to say (as asked)
         return None if attribute.group("of") else _ask_again(_WHEN_NOUNS[noun], last)
     return f"What was {attribute.group()}?"
+
+
 _CONTRAST = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<c>rather than|instead of|as opposed to|other than)\s+what"
                        r"\s*[?.!]*\s*$", re.IGNORECASE)
 
