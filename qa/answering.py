@@ -26,6 +26,7 @@ from qa.verification import (
     NOT_SPELLED_OUT,
     OFF_VERB,
     Verifier,
+    abbreviates_asked,
     agent_unsaid,
     besides_signals,
     event_elsewhere,
@@ -114,6 +115,8 @@ def compose(
                                  same[0].end - same[0].sentence_start)
             if event_elsewhere(query, sentence, at, end):
                 checks["event_elsewhere"] = 1.0  # "2015" of the other attack a sentence compares the asked one to
+            if abbreviates_asked(query, text):
+                checks["abbreviates_asked"] = 1.0  # "IS-K" for "What is Islamic State in Khorasan a cell of?"
             if holds_asked_name(query, text):
                 checks["holds_asked_name"] = 1.0  # "former French President François Hollande" for "Who was Hollande?"
             if names_asker(query, sentence, at, end):
@@ -185,7 +188,8 @@ def balanced(span: Span, passage: str = "") -> Span:
     in ``passage`` (within ``QUOTE_REACH`` characters, the same sentence) is taken whole: 'Russia “increased
     cooperation' -> 'Russia “increased cooperation”', and one closed inside it and opened just before it
     likewise; one closed inside it and opened further back ends it at the mark. A quotation mark at either
-    end whose partner is not inside the span is dropped: 'increased cooperation”' -> 'increased cooperation'."""
+    end whose partner is not inside the span is dropped: 'increased cooperation”' -> 'increased cooperation'.
+    Brackets likewise (``_bracketed``): "the Islamic State in Khorasan (IS-K" -> "... (IS-K)"."""
     text, start = span.text, span.start
     opened = [i for i, ch in enumerate(text) if ch in _PAIRS and ch not in "\"'" and _PAIRS[ch] not in text[i + 1 :]]
     if opened and opened[-1] > 0 and passage[span.start : span.end] == text:
@@ -205,9 +209,30 @@ def balanced(span: Span, passage: str = "") -> Span:
     while text and text[0] in _OPENING and _PAIRS[text[0]] not in text[1:]:
         lead = len(text) - len(text[1:].lstrip())
         text, start = text[lead:], start + lead
+    text, start = _bracketed(text, start, passage)
     if text == span.text or not text.strip():
         return span
     return replace(span, start=start, end=start + len(text), text=text)
+
+
+def _bracketed(text: str, start: int, passage: str) -> tuple[str, int]:
+    """``text`` (at ``start`` in ``passage``) with no bracket cut in half: one opened inside it and closed just
+    after it is taken whole ("the Islamic State in Khorasan (IS-K" -> "... (IS-K)"), one opened further on is
+    left out with what follows it; one closed inside it and opened before it is left out with what comes
+    before it ("IS-K), believed to be responsible" -> "believed to be responsible")."""
+    if text.count("(") > text.count(")"):
+        after = start + len(text)
+        close = passage.find(")", after, after + QUOTE_REACH) if passage[start:after] == text else -1
+        if close >= 0 and "(" not in passage[after:close] and not re.search(r"[.!?]\s", passage[after:close]):
+            return passage[start : close + 1], start
+        cut = text[: text.rfind("(")].rstrip(" ,;:")
+        return (cut, start) if cut else (text, start)
+    if text.count(")") > text.count("("):
+        end = text.find(")") + 1
+        rest = text[end:]
+        lead = len(rest) - len(rest.lstrip(" ,;:"))
+        return (rest[lead:], start + end + lead) if rest[lead:] else (text, start)
+    return text, start
 
 
 def _halve_beside(candidates: list[tuple[Candidate, dict[str, float], float]], fits: list[bool | None],

@@ -37,6 +37,7 @@ from qa.text import (
     POSSESSIVE,
     ROLES,
     TOKEN,
+    abbreviates,
     aliases,
     contains_phrase,
     name_end,
@@ -339,6 +340,27 @@ def holds_asked_name(question: str, answer: str) -> bool:
     return bool(name & {w.lower() for w in _LETTERS.findall(answer)})
 
 
+# a question that asks for an abbreviation, what one stands for or a name: its answer may be one; the small words a
+# name's abbreviation leaves out ("Islamic State in Khorasan" is IS-K)
+_UNSPELLED = frozenset({"a", "an", "and", "at", "de", "for", "in", "of", "on", "the", "to"})
+_ASKS_ABBREVIATION = re.compile(r"\b(?:abbreviat\w*|acronym|initials|short for|stands? for|stood for|called|known as|"
+                                r"(?:nick)?named)\b", re.IGNORECASE)
+
+
+def abbreviates_asked(question: str, answer: str) -> bool:
+    """``answer`` is only the abbreviation of a name the question spells out: "IS-K" for "What is Islamic State
+    in Khorasan a splinter cell of?" says the asked name again, in short. Not for a question that asks for an
+    abbreviation ("What is the Islamic State in Khorasan called for short?" -> "IS-K" is its answer)."""
+    if _ASKS_ABBREVIATION.search(question) or re.search(r"\bfor short\b", question, re.IGNORECASE) or \
+            not re.fullmatch(r"(?:the\s+)?[A-Z][A-Z.-]*[A-Z]\.?", answer.strip()):
+        return False  # "US Supreme Court" for "What U.S. entity ...?" says more than the name again
+    words = _LETTERS.findall(question)[1:]  # not the question word
+    names = [" ".join(words[i : j + 1]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 8))
+             if words[i][:1].isupper() and words[j][:1].isupper()
+             and all(w[:1].isupper() or w.lower() in _UNSPELLED for w in words[i + 1 : j])]
+    return any(abbreviates(answer, name) for name in names)
+
+
 @lru_cache(maxsize=256)
 def _forms(verb: str, base: bool = False) -> frozenset[str]:
     """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb.
@@ -624,14 +646,16 @@ def besides_signals(checks: dict[str, float]) -> float:
     answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
     another candidate is that object (``object_of_verb``), ``NOT_SPELLED_OUT`` for one that does not spell
     out the abbreviation asked about where another does (``qa.text.spells_out``), ``ANOTHER_ONE`` for one
-    that names the one asked about (or holds the name a "Who was X?" asks about), is said by another holder of
+    that names the one asked about (or holds the name a "Who was X?" asks about, or abbreviates a name the
+    question spells out: ``abbreviates_asked``), is said by another holder of
     the question's role or stands in a sentence that never says who did what a "Who did it?" question asks
     (``agent_unsaid``), else 1."""
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
     factor *= OFF_VERB if checks.get("off_verb") else 1.0
     factor *= NOT_SPELLED_OUT if checks.get("not_spelled_out") else 1.0
     return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder")
-                     or checks.get("agent_unsaid") or checks.get("holds_asked_name") else 1.0)
+                     or checks.get("agent_unsaid") or checks.get("holds_asked_name")
+                     or checks.get("abbreviates_asked") else 1.0)
 
 
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:

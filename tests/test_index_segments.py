@@ -18,7 +18,7 @@ import pytest
 
 from qa import ingest
 from qa.errors import IndexBusyError
-from qa.index import SentenceIndex, merge, open_index
+from qa.index import SentenceIndex, lexical, merge, open_index
 from qa.index.lock import write_lock
 from tests.conftest import ROOT, FakeEmbedder
 from tests.test_index import add
@@ -126,6 +126,37 @@ def test_bm25_weighs_words_by_the_whole_corpus_not_by_segment(tmp_path: Path, fa
         b = [(merged.sentences[p].text, s) for p, s in merged.lexical(question, 5)]
         assert [t for t, _ in a] == [t for t, _ in b], question
         np.testing.assert_allclose([s for _, s in a], [s for _, s in b], rtol=1e-4)
+
+
+def test_segments_tokenized_by_an_older_tokenizer_get_new_words_and_keep_their_vectors(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, folder = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    add(corpus, "a.txt", STORIES[0])
+    add(corpus, "b.txt", "Macron said the Islamic State in Khorasan (IS-K) had tried to attack France. "
+                         "The U.S. embassy had warned of it.")
+    # the older tokenizer: no joined terms
+    monkeypatch.setattr(lexical, "joined_terms", lambda text: "")
+    monkeypatch.setattr(lexical, "TOKENIZER", "bm25s-en-snowball")
+    first = open_index(corpus, folder, fake_embedder)
+    assert first.lexical("What does IS-K stand for?", 5) == []  # "IS-K" was no term at all
+    monkeypatch.undo()
+    before = fake_embedder.encoded
+    index = open_index(corpus, folder, fake_embedder)
+    assert fake_embedder.encoded == before  # the words are rewritten, the vectors kept
+    assert not index.lexically_stale and all(e["lexical"] == lexical.TOKENIZER for e in segments(folder))
+    for question, words in (("What does IS-K stand for?", "Khorasan"), ("Who warned the U.S.?", "U.S. embassy")):
+        hits = index.lexical(question, 5)
+        assert hits and words in index.sentences[hits[0][0]].text, question
+    np.testing.assert_array_equal(index.vectors_of(index.article_positions("b.txt")),
+                                  first.vectors_of(first.article_positions("b.txt")))
+
+
+def test_names_written_with_hyphens_or_full_stops_are_one_term() -> None:
+    assert lexical.joined_terms("the Islamic State in Khorasan (IS-K), the U.S. and F-16s") == "is_k u_s f_16s"
+    assert lexical.joined_terms("COVID-19 rose 3.5 points; a well-known e-mail") == "covid_19 3_5 e_mail"
+    assert lexical.joined_terms("Al-Qaeda and www.example.com") == ""  # every word is kept as it is
 
 
 def test_large_segments_get_hnsw_that_agrees_with_exact_search(tmp_path: Path) -> None:

@@ -367,6 +367,29 @@ def test_an_asked_abbreviation_is_answered_with_its_whole_name() -> None:
     assert qa_.answer("Who claimed the attack?", min_score=0.0).text == "Moscow"
 
 
+@pytest.mark.parametrize(("cut", "expected"), [
+    ("splinter cell, the Islamic State in Khorasan (IS-K", "splinter cell, the Islamic State in Khorasan (IS-K)"),
+    ("the Islamic State in Khorasan (IS", "the Islamic State in Khorasan (IS-K)"),  # closed just after: taken whole
+    ("IS-K), believed to be responsible", "believed to be responsible"),  # closed inside, opened before: left out
+    ("Khorasan (IS-K)", "Khorasan (IS-K)"),
+    ("Khorasan (IS-K), believed to be responsible (in part", "Khorasan (IS-K), believed to be responsible (in part, "
+                                                          "officials said)"),
+])
+def test_spans_do_not_cut_brackets_in_half(cut: str, expected: str) -> None:
+    from qa.answering import balanced
+
+    passage = ("Macron claimed that the ISIS splinter cell, the Islamic State in Khorasan (IS-K), believed to be "
+               "responsible (in part, officials said), had made attempts.")
+    start = passage.index(cut)
+    span = balanced(Span(0, start, start + len(cut), cut, 0.5), passage)
+    assert span.text == expected and passage[span.start : span.end] == span.text
+    # a bracket that closes far on, or never: the span ends before it
+    far = "The bridge cost 410 million euros (of which the European Union paid 160 million through a fund."
+    cut = "410 million euros (of which"
+    at = far.index(cut)
+    assert balanced(Span(0, at, at + len(cut), cut, 0.5), far).text == "410 million euros"
+
+
 def test_a_quotation_opened_in_a_span_is_taken_whole() -> None:
     from qa.answering import balanced
 

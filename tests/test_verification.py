@@ -14,6 +14,7 @@ from qa.verification import (
     OFF_VERB,
     Signals,
     Verifier,
+    abbreviates_asked,
     agent_unsaid,
     checked,
     event_elsewhere,
@@ -400,3 +401,15 @@ def test_such_an_answer_loses_half_its_probability_and_the_description_wins() ->
     q = "Who was François Hollande?"
     answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
     assert answer.text == "former French President" and answer.alternatives[0].score == pytest.approx(0.8 * ANOTHER_ONE)
+
+
+@pytest.mark.parametrize(("question", "answer", "echo"), [
+    ("What is Islamic State in Khorasan a splinter cell of?", "IS-K", True),  # the name asked about, in short
+    ("What is Islamic State in Khorasan a splinter cell of?", "ISIS", False),
+    ("What is the Islamic State in Khorasan called for short?", "IS-K", False),  # asked for
+    ("What did the European Union pay?", "the EU", True),
+    ("What U.S. entity said that corporal punishment was Constitutional?", "US Supreme Court", False),  # more
+])
+def test_an_answer_that_only_abbreviates_a_name_the_question_spells_out_is_told(question: str, answer: str,
+                                                                                 echo: bool) -> None:
+    assert abbreviates_asked(question, answer) is echo

@@ -11,6 +11,7 @@ scores are those of one BM25 index over the whole corpus (deleted rows still cou
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,33 @@ import numpy as np
 
 from qa.text import stemmer
 
+# what ``tokenize`` makes of a text, recorded with each segment: a segment tokenized otherwise has its BM25
+# rewritten (``qa.index.writer``), its vectors kept
+TOKENIZER = "bm25s-en-snowball+joined"
+# a name written with hyphens or full stops, one part a single character or every part capitals: "IS-K",
+# "U.S.", "F-16", "COVID-19"; bm25s keeps only words of two characters or more that are no stopword, so
+# "IS-K" would be nothing at all and "U.S." nothing either
+_JOINED = re.compile(r"(?<![\w.-])[^\W_]+(?:[-.][^\W_]+)+\.?(?![\w-])")
+
+
+def joined_terms(text: str) -> str:
+    """The names in ``text`` written with hyphens or full stops whose parts BM25 would lose, each as one
+    term of its parts joined by underscores ("IS-K" -> "is_k", "U.S." -> "u_s"); "" for none."""
+    terms = []
+    for m in _JOINED.finditer(text):
+        parts = re.split(r"[-.]", m.group().rstrip("."))
+        if len(parts) > 1 and (any(len(p) == 1 for p in parts) or all(p.isupper() for p in parts if p.isalpha())):
+            terms.append("_".join(p.lower() for p in parts))
+    return " ".join(terms)
+
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """The BM25 terms of each text: lower-cased words, English stopwords out, Snowball-stemmed."""
+    """The BM25 terms of each text: lower-cased words, English stopwords out, Snowball-stemmed; and each name
+    written with hyphens or full stops as one term (``joined_terms``: "What does IS-K stand for?" has
+    "is_k", as the sentence that spells IS-K out does)."""
     import bm25s
 
+    texts = [f"{t} {extra}" if (extra := joined_terms(t)) else t for t in texts]
     return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False, return_ids=False)
 
 

@@ -99,7 +99,7 @@ def write_segment(folder: Path, parts: Sequence[Part], embedder: str, ann_min_ro
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {"name": name, "rows": rows, "articles": len(parts), "dense": kind}
+    return {"name": name, "rows": rows, "articles": len(parts), "dense": kind, "lexical": lexical.TOKENIZER}
 
 
 class Segment:

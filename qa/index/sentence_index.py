@@ -21,6 +21,7 @@ import numpy as np
 
 from qa.errors import CorruptIndexError
 from qa.filters import Filters
+from qa.index import lexical
 from qa.index.bm25_search import CorpusBM25
 from qa.index.live import LiveArticles
 from qa.index.segment import Segment
@@ -78,8 +79,15 @@ class SentenceIndex:
         return self.live.allows(article_id, where)
 
     def is_current(self, embedder: str, files: dict[str, list[int]]) -> bool:
-        """Whether this generation indexes exactly these corpus files with this embedder and splitter."""
-        return self.embedder == embedder and self.manifest.get("files") == files and self.splitter == SPLITTER
+        """Whether this generation indexes exactly these corpus files with this embedder and splitter, every
+        segment's words as ``qa.index.lexical.tokenize`` makes them now."""
+        return self.embedder == embedder and self.manifest.get("files") == files and self.splitter == SPLITTER \
+            and not self.lexically_stale
+
+    @property
+    def lexically_stale(self) -> list[str]:
+        """The segments whose BM25 terms an older tokenizer made (``qa.index.lexical.TOKENIZER``)."""
+        return [e["name"] for e in self.manifest.get("segments", []) if e.get("lexical") != lexical.TOKENIZER]
 
     @property
     def embedder(self) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 
 import qa.index.merge as merge
 from qa.errors import CorpusError, CorruptIndexError
+from qa.index import lexical
 from qa.index.lock import write_lock
 from qa.index.segment import Part, write_segment
 from qa.index.sentence_index import SentenceIndex
@@ -108,6 +109,11 @@ def open_index(
         if previous is None or not previous.is_current(embedder.name, signatures):
             previous = _update(corpus_root, folder, embedder, signatures, previous, progress,
                                ann_min_rows, encoder or encode_articles)
+        stale = previous.lexically_stale
+        if stale:  # words an older tokenizer made: the segments are rewritten, their vectors kept
+            log.info("index at %s: rewriting the words of %d segment(s) for BM25 (%s)", folder, len(stale),
+                     lexical.TOKENIZER)
+            previous = _merge(folder, previous, stale, embedder.name, ann_min_rows)
         names = merge.optimize(previous.manifest) if optimize else merge.merge_small(previous.manifest)
         if names:
             previous = _merge(folder, previous, names, embedder.name, ann_min_rows)
