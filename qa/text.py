@@ -135,7 +135,7 @@ _ASKS_EXPANSION = re.compile(r"\b(?:stands?|stood) for\b|\bshort for\b|\b(?:acro
                              re.IGNORECASE)
 _ABBREVIATION = re.compile(r"(?<![\w-])[A-Za-z][\w&/.-]*[\w&](?![\w-])")
 # words an abbreviation may leave out: "Islamic State in Khorasan" is IS-K, "Festival of the Arts" FOTA
-_UNSPELLED = frozenset({"a", "an", "and", "at", "de", "des", "du", "for", "in", "of", "on", "the", "to"})
+UNSPELLED = frozenset({"a", "an", "and", "at", "de", "des", "du", "for", "in", "of", "on", "the", "to"})
 
 
 def _letters(word: str) -> str:
@@ -163,7 +163,7 @@ def spells_out(letters: str, text: str) -> bool:
     first and last words give one ("i.e., No Foreign Nationals" is not NOFORN). An opening article does not
     count: "the Islamic State in Khorasan"."""
     words = re.findall(r"[^\W_]+", text)
-    while words and words[0].lower() in _UNSPELLED:
+    while words and words[0].lower() in UNSPELLED:
         words = words[1:]
     if not words or len(words) > 3 * len(letters) or "".join(words).lower() == letters:
         return False
@@ -174,7 +174,7 @@ def spells_out(letters: str, text: str) -> bool:
             return i == len(letters)
         word = words[j].lower()
         last = j == len(words) - 1
-        if j > 0 and not last and (word in _UNSPELLED or words[j].islower()) and match(i, j + 1):
+        if j > 0 and not last and (word in UNSPELLED or words[j].islower()) and match(i, j + 1):
             return True
         if i == len(letters) or word[0] != letters[i]:
             return False
@@ -207,7 +207,7 @@ def expansions(letters: str, text: str) -> list[tuple[int, int]]:
                 if k < len(before) - 1 and re.search(r"[.!?;,:]$", before[k].group()):
                     break  # the run stays within its sentence and clause
                 run = text[start:end].rstrip(",;:")
-                if spells_out(letters, run) and run.split()[0].lower() not in _UNSPELLED and (
+                if spells_out(letters, run) and run.split()[0].lower() not in UNSPELLED and (
                         longest is None or run[:1].isupper()):
                     longest = (start, start + len(run))
             if longest is not None:

@@ -37,6 +37,7 @@ from qa.text import (
     POSSESSIVE,
     ROLES,
     TOKEN,
+    UNSPELLED,
     abbreviates,
     aliases,
     contains_phrase,
@@ -340,9 +341,7 @@ def holds_asked_name(question: str, answer: str) -> bool:
     return bool(name & {w.lower() for w in _LETTERS.findall(answer)})
 
 
-# a question that asks for an abbreviation, what one stands for or a name: its answer may be one; the small words a
-# name's abbreviation leaves out ("Islamic State in Khorasan" is IS-K)
-_UNSPELLED = frozenset({"a", "an", "and", "at", "de", "for", "in", "of", "on", "the", "to"})
+# a question that asks for an abbreviation, what one stands for or a name: its answer may be one
 _ASKS_ABBREVIATION = re.compile(r"\b(?:abbreviat\w*|acronym|initials|short for|stands? for|stood for|called|known as|"
                                 r"(?:nick)?named)\b", re.IGNORECASE)
 
@@ -357,7 +356,7 @@ def abbreviates_asked(question: str, answer: str) -> bool:
     words = _LETTERS.findall(question)[1:]  # not the question word
     names = [" ".join(words[i : j + 1]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 8))
              if words[i][:1].isupper() and words[j][:1].isupper()
-             and all(w[:1].isupper() or w.lower() in _UNSPELLED for w in words[i + 1 : j])]
+             and all(w[:1].isupper() or w.lower() in UNSPELLED for w in words[i + 1 : j])]
     return any(abbreviates(answer, name) for name in names)
 
 
