@@ -342,16 +342,15 @@ def holds_asked_name(question: str, answer: str) -> bool:
 
 
 # a question that asks for an abbreviation, what one stands for or a name: its answer may be one
-_ASKS_ABBREVIATION = re.compile(r"\b(?:abbreviat\w*|acronym|initials|short for|stands? for|stood for|called|known as|"
-                                r"(?:nick)?named)\b", re.IGNORECASE)
+_ASKS_ABBREVIATION = re.compile(r"\b(?:abbreviat\w*|acronym|initials|short for|for short|stands? for|stood for|called|"
+                                r"known as|(?:nick)?named)\b", re.IGNORECASE)
 
 
 def abbreviates_asked(question: str, answer: str) -> bool:
     """``answer`` is only the abbreviation of a name the question spells out: "IS-K" for "What is Islamic State
     in Khorasan a splinter cell of?" says the asked name again, in short. Not for a question that asks for an
     abbreviation ("What is the Islamic State in Khorasan called for short?" -> "IS-K" is its answer)."""
-    if _ASKS_ABBREVIATION.search(question) or re.search(r"\bfor short\b", question, re.IGNORECASE) or \
-            not re.fullmatch(r"(?:the\s+)?[A-Z][A-Z.-]*[A-Z]\.?", answer.strip()):
+    if _ASKS_ABBREVIATION.search(question) or not re.fullmatch(r"(?:the\s+)?[A-Z][A-Z.-]*[A-Z]\.?", answer.strip()):
         return False  # "US Supreme Court" for "What U.S. entity ...?" says more than the name again
     words = _LETTERS.findall(question)[1:]  # not the question word
     names = [" ".join(words[i : j + 1]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + 8))
@@ -411,18 +410,6 @@ _WHO_DID = re.compile(r"^\s*(?:(?:and|but|so)\s+)?who\s+(?P<verb>[a-z]+)\b", re.
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "being"})
 
 
-@lru_cache(maxsize=256)
-def _participles(verb: str) -> frozenset[str]:
-    """The past participles of ``verb``'s lemmas ("warned" of "warned"), by lemminflect's tables."""
-    from lemminflect import getAllInflections, getLemma
-
-    found: set[str] = set()
-    for lemma in {verb, *getLemma(verb, upos="VERB")}:
-        tenses = getAllInflections(lemma, upos="VERB")
-        found.update(t.lower() for t in tenses.get("VBN", tenses.get("VBD", ())))  # a regular verb's VBN is its VBD
-    return frozenset(found)
-
-
 def agent_unsaid(question: str, sentence: str) -> bool:
     """``sentence`` says the verb of a "Who did it?" question only in the passive, with no "by": it never says
     who did it. Of "Who warned of the storm?", "The festival's director, Emily Carter, said safety staff had
@@ -433,10 +420,10 @@ def agent_unsaid(question: str, sentence: str) -> bool:
     verb = m.group("verb").lower() if m else ""
     if not verb or verb in _CLAUSE_VERBS or verb == "else":
         return False
-    forms, participles = _forms(verb), _participles(verb)
+    forms = _forms(verb)
     words = [w.lower() for w in _WORD.findall(sentence)]
     places = [k for k, w in enumerate(words) if w in forms]
-    return bool(places) and all(words[k] in participles and _BE & set(words[max(0, k - 2) : k])
+    return bool(places) and all(_participle(words[k]) and _BE & set(words[max(0, k - 2) : k])
                                 and "by" not in words[k + 1 :] for k in places)
 
 
