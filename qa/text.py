@@ -234,7 +234,9 @@ def truecased(text: str, known: str) -> str:
     """``text`` with each lower-case word that ``known`` writes only as a name given the name's capitals:
     "who did zakharova accuse?" over an article naming "Maria Zakharova" -> "who did Zakharova accuse?".
     A word counts as a name when ``known`` capitalises it inside a sentence and never writes it in lower
-    case; the first word of a sentence tells nothing."""
+    case; the first word of a sentence tells nothing. A role ("president", ``ROLES``) takes capitals only as
+    a title, before a word that has them ("president macron"): "when was he president?" over "former French
+    President François Hollande" asks about no one named President."""
     found: dict[str, str | None] = {}
     for m in _LOWER_WORD.finditer(text):
         word = m.group()
@@ -251,4 +253,16 @@ def truecased(text: str, known: str) -> str:
                 found[word] = found[word] or written
     if not any(found.values()):
         return text
-    return _LOWER_WORD.sub(lambda m: found.get(m.group()) or m.group(), text)
+
+    def cased(m: re.Match[str]) -> str:
+        word = m.group()
+        if word in ROLES:  # a title before a name or inside one typed in lower case: "President Macron", "the
+            # Interior Minister" (of "the interior minister"); not "When was he President?"
+            after = re.match(r" ([\w'’-]+)", text[m.end() :])
+            before = re.search(r"([\w'’-]+) $", text[: m.start()])
+            if not (after and (after.group(1)[:1].isupper() or found.get(after.group(1)))
+                    or before and found.get(before.group(1))):
+                return word
+        return found.get(word) or word
+
+    return _LOWER_WORD.sub(cased, text)

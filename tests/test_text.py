@@ -43,12 +43,16 @@ def test_verification_names_drop_possessives_and_sentence_starters() -> None:
     ("Who offered Russia help?", "Who offered Russia help?"),  # already cased
     ("however, who said so?", "however, who said so?"),  # "However" only opens sentences
     ("who offered help?", "who offered help?"),  # "help" is written in lower case too
+    ("when was he president?", "when was he president?"),  # a role: capitalised only as a title
+    ("what did president putin say", "what did President Putin say"),  # ... which it is here
+    ("what did the spokeswoman say", "what did the spokeswoman say"),
+    ("and the kremlin spokeswoman?", "and the Kremlin Spokeswoman?"),  # inside a title typed in lower case
 ])
 def test_typed_names_take_the_capitals_the_articles_give_them(typed: str, expected: str) -> None:
     from qa.text import truecased
 
-    known = ("However, Kremlin spokeswoman Maria Zakharova said on Monday that help was refused. "
-             "Vladimir Putin said nothing. Help came later from Paris.")
+    known = ("However, Kremlin Spokeswoman Maria Zakharova said on Monday that help was refused. "
+             "Vladimir Putin said nothing. Help came later from Paris, as President Putin said.")
     assert truecased(typed, known) == expected
 
 
