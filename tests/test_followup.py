@@ -94,6 +94,16 @@ def test_entities_put_the_latest_answer_first() -> None:
     assert any(e.text == "Emmanuel Macron" and e.turn == 1 for e in found)
 
 
+def test_the_askers_own_pronoun_tells_the_gender_of_what_it_stood_for() -> None:
+    # nothing in the text shows Maria Zakharova's gender; the asker called her "she"
+    said = Answer("What did she suggest?", "that the United States was attempting to blame ISIS", 0.9,
+                  query="What did Maria Zakharova suggest?")
+    medvedev = turn("Who else made similar claims?", "Dmitry Medvedev",
+                    "Russia's former President Dmitry Medvedev has also made similar claims.")
+    assert [e.gender for e in entities_of([medvedev, said]) if e.text == "Maria Zakharova"] == ["f"]
+    assert complete("What did he say?", [medvedev, said]) == "What did Dmitry Medvedev say?"
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

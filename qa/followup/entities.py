@@ -82,8 +82,10 @@ def entities_of(recent: Sequence[Answer]) -> list[Entity]:
             kind = kind_of(phrase, question)
             if said & (NEUTER | {"there"}) and not said & (MALE | FEMALE):
                 kind = "thing" if kind == "person" else kind  # it was "it", not "he"
+            # "What did she suggest?" -> "What did Maria Zakharova suggest?": the asker's own "she" tells
+            gender = "f" if said & FEMALE and not said & MALE else "m" if said & MALE and not said & FEMALE else ""
             if kind != "time" and phrase[:1].isalnum() and len(tokens(phrase)) <= 2 * MAX_ENTITY_WORDS:
-                topics.append(Entity(phrase, kind, _gender(phrase, question), back, topic=True))
+                topics.append(Entity(phrase, kind, gender or _gender(phrase, question), back, topic=True))
         seen = " ".join(p.text for p in a.passages[:2])
         cited = " ".join(c.sentence for c in a.citations[:2])
         read = f"{seen} {cited}"
