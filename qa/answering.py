@@ -35,6 +35,8 @@ from qa.verification import (
     names_asker,
     object_of_verb,
     other_holder,
+    pronoun_did,
+    says_asked_verb,
     signals,
 )
 
@@ -125,6 +127,10 @@ def compose(
                 checks["other_holder"] = 1.0  # the prime minister's words for "What did the interior minister warn?"
             if agent_unsaid(query, sentence):
                 checks["agent_unsaid"] = 1.0  # "Emily Carter, said safety staff had been warned" for "Who warned?"
+            if pronoun_did(query, sentence, at, end):
+                checks["pronoun_did"] = 1.0  # "fans" of "She apologised to fans" for "Who apologised?"
+            if says_asked_verb(query, text):
+                checks["says_asked_verb"] = 1.0  # "fans ... and promised full refunds" for "Who promised ...?"
             verdicts = [object_of_verb(query, c.sentence, c.start - c.sentence_start, c.end - c.sentence_start)
                         for c in same]  # at any of its places
             objects.append(True if True in verdicts else False if False in verdicts else None)

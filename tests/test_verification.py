@@ -25,10 +25,12 @@ from qa.verification import (
     other_holder,
     phrases,
     predict,
+    pronoun_did,
     question_type,
     reliability,
     role_in,
     roles,
+    says_asked_verb,
     signals,
     type_mismatch,
 )
@@ -376,6 +378,44 @@ def test_an_answer_from_such_a_sentence_loses_half_its_probability() -> None:
     q = "Who warned of the storm?"
     answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
     assert answer.text == "The Met Office" and answer.alternatives[0].signals["agent_unsaid"] == 1.0
+    assert answer.alternatives[0].score == pytest.approx(0.7 * ANOTHER_ONE)
+
+
+APOLOGY = "She apologised to fans on Sunday and promised full refunds for the final day."
+
+
+@pytest.mark.parametrize(("question", "sentence", "answer", "pronoun"), [
+    ("Who apologised?", APOLOGY, "fans", True),  # the doer is only "She"
+    ("Who apologised?", "She has since apologised to fans.", "fans", True),
+    ("Who apologised?", "Emily Carter apologised to fans.", "fans", False),  # named: other checks' business
+    ("Who apologised?", "She was apologised to by the organisers.", "the organisers", False),  # "by": the doer
+    ("Who appoints elders?", "They may be appointed to the local church.", "the local church", False),  # passive
+    ("Who promised refunds?", APOLOGY, "fans", False),  # before the verb
+    ("What did she apologise for?", APOLOGY, "fans", False),  # no "Who did it?"
+])
+def test_an_answer_after_a_verb_whose_doer_is_only_a_pronoun_is_told(question: str, sentence: str, answer: str,
+                                                                     pronoun: bool) -> None:
+    start = sentence.find(answer)
+    assert pronoun_did(question, sentence, start, start + len(answer)) is pronoun
+
+
+@pytest.mark.parametrize(("question", "answer", "says"), [
+    ("Who promised full refunds?", "fans on Sunday and promised full refunds", True),
+    ("Who denied involvement?", "Kyiv has strenuously denied having any role", True),  # another tense
+    ("Who denied involvement?", "Kyiv", False),
+    ("What did Kyiv deny?", "Kyiv denied having any role", False),  # no "Who did it?"
+])
+def test_an_answer_to_who_did_it_that_says_the_verb_is_told(question: str, answer: str, says: bool) -> None:
+    assert says_asked_verb(question, answer) is says
+
+
+def test_a_pronouns_object_loses_half_its_probability() -> None:
+    passage = Passage("a", "A", 0, 0, 0, "The festival's director was Emily Carter. " + APOLOGY)
+    fans, carter = passage.text.find("fans"), passage.text.find("Emily Carter")
+    spans = [Span(0, fans, fans + 4, "fans", 0.7), Span(0, carter, carter + 12, "Emily Carter", 0.5)]
+    q = "Who apologised?"
+    answer = compose(FollowUp(q, q), [passage], Reading(spans, [0.01]), 0.0, 0.0, verifier=Verifier())
+    assert answer.text == "Emily Carter" and answer.alternatives[0].signals["pronoun_did"] == 1.0
     assert answer.alternatives[0].score == pytest.approx(0.7 * ANOTHER_ONE)
 
 
