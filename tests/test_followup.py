@@ -104,6 +104,13 @@ def test_the_askers_own_pronoun_tells_the_gender_of_what_it_stood_for() -> None:
     assert complete("What did he say?", [medvedev, said]) == "What did Dmitry Medvedev say?"
 
 
+def test_the_noun_a_which_question_asks_for_tells_its_answers_kind() -> None:
+    band = turn("Which band was playing when the storm hit?", "The Coronas",
+                "Winds hit the site during a set by the Irish band The Coronas.")
+    assert [e.kind for e in entities_of([band]) if e.text == "The Coronas"] == ["group"]
+    assert complete("Where are they from?", [band]) == "Where are The Coronas from?"
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

@@ -144,6 +144,8 @@ _KIND_OF = re.compile(r"^\s*(?:and\s+)?what\s+(?:kind|type|sort)s?\s+of\s+(?P<no
 
 
 _HOW_MANY = re.compile(r"^\s*(?:and\s+)?how\s+many\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
+# "Which band was playing?": the noun asked for tells what its answer is ("The Coronas": a "they")
+_WHICH_NOUN = re.compile(r"^\s*(?:and\s+)?(?:which|what)\s+(?P<noun>[a-z]+)\b", re.IGNORECASE)
 _PLURALS = {"men", "women", "people", "children", "police", "staff", "crew", "fans"}
 # "Who is Gabriel Attal?" (a name, each word capitalised), not "Who is Russia's former president?"
 _WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+"
@@ -179,6 +181,8 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
         kind = "place"
     elif _ASKS_ROLE.search(q):
         kind = "role"  # "President" answering "What is Medvedev's former job?" is no one's name
+    elif (asked := _WHICH_NOUN.match(q)) and asked.group("noun") in GROUP_WORDS:
+        kind = "group"  # "The Coronas" answering "Which band was playing?"
     else:
         kind = kind_of(text, question)
     return Entity(text, kind, _gender(text, context) if kind == "person" else "", back, answer=True)

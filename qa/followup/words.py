@@ -47,7 +47,8 @@ FEMALE_CUES = {"mrs", "ms", "miss", "madam", "queen", "princess", "spokeswoman",
 GROUP_WORDS = {"group", "groups", "state", "party", "government", "army", "forces", "troops", "militants",
                 "terrorists", "services", "police", "company", "team", "council", "union", "organisation",
                 "organization", "regime", "cell", "network", "family", "people", "men", "women", "countries",
-                "allies", "officials", "leaders", "ministers", "authorities"}
+                "allies", "officials", "leaders", "ministers", "authorities", "band", "club", "agency",
+                "committee", "association", "movement", "orchestra", "coalition", "alliance", "gang"}
 # Last words of names of places and institutions, not people: "Staten Island", "Ohio State University"
 PLACE_WORDS = {"island", "islands", "city", "county", "state", "river", "lake", "mountain", "mountains", "street",
                 "park", "republic", "kingdom", "university", "college", "school", "hall", "theatre", "theater",
