@@ -111,6 +111,16 @@ def test_the_noun_a_which_question_asks_for_tells_its_answers_kind() -> None:
     assert complete("Where are they from?", [band]) == "Where are The Coronas from?"
 
 
+def test_a_quality_asked_for_is_no_antecedent() -> None:
+    colour = turn("What colour was the weather warning?", "yellow", "The Met Office issued a yellow weather warning.")
+    assert complete("Who issued it?", [colour]) == "Who issued the weather warning?"
+
+
+def test_a_participle_after_a_noun_is_not_part_of_it() -> None:
+    held = turn("Where is the festival held?", "Pilton Farm", "The festival moved to Pilton Farm in 2015.")
+    assert complete("When was it first held?", [held]) == "When was the festival first held?"
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

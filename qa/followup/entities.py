@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from qa.followup.words import (
     FEMALE,
@@ -150,6 +151,9 @@ _PLURALS = {"men", "women", "people", "children", "police", "staff", "crew", "fa
 # "Who is Gabriel Attal?" (a name, each word capitalised), not "Who is Russia's former president?"
 _WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+"
                           r"[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|al))*\s*\??\s*$")
+# "What colour was the weather warning?" -> "yellow": a quality of what was asked about, not a thing
+_ASKS_QUALITY = re.compile(r"^(?:and )?(?:what|which) (?:colou?rs?|size|shape|percentage|"
+                           r"proportion|rate|age|height|length|width|depth|weight|speed|temperature|score)\b")
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
@@ -170,8 +174,8 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
     q = question.strip().lower()
     if TIME_QUESTION.match(q):
         kind = "time"
-    elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q):
-        kind = "amount"  # "several", "410 million euros": never what "it" or "they" stands for
+    elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q) or _ASKS_QUALITY.match(q):
+        kind = "amount"  # "several", "410 million euros", "yellow": never what "it" or "they" stands for
     elif _WHO_IS_NAME.match(question):
         kind = "role"  # "Prime Minister" answering "Who is Gabriel Attal?": "he" is still Gabriel Attal
     elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
@@ -231,7 +235,8 @@ def phrases(text: str) -> list[tuple[str, str]]:
                 while j < len(tokens) and j - i <= 3 and tokens[j].group().isalpha() and \
                         tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and \
                         (tokens[j].group()[:1].islower() or _names_event(words, j)) \
-                        and not tokens[j].group().lower().endswith(("ed", "ly")):
+                        and not tokens[j].group().lower().endswith(("ed", "ly")) \
+                        and not (j > i + 1 and _past_participle(tokens[j].group())):  # "the festival | held"
                     j += 1
                 if j > i + 1 and lower == "the":
                     phrase = text[tokens[i].start() : tokens[j - 1].end()]
@@ -243,6 +248,17 @@ def phrases(text: str) -> list[tuple[str, str]]:
             continue
         i += 1
     return found
+
+
+@lru_cache(maxsize=512)
+def _past_participle(word: str) -> bool:
+    """``word`` is an irregular verb's past participle ("held", "built", "known"), by lemminflect's tables:
+    "Where is the festival held?" talks about "the festival"."""
+    from lemminflect import getAllInflections, getLemma
+
+    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(word.lower(), upos="VERB")]
+    return any(word.lower() in t.get("VBN", ()) and lemma != word.lower()
+               for lemma, t in zip(getLemma(word.lower(), upos="VERB"), tenses))
 
 
 def _names_event(words: list[str], j: int) -> bool:
