@@ -121,6 +121,20 @@ def test_a_participle_after_a_noun_is_not_part_of_it() -> None:
     assert complete("When was it first held?", [held]) == "When was the festival first held?"
 
 
+@pytest.mark.parametrize(("question", "phrase"), [
+    ("When did the attack happen?", "the attack"),
+    ("How much did the bridge cost?", "the bridge"),
+    ("Why did the bridge open late?", "the bridge"),
+    ("When did the football match end?", "the football match"),  # "match" is followed by the verb
+    ("When did the concert hall attack happen?", "the concert hall attack"),
+    ("Who claimed the concert hall attack?", "the concert hall attack"),  # no auxiliary before it
+])
+def test_a_questions_subject_ends_before_its_verb(question: str, phrase: str) -> None:
+    from qa.followup.entities import phrases
+
+    assert [p for p, _ in phrases(question)] == [phrase]
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

@@ -238,6 +238,11 @@ def phrases(text: str) -> list[tuple[str, str]]:
                         and not tokens[j].group().lower().endswith(("ed", "ly")) \
                         and not (j > i + 1 and _past_participle(tokens[j].group())):  # "the festival | held"
                     j += 1
+                if i > 0 and words[i - 1].lower() in _INVERTING:
+                    # "When did the attack | happen?", "Why did the bridge | open late?": the subject ends
+                    # before its verb, the first bare verb not followed by another ("the football match end")
+                    j = next((k for k in range(i + 2, j) if _base_verb(words[k])
+                              and not (k + 1 < len(words) and _base_verb(words[k + 1]))), j)
                 if j > i + 1 and lower == "the":
                     phrase = text[tokens[i].start() : tokens[j - 1].end()]
                     head = tokens[j - 1].group().lower()
@@ -248,6 +253,19 @@ def phrases(text: str) -> list[tuple[str, str]]:
             continue
         i += 1
     return found
+
+
+# auxiliaries before a question's subject, whose verb then follows it bare: "When did the attack happen?"
+_INVERTING = frozenset({"do", "does", "did", "will", "would", "can", "could", "should", "shall", "may", "might",
+                        "must"})
+
+
+@lru_cache(maxsize=512)
+def _base_verb(word: str) -> bool:
+    """``word`` is a verb's base form ("happen", "cost", "stop"), by lemminflect's tables."""
+    from lemminflect import getAllInflections
+
+    return word.lower() in getAllInflections(word.lower(), upos="VERB").get("VB", ())
 
 
 @lru_cache(maxsize=512)
