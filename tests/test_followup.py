@@ -135,6 +135,15 @@ def test_a_questions_subject_ends_before_its_verb(question: str, phrase: str) ->
     assert [p for p, _ in phrases(question)] == [phrase]
 
 
+def test_an_answer_capitalised_only_by_its_sentence_start_is_no_name() -> None:
+    critics = turn("Who criticised the cost?", "Opposition councillors",
+                   "Opposition councillors criticised the cost and asked the audit office to review it.")
+    assert complete("Who did they ask to review it?", [critics]) == \
+        "Who did opposition councillors ask to review the cost?"
+    fined = turn("Who was fined?", "Lusoponte Engenharia", "Lusoponte Engenharia was fined 2 million euros.")
+    assert entities_of([fined])[0].text == "Lusoponte Engenharia"  # a name stays one
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

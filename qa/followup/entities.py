@@ -157,8 +157,24 @@ _ASKS_QUALITY = re.compile(r"^(?:and )?(?:what|which) (?:colou?rs?|size|shape|pe
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
-def _answer_entity(a: Answer, question: str, back: int) -> Entity:
+def _sentence_cased(a: Answer) -> str:
+    """``a.text`` without the capital its sentence's start gave it: "opposition councillors" of "Opposition
+    councillors criticised the cost" (words after the first in lower case, the passages read never writing the
+    first capitalised inside a sentence), so that a later reading does not take "Opposition" for a name."""
     text = a.text or ""
+    words = text.split()
+    cited = a.citations[0] if a.citations else None
+    if cited is None or cited.start != cited.sentence_start or len(words) < 2 or not words[0][:1].isupper() or \
+            not all(w[:1].islower() for w in words[1:]):
+        return text
+    inside = re.compile(rf"(?<![.!?:;“\"]\s)(?<!^)\b{re.escape(words[0])}\b", re.MULTILINE)
+    if any(inside.search(t) for t in [*(p.text for p in a.passages), cited.sentence]):
+        return text  # capitalised inside a sentence too: a name
+    return text[:1].lower() + text[1:]
+
+
+def _answer_entity(a: Answer, question: str, back: int) -> Entity:
+    text = _sentence_cased(a)
     kind_of_noun = _KIND_OF.match(question)
     if kind_of_noun and text:  # "What kind of concert ...?" -> "rock": what was talked about is "the rock concert"
         noun = kind_of_noun.group("noun").lower()
