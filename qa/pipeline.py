@@ -206,8 +206,11 @@ class QA:
             known = self.current_index().articles
         parts = self.settings.follow_up if follow_up is None else follow_up
         recent = list(history)[-turns:]
-        # typed in lower case ("and zakharova?"): the names take the capitals the conversation's articles give them
-        asked = truecased(question, "\n".join(p.text for a in recent[-3:] for p in a.passages[:2]))
+        # typed in lower case ("and zakharova?"): the names take the capitals the conversation's articles give
+        # them, in the question and in the turns before it ("what did darmanin say" + "when")
+        read = "\n".join(p.text for a in recent[-3:] for p in a.passages[:2])
+        asked = truecased(question, read)
+        recent = [replace(a, query=truecased(a.query or a.question, read)) for a in recent]
         found = interpret(asked, recent, known, parse_parts(parts))
         return replace(found, question=question) if asked != question else found
 

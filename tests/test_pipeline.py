@@ -517,6 +517,15 @@ def test_a_follow_up_typed_in_lower_case_finds_its_names() -> None:
     assert read.query == "when did Zakharova accuse United States?"
 
 
+def test_an_earlier_question_typed_in_lower_case_lends_its_names_to_a_bare_follow_up() -> None:
+    passage = Passage("a", "A", 0, 0, 0, "Russia's former President Dmitry Medvedev spoke on Friday.")
+    earlier = Answer("who is medvedev", "President", 0.9,
+                     [Citation("a", "A", 0, passage.text, 26, 35, 0, len(passage.text))], passages=[passage])
+    qa = QA(reader=ScriptedReader([]), embedder=FakeEmbedder(), retriever=FixedRetriever([passage]))
+    # "Who is Medvedev?" answered with his role: "he" is still Medvedev, not "President"
+    assert qa.interpret("what did he say", [earlier]).query == "what did Medvedev say"
+
+
 def test_a_weak_reading_naming_the_articles_own_site_is_read_again_without_it(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
