@@ -235,8 +235,9 @@ def truecased(text: str, known: str) -> str:
     "who did zakharova accuse?" over an article naming "Maria Zakharova" -> "who did Zakharova accuse?".
     A word counts as a name when ``known`` capitalises it inside a sentence and never writes it in lower
     case; the first word of a sentence tells nothing. A role ("president", ``ROLES``) takes capitals only as
-    a title, before a word that has them ("president macron"): "when was he president?" over "former French
-    President François Hollande" asks about no one named President."""
+    a title, before a word that has them ("president macron") or after one given them ("the interior
+    minister"): "when was he president?" over "former French President François Hollande" asks about no one
+    named President."""
     found: dict[str, str | None] = {}
     for m in _LOWER_WORD.finditer(text):
         word = m.group()
