@@ -410,15 +410,22 @@ _WHO_DID = re.compile(r"^\s*(?:(?:and|but|so)\s+)?who\s+(?P<verb>[a-z]+)\b", re.
 _BE = frozenset({"is", "are", "was", "were", "be", "been", "being"})
 
 
+def _who_did_verb(question: str) -> str:
+    """The verb of a "Who did it?" question ("Who warned of the storm?" -> "warned"); "" for any other question
+    ("Who was ...?", "Who else ...?")."""
+    m = _WHO_DID.match(question)
+    verb = m.group("verb").lower() if m else ""
+    return "" if verb in _CLAUSE_VERBS or verb == "else" else verb
+
+
 def agent_unsaid(question: str, sentence: str) -> bool:
     """``sentence`` says the verb of a "Who did it?" question only in the passive, with no "by": it never says
     who did it. Of "Who warned of the storm?", "The festival's director, Emily Carter, said safety staff had
     been warned of the storm" names only the one who said so. (Of SQuAD v1.1 dev's 1,059 "Who <verb> ...?"
     questions, 4 have their answer in such a sentence: "was constructed in collaboration with Robert
     Stephenson".)"""
-    m = _WHO_DID.match(question)
-    verb = m.group("verb").lower() if m else ""
-    if not verb or verb in _CLAUSE_VERBS or verb == "else":
+    verb = _who_did_verb(question)
+    if not verb:
         return False
     forms = _forms(verb)
     words = [w.lower() for w in _WORD.findall(sentence)]
@@ -438,9 +445,8 @@ def pronoun_did(question: str, sentence: str, start: int, end: int) -> bool:
     gives only as a pronoun: of "Who apologised?", "She apologised to fans on Sunday" says who did it only
     as "She", and "fans" is to whom (auxiliaries and adverbs may stand between: "she has since apologised").
     (No gold answer of SQuAD v1.1 dev's 1,059 "Who <verb> ...?" questions is such, 2 of train's 8,150.)"""
-    m = _WHO_DID.match(question)
-    verb = m.group("verb").lower() if m else ""
-    if not verb or verb in _CLAUSE_VERBS or verb == "else":
+    verb = _who_did_verb(question)
+    if not verb:
         return False
     forms = _forms(verb)
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
@@ -461,9 +467,8 @@ def says_asked_verb(question: str, answer: str) -> bool:
     """``answer`` to a "Who did it?" question says the asked verb itself: a clause, not who ("fans on Sunday and
     promised full refunds" for "Who promised full refunds?"). (3 of SQuAD v1.1 dev's 536 such questions have a
     gold answer that does: "DATAPAC was developed by Bell Northern Research".)"""
-    m = _WHO_DID.match(question)
-    verb = m.group("verb").lower() if m else ""
-    if not verb or verb in _CLAUSE_VERBS or verb == "else":
+    verb = _who_did_verb(question)
+    if not verb:
         return False
     return bool(_forms(verb) & {w.lower() for w in _WORD.findall(answer)})
 
@@ -668,6 +673,11 @@ def predict(model: dict[str, Any], s: Signals) -> float:
     return _sigmoid(z)
 
 
+# the checks that make an answer likely another one than asked for: ``ANOTHER_ONE`` of its probability
+_ANOTHER_ONE_CHECKS = ("names_asker", "other_holder", "agent_unsaid", "pronoun_did", "says_asked_verb",
+                       "holds_asked_name", "abbreviates_asked")
+
+
 def besides_signals(checks: dict[str, float]) -> float:
     """What an answer's checks that are no signal make of its probability: ``EVENT_ELSEWHERE`` for an
     answer of another event than the question's, ``OFF_VERB`` for one beside the asked verb's object where
@@ -681,10 +691,7 @@ def besides_signals(checks: dict[str, float]) -> float:
     factor = EVENT_ELSEWHERE if checks.get("event_elsewhere") else 1.0
     factor *= OFF_VERB if checks.get("off_verb") else 1.0
     factor *= NOT_SPELLED_OUT if checks.get("not_spelled_out") else 1.0
-    return factor * (ANOTHER_ONE if checks.get("names_asker") or checks.get("other_holder")
-                     or checks.get("agent_unsaid") or checks.get("pronoun_did") or checks.get("says_asked_verb")
-                     or checks.get("holds_asked_name")
-                     or checks.get("abbreviates_asked") else 1.0)
+    return factor * (ANOTHER_ONE if any(checks.get(c) for c in _ANOTHER_ONE_CHECKS) else 1.0)
 
 
 def checked(model: dict[str, Any], checks: dict[str, float]) -> float:

@@ -290,9 +290,9 @@ def _past_participle(word: str) -> bool:
     "Where is the festival held?" talks about "the festival"."""
     from lemminflect import getAllInflections, getLemma
 
-    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(word.lower(), upos="VERB")]
-    return any(word.lower() in t.get("VBN", ()) and lemma != word.lower()
-               for lemma, t in zip(getLemma(word.lower(), upos="VERB"), tenses))
+    word = word.lower()
+    return any(lemma != word and word in getAllInflections(lemma, upos="VERB").get("VBN", ())
+               for lemma in getLemma(word, upos="VERB"))
 
 
 def _names_event(words: list[str], j: int) -> bool:
