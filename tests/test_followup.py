@@ -373,6 +373,37 @@ def test_readings_of_terse_follow_ups(question: str, history: list[Answer], firs
         assert also in found
 
 
+def test_and_with_a_preposition_takes_the_place_of_the_frames_own() -> None:
+    said = turn("What did Maria Zakharova say on Monday?", "the United States was attempting to blame ISIS",
+                "Maria Zakharova said on Monday that the United States was attempting to blame ISIS.")
+    found = readings("and on Sunday?", [said])
+    assert found[0] == "What did Maria Zakharova say on Sunday?"
+    assert not any(" on on " in r or r.startswith("What on Sunday") for r in found)
+    extent = turn("What did it extend to in the east?", "the Indus Valley", "It reached the Indus Valley in the east.")
+    assert readings("And in the west?", [extent])[0] == "What did it extend to in the west?"
+    founded = turn("What was founded in 1865?", "the Society of Madrid", "The Society of Madrid (1865).")
+    assert readings("And in 1870?", [founded])[0] == "What was founded in 1870?"
+    assert readings("And in Vienna?", [founded])[0] != "What was founded in Vienna?"  # a place is no year
+    first = turn("What was the first one?", "World War II", "It led to World War II and the Holocaust.")
+    assert readings("And the second?", [first])[0] == "What was the second one?"
+
+
+def test_and_with_a_thing_is_not_glued_to_the_question_word() -> None:
+    """ "And the day of the attack?" after "who's responsible?" is no "who the day of the attack?"."""
+    found = readings("And the day of the attack?", [turn("who's responsible?", "ISIS", "ISIS claimed the attack.")])
+    assert "What about the day of the attack?" in found
+    assert not any(r.lower().startswith("who the") for r in found)
+    assert "How many people injured in the attack?" in readings("And injured?", [KILLED])  # a word of its own still is
+
+
+def test_an_unanswered_question_whose_object_was_asked_keeps_its_auxiliary() -> None:
+    """ "When?" after "What did Darmanin say?" went unanswered: no "When was Darmanin say done?"."""
+    unanswered = Answer("What did Darmanin say?", None, 0.1)
+    assert readings("When?", [unanswered])[0] == "When did Darmanin say?"
+    assert readings("When?", [Answer("Who attacked the concert hall?", None, 0.1)])[0] == \
+        "When was the concert hall attacked?"
+
+
 def test_a_question_that_needs_nothing_has_one_reading() -> None:
     from qa.followup import readings
 

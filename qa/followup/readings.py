@@ -378,7 +378,9 @@ def _frame_readings(question: str, last: Answer) -> list[str]:
                 if same_kind and own and len(own.split()) == 1:
                     found.append(" ".join([previous[: m.end()], *clause[:-1], own]) + end)
                 found.append(f"{piece[:1].upper()}{piece[1:]}{end}")
-            else:
+            elif piece.split(" ", 1)[0].lower() not in DETERMINERS | _STRANDED:
+                # a word of its own ("injured"), not a thing or a time: "who the day of the attack?" and
+                # "What on Sunday on Monday?" ask nothing
                 found.append(f"{previous[:m.end()]} {piece}{end}")
         if not asks:
             found.append(f"What about {piece}?")
@@ -678,7 +680,9 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
 
     words = rest.split()
     wh = asked.group().strip().lower().split() if asked else []
-    lemma = _tensed_lemma(words[0]) if words else None
+    if not words or words[0].lower() in AUX | BE:
+        return None  # "What did Darmanin say": its question word is the object ("When was Darmanin say done?")
+    lemma = _tensed_lemma(words[0])
     if lemma is None:
         return None
     past = words[0] in getInflection(lemma, tag="VBD")
@@ -708,6 +712,9 @@ def _fill_fragment(x: str, last: Answer) -> str | None:
     """The last question with its subject swapped for ``x``: "Who is the French Interior Minister?" +
     "and the prime minister?" -> "Who is the French prime minister?"; None when nothing lines up."""
     previous = last.query or last.question
+    swapped = _swapped_object(x, previous)
+    if swapped is not None:
+        return swapped
     x_tokens = tokens(x)
     openers = QUESTION_WORDS - {"the", "a", "an", "in", "on", "at"}
     if len(x_tokens) > 6 or any(t.lower() in openers for t in x_tokens[:1]):
@@ -724,6 +731,35 @@ def _fill_fragment(x: str, last: Answer) -> str | None:
         if kind == x_kind or (x_kind == "thing" and kind != "time"):
             return previous.replace(phrase, _strip_article(x) if phrase[:1].isupper() else x, 1)
     return None
+
+
+_ORDINALS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|next"
+
+
+def _swapped_object(x: str, previous: str) -> str | None:
+    """``previous`` asked again of ``x``, a fragment that opens with a preposition or is an ordinal: the
+    object of the last use of that preposition swapped for ``x``'s ("And in the west?" after "What did it
+    extend to in the east?" -> "What did it extend to in the west?"; "and on Sunday?" after "What did she say
+    on Monday?" -> "What did she say on Sunday?"; a year only for a number: "And in 1870?" after "What was
+    founded in 1865?"), or its ordinal for ``x``'s ("And the second?" after "What was the first one?" ->
+    "What was the second one?"). None when nothing lines up."""
+    first, _, rest = x.partition(" ")
+    ordinal = re.fullmatch(rf"(?:the\s+)?({_ORDINALS})", x.strip(), re.IGNORECASE)
+    if ordinal:  # "And the second?" after "What was the first one?" -> "What was the second one?"
+        swapped = re.sub(rf"\b({_ORDINALS})\b", ordinal.group(1).lower(), previous, count=1, flags=re.IGNORECASE)
+        return swapped if swapped != previous else None
+    if first.lower() not in _STRANDED or not rest.strip() or _LEADING_WH.match(rest):
+        return None  # "And to whom else?" asks again, as the frame readings have it
+    others = "|".join(sorted(_STRANDED))
+    objects = list(re.finditer(rf"\b{re.escape(first)}\s+(?P<o>(?:(?!\b(?:{others})\b)[^?,.!])+)", previous,
+                               re.IGNORECASE))
+    if not objects:
+        return None
+    m = objects[-1]
+    said = m.group("o").rstrip()
+    if not said or len(tokens(said)) > MAX_ENTITY_WORDS or bool(re.search(r"\d", said)) != bool(re.search(r"\d", rest)):
+        return None
+    return previous[: m.start()] + x + previous[m.start("o") + len(said):]
 
 
 def _strip_article(text: str) -> str:
