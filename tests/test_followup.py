@@ -404,6 +404,15 @@ def test_an_unanswered_question_whose_object_was_asked_keeps_its_auxiliary() -> 
         "When was the concert hall attacked?"
 
 
+def test_a_short_question_of_its_own_takes_no_earlier_frame() -> None:
+    """Only a vague question ("What kind of help?") takes the frame of an earlier one sharing its word;
+    "what desert people use wool?" after "does wool impede heat transfer?" is read as asked."""
+    wool = Answer("does wool impede heat transfer?", "they hold air", 0.5)
+    assert readings("what desert people use wool?", [wool]) == ["what desert people use wool?"]
+    help_ = Answer("Who offered Russia help?", "Emmanuel Macron", 0.8)
+    assert readings("What kind of help?", [help_])[0] == "What kind of help did Emmanuel Macron offer Russia?"
+
+
 def test_a_question_that_needs_nothing_has_one_reading() -> None:
     from qa.followup import readings
 

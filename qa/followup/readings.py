@@ -77,8 +77,11 @@ def readings(question: str, recent: Sequence[Answer]) -> list[str]:
     found = [r for r in dict.fromkeys(found) if r and r != question]
     if not found and _underspecified(question):
         # "What kind of help?" after "Who offered Russia help?": that question's frame
-        words = {w.lower() for w in tokens(question)} - FUNCTION - VAGUE
-        earlier = next((a for a in recent if words & {w.lower() for w in tokens(a.question)}), None)
+        lowered = {w.lower() for w in tokens(question)}
+        words = lowered - FUNCTION - VAGUE
+        # only a vague question ("What kind of help?"): "what is wool?" asks of its own
+        earlier = next((a for a in recent if words & {w.lower() for w in tokens(a.question)}), None) \
+            if lowered & VAGUE else None
         if earlier is not None:
             found = _frame_readings(question, earlier)[:1]
         else:
