@@ -713,7 +713,9 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
 
 def _fill_fragment(x: str, last: Answer) -> str | None:
     """The last question with its subject swapped for ``x``: "Who is the French Interior Minister?" +
-    "and the prime minister?" -> "Who is the French prime minister?"; None when nothing lines up."""
+    "and the prime minister?" -> "Who is the French prime minister?"; first, for an ``x`` that opens with a
+    preposition or is an ordinal, the object or ordinal of the same kind (``_swapped_object``); None when
+    nothing lines up."""
     previous = last.query or last.question
     swapped = _swapped_object(x, previous)
     if swapped is not None:
