@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from qa import verbs
 from qa.dates import MONTHS, WEEKDAYS
 from qa.text import (
     DETERMINERS,
@@ -276,7 +277,7 @@ def _asks_what_done(question: str) -> _Asked | None:
         w = words[k].lower()
         if not w.isalpha() or w in _CLAUSE_VERBS or w in _PREPOSITIONS:
             return False
-        return _participle(w) if be else bool(_forms(w, base))
+        return verbs.participle(w) if be else bool(verbs.forms(w, base))
 
     last = len(words) - 1
     places = [last] if words[last - 1].lower() not in DETERMINERS else []
@@ -284,15 +285,6 @@ def _asks_what_done(question: str) -> _Asked | None:
         places += [k for k in range(1, last) if words[k + 1].lower() in _AFTER_VERB]
     k = next((k for k in places if verb(k)), None)
     return None if k is None else _Asked(" ".join(words[:k]), words[k].lower(), base, be)
-
-
-@lru_cache(maxsize=256)
-def _participle(word: str) -> bool:
-    """Whether ``word`` is a verb's past participle ("fined", "known"), by lemminflect's tables."""
-    from lemminflect import getAllInflections, getLemma
-
-    tenses = [getAllInflections(lemma, upos="VERB") for lemma in getLemma(word, upos="VERB")]
-    return any(word in t.get("VBN", t.get("VBD", ())) for t in tenses)  # a regular verb's VBN is its VBD
 
 
 _ASKS_WHO_DONE = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?:who|whom)\s+(?:did|does|do|has|have|had|will|would|could|"
@@ -359,20 +351,6 @@ def abbreviates_asked(question: str, answer: str) -> bool:
     return any(abbreviates(answer, name) for name in names)
 
 
-@lru_cache(maxsize=256)
-def _forms(verb: str, base: bool = False) -> frozenset[str]:
-    """Every tense of ``verb`` (a question's "announce", "proposed"), by lemminflect's tables; {} for no verb.
-    ``base``: the verb is its own lemma ("What did X announce?"), and the lemma table (0.2 s to load) is not
-    needed."""
-    from lemminflect import getAllInflections, getLemma
-
-    forms: set[str] = set()
-    for lemma in {verb} if base else {verb, *getLemma(verb, upos="VERB")}:
-        for tenses in getAllInflections(lemma, upos="VERB").values():
-            forms.update(t.lower() for t in tenses)
-    return frozenset(forms)
-
-
 def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool | None:
     """Whether the answer at ``sentence[start:end]`` is the object of a "What did X do?" question's verb where
     the sentence says that verb before it: "What did Attal announce?" of "Attal announced on Sunday that the
@@ -381,7 +359,7 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
     preposition's object), nor an answer that says the verb itself. None: no such question, or the sentence
     says the verb nowhere before the answer (its answer may come first: "the offer, proposed by ...")."""
     asked = _asks_what_done(question)
-    forms = _forms(asked.verb, asked.base) if asked else frozenset()
+    forms = verbs.forms(asked.verb, asked.base) if asked else frozenset()
     if not forms:
         return None
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
@@ -427,10 +405,10 @@ def agent_unsaid(question: str, sentence: str) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    forms = _forms(verb)
+    forms = verbs.forms(verb)
     words = [w.lower() for w in _WORD.findall(sentence)]
     places = [k for k, w in enumerate(words) if w in forms]
-    return bool(places) and all(_participle(words[k]) and _BE & set(words[max(0, k - 2) : k])
+    return bool(places) and all(verbs.participle(words[k]) and _BE & set(words[max(0, k - 2) : k])
                                 and "by" not in words[k + 1 :] for k in places)
 
 
@@ -448,7 +426,7 @@ def pronoun_did(question: str, sentence: str, start: int, end: int) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    forms = _forms(verb)
+    forms = verbs.forms(verb)
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
     for k, (_, e, w) in enumerate(words):
         if w not in forms or e > start:
@@ -456,7 +434,7 @@ def pronoun_did(question: str, sentence: str, start: int, end: int) -> bool:
         j = k - 1
         while j >= 0 and (words[j][2] in _CLAUSE_VERBS | _BETWEEN or words[j][2].endswith("ly")) and k - j <= 3:
             j -= 1
-        passive = bool(_BE & {x for _, _, x in words[j + 1 : k]}) and _participle(w)  # "They may be appointed"
+        passive = bool(_BE & {x for _, _, x in words[j + 1 : k]}) and verbs.participle(w)  # "They may be appointed"
         if j >= 0 and words[j][2] in _SUBJECT_PRONOUNS and not passive and \
                 "by" not in {x.lower() for x in _WORD.findall(sentence[e:start])}:
             return True
@@ -470,7 +448,7 @@ def says_asked_verb(question: str, answer: str) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    return bool(_forms(verb) & {w.lower() for w in _WORD.findall(answer)})
+    return bool(verbs.forms(verb) & {w.lower() for w in _WORD.findall(answer)})
 
 
 def led_by_preposition(question: str, answer: str) -> bool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
+from qa import verbs
 from qa.followup.words import (
     FEMALE,
     FEMALE_CUES,
@@ -252,13 +252,13 @@ def phrases(text: str) -> list[tuple[str, str]]:
                         tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and \
                         (tokens[j].group()[:1].islower() or _names_event(words, j)) \
                         and not tokens[j].group().lower().endswith(("ed", "ly")) \
-                        and not (j > i + 1 and _past_participle(tokens[j].group())):  # "the festival | held"
+                        and not (j > i + 1 and verbs.irregular_participle(tokens[j].group())):  # "the festival | held"
                     j += 1
                 if i > 0 and words[i - 1].lower() in _INVERTING:
                     # "When did the attack | happen?", "Why did the bridge | open late?": the subject ends
                     # before its verb, the first bare verb not followed by another ("the football match end")
-                    j = next((k for k in range(i + 2, j) if _base_verb(words[k])
-                              and not (k + 1 < len(words) and _base_verb(words[k + 1]))), j)
+                    j = next((k for k in range(i + 2, j) if verbs.base_form(words[k])
+                              and not (k + 1 < len(words) and verbs.base_form(words[k + 1]))), j)
                 if j > i + 1 and lower == "the":
                     phrase = text[tokens[i].start() : tokens[j - 1].end()]
                     head = tokens[j - 1].group().lower()
@@ -274,25 +274,6 @@ def phrases(text: str) -> list[tuple[str, str]]:
 # auxiliaries before a question's subject, whose verb then follows it bare: "When did the attack happen?"
 _INVERTING = frozenset({"do", "does", "did", "will", "would", "can", "could", "should", "shall", "may", "might",
                         "must"})
-
-
-@lru_cache(maxsize=512)
-def _base_verb(word: str) -> bool:
-    """``word`` is a verb's base form ("happen", "cost", "stop"), by lemminflect's tables."""
-    from lemminflect import getAllInflections
-
-    return word.lower() in getAllInflections(word.lower(), upos="VERB").get("VB", ())
-
-
-@lru_cache(maxsize=512)
-def _past_participle(word: str) -> bool:
-    """``word`` is an irregular verb's past participle ("held", "built", "known"), by lemminflect's tables:
-    "Where is the festival held?" talks about "the festival"."""
-    from lemminflect import getAllInflections, getLemma
-
-    word = word.lower()
-    return any(lemma != word and word in getAllInflections(lemma, upos="VERB").get("VBN", ())
-               for lemma in getLemma(word, upos="VERB"))
 
 
 def _names_event(words: list[str], j: int) -> bool:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
+from qa import verbs
 from qa.followup.entities import Entity, common_plural, entities_of, kind_of, phrases, plural_name
 from qa.followup.words import (
     AFTER_OBJECT,
@@ -221,8 +222,6 @@ def _who_said_so(question: str, last: Answer) -> str | None:
     "Who said that the mayor opened the bridge?" found a "Mayor" at 0.66 in a report that quotes no
     one on it), or a subject not told apart by its first words (a determiner and a noun, a capitalised
     name, a pronoun)."""
-    from lemminflect import getInflection
-
     m = _WHO_SAID.match(question)
     previous = (last.query or last.question).strip().rstrip("?.! ")
     asked = _LEADING_WH.match(previous)
@@ -243,7 +242,7 @@ def _who_said_so(question: str, last: Answer) -> str | None:
         return None
     if aux in {"did", "does", "do"}:  # "did Macron offer help" -> "Macron offered help"
         tense = {"did": "VBD", "does": "VBZ", "do": "VBP"}[aux]
-        verb = getInflection(rest[0].lower(), tag=tense) if rest[0].isalpha() and rest[0].islower() else ()
+        verb = verbs.inflect(rest[0].lower(), tag=tense) if rest[0].isalpha() and rest[0].islower() else ()
         if not verb:
             return None
         clause = [*subject, verb[0], *rest[1:]]
@@ -349,7 +348,7 @@ def _elliptic(question: str) -> bool:
         return False
     head = _LEADING_WH.match(question)
     after = lowered[len(tokens(head.group())):] if head and _ELLIPTIC.match(question) else []
-    return not any(w in AUX | BE or w.endswith(("ed", "ing")) or _tensed_lemma(w) for w in after)
+    return not any(w in AUX | BE or w.endswith(("ed", "ing")) or verbs.tensed_lemma(w) for w in after)
 
 
 def _frame_readings(question: str, last: Answer) -> list[str]:
@@ -418,6 +417,7 @@ _WHOSE = re.compile(r"^whose\s+[a-z][\w'-]*$", re.IGNORECASE)
 _KIND = re.compile(r"(?P<head>(?:what|which) (?:sort|kind|type)s?)(?: of (?P<x>[\w'-]+(?: [\w'-]+){0,2}))?"
                    r"(?: (?:exactly|then|though))?", re.IGNORECASE)
 _STRANDED = {"to", "in", "on", "at", "for", "from", "with", "by", "of", "about", "into", "over", "against"}
+_STRANDED_ALTERNATION = "|".join(sorted(_STRANDED))
 
 
 def _kind_of_object(head: str, frame: str) -> str | None:
@@ -425,8 +425,6 @@ def _kind_of_object(head: str, frame: str) -> str | None:
     question word, auxiliary first): "What sort" + "did france offer help to" -> "What sort of help did
     france offer?"; "What kind of help" + "did Macron offer Russia help" -> "What kind of help did Macron
     offer Russia?"; None when ``head`` asks no kind or the frame has no object to ask it of."""
-    from lemminflect import getLemma
-
     asked = _KIND.fullmatch(head.strip())
     words = frame.split()
     if asked is None or len(words) < 3 or words[0].lower() not in AUX - BE:
@@ -444,7 +442,7 @@ def _kind_of_object(head: str, frame: str) -> str | None:
     # the verb: the first known verb in its base form after a subject ("did [the] mayor open ...")
     verb = next((j for j in range(2, len(words)) if words[j].isalpha() and words[j].islower()
                  and words[j - 1].lower() not in DETERMINERS
-                 and words[j] in getLemma(words[j], upos="VERB", lemmatize_oov=False)), None)
+                 and words[j] in verbs.lemmas(words[j])), None)
     if verb is None:
         return None
     after = words[verb + 1:]
@@ -618,34 +616,14 @@ def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) ->
     return f"{answer} {rest}"
 
 
-def warm_up() -> None:
-    """Load lemminflect's tables (about 0.3 s), which the first question after a "Who ...?" would wait for."""
-    _with_do("opened", "the mayor", ["the", "bridge"])
-
-
 def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
     """"opened" + "the mayor" + "the bridge" -> "did the mayor open the bridge" (a past or present
     tense of a verb, by lemminflect's tables), else None."""
-    from lemminflect import getInflection
-
-    lemma = _tensed_lemma(verb)  # known verbs only, not "industries"
+    lemma = verbs.tensed_lemma(verb)  # known verbs only, not "industries"
     if lemma is None:
         return None
-    do = "did" if verb in getInflection(lemma, tag="VBD") else "does"
+    do = "did" if verb in verbs.inflect(lemma, tag="VBD") else "does"
     return " ".join([do, mid_question(subject), lemma, *rest])  # "did the mayor ..."
-
-
-def _tensed_lemma(word: str) -> str | None:
-    """The lemma of ``word`` when it is a past or present tense of a verb lemminflect knows ("paid" ->
-    "pay", "opens" -> "open"), else None ("people", "day", "how")."""
-    from lemminflect import getInflection, getLemma
-
-    if not word.isalpha() or not word.islower():
-        return None
-    for lemma in getLemma(word, upos="VERB", lemmatize_oov=False):
-        if lemma != word and any(word in getInflection(lemma, tag=tag) for tag in ("VBD", "VBZ")):
-            return lemma
-    return None
 
 
 _SAME_VERB = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(?P<wh>who|what|which \w+)\s+(?P<verb>[a-z]+)\s*[?.!]*\s*$",
@@ -657,14 +635,12 @@ def _same_verb(question: str, last: Answer) -> str | None:
     "Who paid?" after "How much did the EU pay for the bridge?" -> "Who paid for the bridge?"; None
     when the verbs differ or nothing follows the verb there."""
     m = _SAME_VERB.match(question)
-    lemma = _tensed_lemma(m.group("verb")) if m else None
+    lemma = verbs.tensed_lemma(m.group("verb")) if m else None
     if m is None or lemma is None:
         return None
-    from lemminflect import getLemma
-
     words = (last.query or last.question).strip().rstrip("?.! ").split()
     at = next((i for i, w in enumerate(words) if w.isalpha() and w.islower()
-               and lemma in getLemma(w, upos="VERB", lemmatize_oov=False)), None)
+               and lemma in verbs.lemmas(w)), None)
     if at is None or at == len(words) - 1:
         return None
     wh = m.group("wh")
@@ -679,16 +655,14 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     "attacked the concert hall" -> "was the concert hall attacked" (then "When was the concert hall
     attacked?"); "What" + "happened in Moscow" -> "did it happen in Moscow"; "How many people" + "died" ->
     "did people die"; None for any other question."""
-    from lemminflect import getInflection
-
     words = rest.split()
     wh = asked.group().strip().lower().split() if asked else []
     if not words or words[0].lower() in AUX | BE:
         return None  # "What did Darmanin say": its question word is the object ("When was Darmanin say done?")
-    lemma = _tensed_lemma(words[0])
+    lemma = verbs.tensed_lemma(words[0])
     if lemma is None:
         return None
-    past = words[0] in getInflection(lemma, tag="VBD")
+    past = words[0] in verbs.inflect(lemma, tag="VBD")
     if wh[:2] == ["how", "many"] and len(wh) > 2 and \
             (len(words) == 1 or words[1].lower() in _STRANDED):  # "How many people died (in ...)": "did people die"
         return " ".join(["did" if past else "do", *wh[2:], lemma, *words[1:]])
@@ -699,7 +673,7 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     if not thing:  # no object: "did it happen in Moscow", "did they attack"
         who = wh[0] == "who"
         return " ".join(["did" if past else "do" if who else "does", "they" if who else "it", lemma, *after])
-    participle = getInflection(lemma, tag="VBN")
+    participle = verbs.inflect(lemma, tag="VBN")
     if not participle or len(thing) > 4:
         return None
     if len(thing) == 1 and thing[0].lower() in _OBJECT_PRONOUNS:
@@ -755,9 +729,8 @@ def _swapped_object(x: str, previous: str) -> str | None:
         return swapped if swapped != previous else None
     if first.lower() not in _STRANDED or not rest.strip() or _LEADING_WH.match(rest):
         return None  # "And to whom else?" asks again, as the frame readings have it
-    others = "|".join(sorted(_STRANDED))
-    objects = list(re.finditer(rf"\b{re.escape(first)}\s+(?P<o>(?:(?!\b(?:{others})\b)[^?,.!])+)", previous,
-                               re.IGNORECASE))
+    objects = list(re.finditer(rf"\b{re.escape(first)}\s+(?P<o>(?:(?!\b(?:{_STRANDED_ALTERNATION})\b)[^?,.!])+)",
+                               previous, re.IGNORECASE))  # re caches the compiled pattern per preposition
     if not objects:
         return None
     m = objects[-1]

@@ -178,6 +178,6 @@ def warm_up(qa: QA) -> None:
         method = getattr(model, "warm_up", None)
         if callable(method):
             method()
-    from qa.followup.readings import warm_up as follow_ups
+    from qa import verbs  # the follow-up stage's and the verifier's verb tables
 
-    follow_ups()
+    verbs.warm_up()
