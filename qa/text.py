@@ -113,6 +113,9 @@ European Union|EU|Brussels
 """
 _ALIASES = {name.lower(): tuple(n for n in line.split("|") if n != name)
             for line in _SAME_PLACE.strip().splitlines() for name in line.split("|")}
+# the names above that news writes after "the": "accuse the United States", not "accuse United States"
+WITH_THE = frozenset({"United States", "US", "U.S.", "USA", "White House", "Pentagon", "United Kingdom", "UK",
+                      "Kremlin", "Élysée", "Elysee", "European Union", "EU"})
 
 
 def aliases(name: str) -> tuple[str, ...]:

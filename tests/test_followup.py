@@ -466,6 +466,10 @@ def test_questions_that_point_or_name_get_no_place_added(question: str) -> None:
     ("Who blamed Kyiv?", "Medvedev blamed the Kiev regime, not Ukraine.", "Who blamed Kiev?"),  # a spelling first
     ("Who blamed Kyiv?", "Kyiv denied it.", None),  # the passage names it as asked
     ("Who is the mayor of Lyon?", "The mayor spoke.", None),  # no other name for it
+    # a name news writes after "the" keeps it
+    ("What did she accuse the US of?", "She said the United States was attempting to blame ISIS.",
+     "What did she accuse the United States of?"),
+    ("Why did Moscow deny it?", "The Kremlin denied it.", "Why did the Kremlin deny it?"),
 ])
 def test_places_are_read_again_in_the_passages_words(question: str, passage: str, expected: str | None) -> None:
     assert respelled(question, [passage]) == expected

@@ -34,7 +34,7 @@ from qa.followup.words import (
     tokens,
 )
 from qa.schema import Answer
-from qa.text import DETERMINERS, TOKEN, aliases, contains_phrase, truecased
+from qa.text import DETERMINERS, TOKEN, WITH_THE, aliases, contains_phrase, truecased
 
 MAX_READINGS = 4  # readings of one question the pipeline verifies: each costs a retrieval and a read
 
@@ -160,6 +160,7 @@ def respelled(question: str, passages: Sequence[str], site: str = "") -> str | N
                        for k, a in enumerate(aliases(phrase)) if contains_phrase(text, a))
         if found:
             name = found[0][2]
+            name = f"the {name}" if name in WITH_THE else name  # "accuse the US" -> "accuse the United States"
             out = re.sub(rf"(?:\bthe\s+)?\b{re.escape(phrase)}\b", name, out, count=1)
             swapped = True
     lowered = {w.lower() for w in tokens(text)}
