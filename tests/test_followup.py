@@ -686,3 +686,19 @@ def test_rather_than_what_asks_what_the_last_answer_stands_against(question: str
     # was "Rather than what “technical and ministerial” level will France deal with Moscow?", read as nothing
     assert complete(question, [last]) == expected
     assert complete(question, [turn("At what level will France deal with Moscow?", None)]) != expected
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("What did the project cost?", "410 million euros"),
+    ("How deep were the piers driven?", "30 metres"),
+    ("What will the commute be?", "twenty minutes"),
+])
+def test_an_amount_is_never_they(question: str, answer: str) -> None:
+    cost = turn(question, answer, f"The figure was {answer}, officials said.")
+    assert [e.kind for e in entities_of([cost]) if e.text == answer] == ["amount"]
+    assert not any(answer in r for r in readings("What do they want instead?", [cost]))
+
+
+def test_people_counted_are_still_they() -> None:
+    hurt = turn("Who was hurt?", "14 people", "The storm injured 14 people.")
+    assert [e.kind for e in entities_of([hurt]) if e.text == "14 people"] == ["group"]

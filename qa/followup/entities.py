@@ -154,6 +154,14 @@ _WHO_IS_NAME = re.compile(r"^\s*(?i:and\s+)?(?i:who)\s+(?:is|was)\s+"
 # "What colour was the weather warning?" -> "yellow": a quality of what was asked about, not a thing
 _ASKS_QUALITY = re.compile(r"^(?:and )?(?:what|which) (?:colou?rs?|size|shape|percentage|"
                            r"proportion|rate|age|height|length|width|depth|weight|speed|temperature|score)\b")
+# a count of money or measure, never a "they": "410 million euros", "30 metres", "twenty minutes"
+_QUANTITY = re.compile(
+    r"^(?:(?:about|around|over|under|nearly|almost|some|up to|at least|more than|less than)\s+)?[$€£]?"
+    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|"
+    r"fifty|hundred|a hundred|a few|several)(?:\s+(?:hundred|thousand|million|billion))?[\s-]+(?:euros?|dollars?|"
+    r"pounds?|francs?|yen|yuan|rupees?|roubles?|rubles?|per ?cent|percent|kilomet(?:re|er)s?|km|met(?:re|er)s?|miles?|"
+    r"feet|foot|inch(?:es)?|hours?|minutes?|seconds?|days?|weeks?|months?|years?|tonnes?|tons?|kilograms?|kg|"
+    r"lit(?:re|er)s?|degrees?|acres?|hectares?|votes?|points?)$", re.IGNORECASE)
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
@@ -287,6 +295,8 @@ def kind_of(phrase: str, text: str, start: int = -1) -> str:
         return "thing"
     if any(w in ROLES for w in words[-2:]) and not _looks_plural(phrase):
         return "person"
+    if _QUANTITY.match(phrase.strip()):
+        return "amount"
     if phrase.isupper() and len(phrase) >= 2 or _looks_plural(phrase):
         return "group"
     if TIME_PHRASE.fullmatch(phrase.lower()):
