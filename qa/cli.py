@@ -516,9 +516,9 @@ def chat_command(corpus: Path | None, index_dir: Path | None, embedder: str | No
     where = Filters.parse(since, until, source)
     qa = make_qa(corpus, index_dir, embedder, reader, backend=backend)
     # the follow-up stage's verb tables (about 0.3 s) load while the first question is typed and read
-    from qa import verbs
+    from qa import inflection
 
-    threading.Thread(target=verbs.warm_up, name="follow-up warm-up", daemon=True).start()
+    threading.Thread(target=inflection.warm_up, name="follow-up warm-up", daemon=True).start()
     store = None
     if conversation_id is not None:
         from qa.conversation_store import ConversationStore

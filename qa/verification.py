@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from qa import verbs
+from qa import inflection
 from qa.dates import MONTHS, WEEKDAYS
 from qa.text import (
     DETERMINERS,
@@ -277,7 +277,7 @@ def _asks_what_done(question: str) -> _Asked | None:
         w = words[k].lower()
         if not w.isalpha() or w in _CLAUSE_VERBS or w in _PREPOSITIONS:
             return False
-        return verbs.participle(w) if be else bool(verbs.forms(w, base))
+        return inflection.participle(w) if be else bool(inflection.forms(w, base))
 
     last = len(words) - 1
     places = [last] if words[last - 1].lower() not in DETERMINERS else []
@@ -359,7 +359,7 @@ def object_of_verb(question: str, sentence: str, start: int, end: int) -> bool |
     preposition's object), nor an answer that says the verb itself. None: no such question, or the sentence
     says the verb nowhere before the answer (its answer may come first: "the offer, proposed by ...")."""
     asked = _asks_what_done(question)
-    forms = verbs.forms(asked.verb, asked.base) if asked else frozenset()
+    forms = inflection.forms(asked.verb, asked.base) if asked else frozenset()
     if not forms:
         return None
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
@@ -405,10 +405,10 @@ def agent_unsaid(question: str, sentence: str) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    forms = verbs.forms(verb)
+    forms = inflection.forms(verb)
     words = [w.lower() for w in _WORD.findall(sentence)]
     places = [k for k, w in enumerate(words) if w in forms]
-    return bool(places) and all(verbs.participle(words[k]) and _BE & set(words[max(0, k - 2) : k])
+    return bool(places) and all(inflection.participle(words[k]) and _BE & set(words[max(0, k - 2) : k])
                                 and "by" not in words[k + 1 :] for k in places)
 
 
@@ -426,7 +426,7 @@ def pronoun_did(question: str, sentence: str, start: int, end: int) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    forms = verbs.forms(verb)
+    forms = inflection.forms(verb)
     words = [(w.start(), w.end(), w.group().lower()) for w in _WORD.finditer(sentence)]
     for k, (_, e, w) in enumerate(words):
         if w not in forms or e > start:
@@ -434,7 +434,7 @@ def pronoun_did(question: str, sentence: str, start: int, end: int) -> bool:
         j = k - 1
         while j >= 0 and (words[j][2] in _CLAUSE_VERBS | _BETWEEN or words[j][2].endswith("ly")) and k - j <= 3:
             j -= 1
-        passive = bool(_BE & {x for _, _, x in words[j + 1 : k]}) and verbs.participle(w)  # "They may be appointed"
+        passive = bool(_BE & {x for _, _, x in words[j + 1 : k]}) and inflection.participle(w)  # "may be appointed"
         if j >= 0 and words[j][2] in _SUBJECT_PRONOUNS and not passive and \
                 "by" not in {x.lower() for x in _WORD.findall(sentence[e:start])}:
             return True
@@ -448,7 +448,7 @@ def says_asked_verb(question: str, answer: str) -> bool:
     verb = _who_did_verb(question)
     if not verb:
         return False
-    return bool(verbs.forms(verb) & {w.lower() for w in _WORD.findall(answer)})
+    return bool(inflection.forms(verb) & {w.lower() for w in _WORD.findall(answer)})
 
 
 def led_by_preposition(question: str, answer: str) -> bool:

@@ -144,6 +144,16 @@ def test_an_answer_capitalised_only_by_its_sentence_start_is_no_name() -> None:
     assert entities_of([fined])[0].text == "Lusoponte Engenharia"  # a name stays one
 
 
+def test_one_capitalised_plural_noun_is_they_not_she() -> None:
+    organisers = turn("Who evacuated the festival?", "Organisers",
+                      "Organisers evacuated the festival on Saturday night.")
+    assert [e.kind for e in entities_of([organisers]) if e.text == "organisers"] == ["group"]
+    assert readings("What did she promise?", [organisers]) == ["What did she promise?"]
+    assert readings("What did they say?", [organisers])[0] == "What did organisers say?"
+    ribeiro = turn("Who cut the ribbon?", "Ribeiro", "Ribeiro cut the ribbon at 10am.")
+    assert entities_of([ribeiro])[0].text == "Ribeiro"  # one capitalised word that is no common noun: a name
+
+
 def test_interpret_gives_context_focus_and_query() -> None:
     f = interpret("What did he propose?", [MACRON])
     assert f.query == "What did Emmanuel Macron propose?" and f.completed and f.needs_history

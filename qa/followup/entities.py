@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from qa import verbs
+from qa import inflection
 from qa.followup.words import (
     FEMALE,
     FEMALE_CUES,
@@ -168,13 +168,16 @@ _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|pr
 def _sentence_cased(a: Answer) -> str:
     """``a.text`` without the capital its sentence's start gave it: "opposition councillors" of "Opposition
     councillors criticised the cost" (words after the first in lower case, the passages read never writing the
-    first capitalised inside a sentence), so that a later reading does not take "Opposition" for a name."""
+    first capitalised inside a sentence), so that a later reading does not take "Opposition" for a name; one
+    word only when it is a common noun's plural ("organisers": a "they", not a "she")."""
     text = a.text or ""
     words = text.split()
     cited = a.citations[0] if a.citations else None
-    if cited is None or cited.start != cited.sentence_start or len(words) < 2 or not words[0][:1].isupper() or \
+    if cited is None or cited.start != cited.sentence_start or not words or not words[0][:1].isupper() or \
             not all(w[:1].islower() for w in words[1:]):
         return text
+    if len(words) == 1 and not inflection.plural_noun(words[0]):
+        return text  # "Ribeiro cut the ribbon": one word may well be a name; "Organisers" is a common noun's plural
     inside = re.compile(rf"(?<![.!?:;“\"]\s)(?<!^)\b{re.escape(words[0])}\b", re.MULTILINE)
     if any(inside.search(t) for t in [*(p.text for p in a.passages), cited.sentence]):
         return text  # capitalised inside a sentence too: a name
@@ -260,13 +263,13 @@ def phrases(text: str) -> list[tuple[str, str]]:
                         tokens[j].group().lower() not in FUNCTION | NOT_NOUNS and \
                         (tokens[j].group()[:1].islower() or _names_event(words, j)) \
                         and not tokens[j].group().lower().endswith(("ed", "ly")) \
-                        and not (j > i + 1 and verbs.irregular_participle(tokens[j].group())):  # "the festival | held"
+                        and not (j > i + 1 and inflection.irregular_participle(tokens[j].group())):  # "festival | held"
                     j += 1
                 if i > 0 and words[i - 1].lower() in _INVERTING:
                     # "When did the attack | happen?", "Why did the bridge | open late?": the subject ends
                     # before its verb, the first bare verb not followed by another ("the football match end")
-                    j = next((k for k in range(i + 2, j) if verbs.base_form(words[k])
-                              and not (k + 1 < len(words) and verbs.base_form(words[k + 1]))), j)
+                    j = next((k for k in range(i + 2, j) if inflection.base_form(words[k])
+                              and not (k + 1 < len(words) and inflection.base_form(words[k + 1]))), j)
                 if j > i + 1 and lower == "the":
                     phrase = text[tokens[i].start() : tokens[j - 1].end()]
                     head = tokens[j - 1].group().lower()

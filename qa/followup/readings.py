@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from qa import verbs
+from qa import inflection
 from qa.followup.entities import Entity, common_plural, entities_of, kind_of, phrases, plural_name
 from qa.followup.words import (
     AFTER_OBJECT,
@@ -243,7 +243,7 @@ def _who_said_so(question: str, last: Answer) -> str | None:
         return None
     if aux in {"did", "does", "do"}:  # "did Macron offer help" -> "Macron offered help"
         tense = {"did": "VBD", "does": "VBZ", "do": "VBP"}[aux]
-        verb = verbs.inflect(rest[0].lower(), tag=tense) if rest[0].isalpha() and rest[0].islower() else ()
+        verb = inflection.inflect(rest[0].lower(), tag=tense) if rest[0].isalpha() and rest[0].islower() else ()
         if not verb:
             return None
         clause = [*subject, verb[0], *rest[1:]]
@@ -349,7 +349,7 @@ def _elliptic(question: str) -> bool:
         return False
     head = _LEADING_WH.match(question)
     after = lowered[len(tokens(head.group())):] if head and _ELLIPTIC.match(question) else []
-    return not any(w in AUX | BE or w.endswith(("ed", "ing")) or verbs.tensed_lemma(w) for w in after)
+    return not any(w in AUX | BE or w.endswith(("ed", "ing")) or inflection.tensed_lemma(w) for w in after)
 
 
 def _frame_readings(question: str, last: Answer) -> list[str]:
@@ -443,7 +443,7 @@ def _kind_of_object(head: str, frame: str) -> str | None:
     # the verb: the first known verb in its base form after a subject ("did [the] mayor open ...")
     verb = next((j for j in range(2, len(words)) if words[j].isalpha() and words[j].islower()
                  and words[j - 1].lower() not in DETERMINERS
-                 and words[j] in verbs.lemmas(words[j])), None)
+                 and words[j] in inflection.lemmas(words[j])), None)
     if verb is None:
         return None
     after = words[verb + 1:]
@@ -620,10 +620,10 @@ def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) ->
 def _with_do(verb: str, subject: str, rest: Sequence[str]) -> str | None:
     """"opened" + "the mayor" + "the bridge" -> "did the mayor open the bridge" (a past or present
     tense of a verb, by lemminflect's tables), else None."""
-    lemma = verbs.tensed_lemma(verb)  # known verbs only, not "industries"
+    lemma = inflection.tensed_lemma(verb)  # known verbs only, not "industries"
     if lemma is None:
         return None
-    do = "did" if verb in verbs.inflect(lemma, tag="VBD") else "does"
+    do = "did" if verb in inflection.inflect(lemma, tag="VBD") else "does"
     return " ".join([do, mid_question(subject), lemma, *rest])  # "did the mayor ..."
 
 
@@ -636,12 +636,12 @@ def _same_verb(question: str, last: Answer) -> str | None:
     "Who paid?" after "How much did the EU pay for the bridge?" -> "Who paid for the bridge?"; None
     when the verbs differ or nothing follows the verb there."""
     m = _SAME_VERB.match(question)
-    lemma = verbs.tensed_lemma(m.group("verb")) if m else None
+    lemma = inflection.tensed_lemma(m.group("verb")) if m else None
     if m is None or lemma is None:
         return None
     words = (last.query or last.question).strip().rstrip("?.! ").split()
     at = next((i for i, w in enumerate(words) if w.isalpha() and w.islower()
-               and lemma in verbs.lemmas(w)), None)
+               and lemma in inflection.lemmas(w)), None)
     if at is None or at == len(words) - 1:
         return None
     wh = m.group("wh")
@@ -660,10 +660,10 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     wh = asked.group().strip().lower().split() if asked else []
     if not words or words[0].lower() in AUX | BE:
         return None  # "What did Darmanin say": its question word is the object ("When was Darmanin say done?")
-    lemma = verbs.tensed_lemma(words[0])
+    lemma = inflection.tensed_lemma(words[0])
     if lemma is None:
         return None
-    past = words[0] in verbs.inflect(lemma, tag="VBD")
+    past = words[0] in inflection.inflect(lemma, tag="VBD")
     if wh[:2] == ["how", "many"] and len(wh) > 2 and \
             (len(words) == 1 or words[1].lower() in _STRANDED):  # "How many people died (in ...)": "did people die"
         return " ".join(["did" if past else "do", *wh[2:], lemma, *words[1:]])
@@ -674,7 +674,7 @@ def _without_subject(asked: re.Match[str] | None, rest: str) -> str | None:
     if not thing:  # no object: "did it happen in Moscow", "did they attack"
         who = wh[0] == "who"
         return " ".join(["did" if past else "do" if who else "does", "they" if who else "it", lemma, *after])
-    participle = verbs.inflect(lemma, tag="VBN")
+    participle = inflection.inflect(lemma, tag="VBN")
     if not participle or len(thing) > 4:
         return None
     if len(thing) == 1 and thing[0].lower() in _OBJECT_PRONOUNS:

@@ -178,6 +178,6 @@ def warm_up(qa: QA) -> None:
         method = getattr(model, "warm_up", None)
         if callable(method):
             method()
-    from qa import verbs  # the follow-up stage's and the verifier's verb tables
+    from qa import inflection  # the follow-up stage's and the verifier's verb tables
 
-    verbs.warm_up()
+    inflection.warm_up()

@@ -1,9 +1,11 @@
-"""English verbs by lemminflect's tables, for the follow-up stage (``qa.followup``) and the verifier
-(``qa.verification``): a question's verb in every tense, its lemma, whether a word is a participle.
+"""English inflection by lemminflect's tables, for the follow-up stage (``qa.followup``) and the verifier
+(``qa.verification``): a question's verb in every tense, its lemma, whether a word is a participle, whether a
+word is a common noun's plural.
 
     forms("announced")          # frozenset({'announce', 'announced', 'announces', 'announcing'})
     tensed_lemma("paid")        # 'pay' (a past or present tense); tensed_lemma("people") is None
     participle("fined")         # True; irregular_participle("fined") is False, ("held") True
+    plural_noun("Organisers")   # True; plural_noun("Athens") is False (no common noun)
 
 lemminflect loads its tables on first use (about 0.3 s), so it is imported inside the functions and
 ``import qa`` stays cheap; ``warm_up()`` loads them ahead of a first question.
@@ -79,6 +81,17 @@ def tensed_lemma(word: str) -> str | None:
         if lemma != word and any(word in inflect(lemma, tag) for tag in ("VBD", "VBZ")):
             return lemma
     return None
+
+
+@lru_cache(maxsize=512)
+def plural_noun(word: str) -> bool:
+    """``word`` is the plural of a common noun lemminflect knows ("organisers", "officials"; "police"), not a
+    name that ends in "s" ("Athens", "Reuters", "Brussels": lemminflect knows them as no noun)."""
+    from lemminflect import getAllInflections, getLemma
+
+    word = word.lower()
+    return any(word in getAllInflections(lemma, upos="NOUN").get("NNS", ())
+               for lemma in getLemma(word, upos="NOUN", lemmatize_oov=False))
 
 
 def warm_up() -> None:
