@@ -64,13 +64,15 @@ def compose(
     that is not the asked verb's object where another is); the most probable is the answer ("Which group
     made attempts in France?": "ISIS" over the reader's "Moscow", whose "who" has no group to name),
     withheld below ``threshold``.
-    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates. For "What does
+    Answers a "who else?" follow-up asks past (``follow_up.exclude``) are not candidates, nor is the last answer
+    a "Why?" asks past (``follow_up.past``), or a span inside or around it. For "What does
     IS-K stand for?", a span over the name a passage spells out beside "(IS-K)" becomes that whole name
     (``spelled_out``), and a candidate that spells out no such name is halved where another does.
     """
     question, query = follow_up.question, follow_up.query
     letters = asked_abbreviation(query)  # "What does IS-K stand for?": "isk"
     excluded = {normalize_answer(x) for x in follow_up.exclude}
+    past = [f" {normalize_answer(x)} " for x in follow_up.past if normalize_answer(x)]
     # where each passage read spells the asked abbreviation out beside its brackets, found once per passage
     names = {p: expansions(letters, passages[p].text) for p in {s.passage for s in reading.spans}} if letters else {}
     groups: dict[str, list[tuple[Span, Citation]]] = {}
@@ -81,7 +83,9 @@ def compose(
         citation = cite(passages[span.passage], span, index)
         before = follow_up.after is not None and citation.article_id == follow_up.after[0] and \
             citation.start < follow_up.after[1]  # "What did she say next?" asks past what was answered
-        if key and key not in excluded and citation.end <= citation.sentence_end and not before:
+        # what "Why?" asks past is no answer inside a longer span or cut shorter either
+        repeated = key in excluded or any(f" {key} " in x or x in f" {key} " for x in past)
+        if key and not repeated and citation.end <= citation.sentence_end and not before:
             groups.setdefault(key, []).append((span, citation))
     # the runner-up of each answer text as the verifier was calibrated: the best span of any other text,
     # the near-identical ones that pooling joins below included ("90 people" is "90"'s rival)

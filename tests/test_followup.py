@@ -168,6 +168,23 @@ def test_recent_articles_weigh_more() -> None:
     assert f.articles["new"] > f.articles["old"] > 0
 
 
+@pytest.mark.parametrize(("question", "last", "past"), [
+    ("Why?", turn("What did Gabriel Attal announce?", "the terror alert system would raise its threat warning",
+                  "Gabriel Attal announced that the terror alert system would raise its threat warning."), True),
+    ("And how?", turn("Who opened the bridge?", "Ana Ribeiro", "Ana Ribeiro opened the bridge on Tuesday."), True),
+    # a date may lie inside a long last answer; the verifier tells a name from a date
+    ("When?", turn("What was the company fined?", "was fined 2 million euros in 2024",
+                   "The company was fined 2 million euros in 2024."), False),
+    ("Where?", turn("Who opened the bridge?", "Ana Ribeiro", "Ana Ribeiro opened the bridge on Tuesday."), False),
+    ("Why?", turn("Why was the bridge late?", "funding disputes", "It was delayed by funding disputes."), False),
+    ("Who?", turn("What did Gabriel Attal announce?", "a rise", "Gabriel Attal announced a rise."), False),
+])
+def test_a_bare_why_or_how_asks_past_the_last_answer(question: str, last: Answer,
+                                                                         past: bool) -> None:
+    f = interpret(question, [last])
+    assert f.past == ((last.text,) if past else ()) and f.exclude == ()
+
+
 def test_who_else_excludes_earlier_answers() -> None:
     f = interpret("Who else blamed Ukraine?", [ZAKHAROVA])
     assert f.exclude == ("Maria Zakharova",) and f.query == "Who else blamed Ukraine?"

@@ -448,3 +448,20 @@ def test_such_an_answer_loses_half_its_probability_and_the_description_wins() ->
 def test_an_answer_that_only_abbreviates_a_name_the_question_spells_out_is_told(question: str, answer: str,
                                                                                  echo: bool) -> None:
     assert abbreviates_asked(question, answer) is echo
+
+
+def test_what_a_follow_up_asks_past_is_no_answer_inside_a_longer_span_or_cut_shorter() -> None:
+    passage = Passage("a", "A", 0, 0, 0, ATTAL)
+    alert = ATTAL.find("the terror alert system")
+    raise_ = ATTAL.find("raise its threat warning")
+    vigilance = ATTAL.find("maximum vigilance")
+    spans = [Span(0, raise_, raise_ + 24, "raise its threat warning", 0.9),
+             Span(0, vigilance, vigilance + 17, "maximum vigilance", 0.4)]
+    last = ATTAL[alert:ATTAL.find(" to its highest level")]  # "the terror alert system would raise its threat warning"
+    q = "Why?"
+    answer = compose(FollowUp(q, "Why did Gabriel Attal announce?", past=(last,)), [passage], Reading(spans, [0.01]),
+                     0.0, 0.0, verifier=Verifier())
+    assert answer.text == "maximum vigilance"
+    kept = compose(FollowUp(q, "Why did Gabriel Attal announce?"), [passage], Reading(spans, [0.01]), 0.0, 0.0,
+                   verifier=Verifier())
+    assert kept.text == "raise its threat warning"

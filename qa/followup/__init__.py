@@ -35,7 +35,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from qa.followup.entities import Entity, entities_of, new_subject
-from qa.followup.readings import MAX_READINGS, fragment_of, is_pronoun, readings, respelled, said_next, speaker_of
+from qa.followup.readings import (
+    MAX_READINGS,
+    asks_past,
+    fragment_of,
+    is_pronoun,
+    readings,
+    respelled,
+    said_next,
+    speaker_of,
+)
 from qa.followup.words import ELSE, RECENT_TURNS, tokens
 from qa.schema import Answer
 
@@ -82,6 +91,8 @@ class FollowUp:
     # "What did she say next?": (article id, char offset) of the last answer's end; only what that
     # article says after it is read
     after: tuple[str, int] | None = None
+    # "Why?" after "What did Attal announce?": the last answer, and any span inside or around it, is no answer
+    past: tuple[str, ...] = ()
 
     @property
     def readings(self) -> tuple[str, ...]:
@@ -139,8 +150,9 @@ def interpret(
                 if known_articles is None or c.article_id in known_articles:
                     articles[c.article_id] = max(articles.get(c.article_id, 0.0), 1.0 / (1 + back))
     exclude = tuple(dict.fromkeys(a.text for a in recent if a.text)) if wants_else else ()
+    past = (recent[0].text,) if recent[0].text and asks_past(question, recent[0]) else ()  # "Why?" asks anew
     return FollowUp(question, query, context.strip(), articles, exclude, needs_history=needs,
-                    alternatives=alternatives, after=after)
+                    alternatives=alternatives, after=after, past=past)
 
 
 def _still_known(answer: Answer, known: Collection[str] | None) -> bool:

@@ -565,6 +565,23 @@ _LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until
                          re.IGNORECASE)
 
 
+_ASKS_AGAIN = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<w>why|how(?!\s+(?:many|much|long|old|far|often)\b))\b",
+                         re.IGNORECASE)
+
+
+def asks_past(question: str, last: Answer) -> bool:
+    """``question`` is a bare "Why?" or "How?" after a question that asked something else: ``last``'s answer,
+    or a part of it, is no answer ("Why?" after "What did Attal announce?" -> "that the terror alert system would
+    raise ..." asks the reason, not that again). A bare "When?", "Where?" or "How many?" is not: the verifier
+    already tells a name from a date, and the date may lie inside a long last answer ("When?" after "What was
+    the company fined?" -> "... was fined 2 million euros in 2024 ...": "2024")."""
+    bare = _bare_question_word(question)
+    if bare not in {"why", "how"} or not last.text:
+        return False
+    m = _ASKS_AGAIN.match(last.query or last.question)
+    return not (m and m.group("w").lower() == bare)
+
+
 def _bare_question_word(question: str) -> str | None:
     """"Where?", "and why?", "by whom?": a question word standing for the last question asked again."""
     m = _BARE.match(question)
