@@ -565,8 +565,8 @@ _LEADING_WH = re.compile(r"^\s*(?:(?:in|on|at|to|by|for|from|with|of|since|until
                          re.IGNORECASE)
 
 
-_ASKS_AGAIN = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<w>why|how(?!\s+(?:many|much|long|old|far|often)\b))\b",
-                         re.IGNORECASE)
+_WHY_OR_HOW = re.compile(r"^\s*(?:(?:and|but|so)\s+)?(?P<w>why|how(?!\s+(?:many|much|long|old|far|often)\b))\b",
+                         re.IGNORECASE)  # what the last question asked: a reason, a manner
 
 
 def asks_past(question: str, last: Answer) -> bool:
@@ -578,7 +578,7 @@ def asks_past(question: str, last: Answer) -> bool:
     bare = _bare_question_word(question)
     if bare not in {"why", "how"} or not last.text:
         return False
-    m = _ASKS_AGAIN.match(last.query or last.question)
+    m = _WHY_OR_HOW.match(last.query or last.question)
     return not (m and m.group("w").lower() == bare)
 
 
