@@ -729,3 +729,10 @@ def test_an_amount_is_never_they(question: str, answer: str) -> None:
 def test_people_counted_are_still_they() -> None:
     hurt = turn("Who was hurt?", "14 people", "The storm injured 14 people.")
     assert [e.kind for e in entities_of([hurt]) if e.text == "14 people"] == ["group"]
+
+
+def test_an_action_answering_what_did_x_do_is_no_antecedent() -> None:
+    council = turn("What did Somerset Council do?", "opened an inquiry",
+                   "Somerset Council has opened an inquiry into the decision to keep the stage open.")
+    assert [e.kind for e in entities_of([council]) if e.text == "opened an inquiry"] == ["action"]
+    assert readings("When will it report?", [council])[0] == "When will Somerset Council report?"

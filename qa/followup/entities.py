@@ -37,7 +37,7 @@ class Entity:
     """Something earlier turns talked about, as a pronoun may refer to it."""
 
     text: str
-    kind: str  # "person", "group", "place", "event", "time", "amount", "role" or "thing"
+    kind: str  # "person", "group", "place", "event", "time", "amount", "role", "action" or "thing"
     gender: str = ""  # "m", "f" or "" when the text does not show it
     turn: int = 0  # how many turns back (0: the last one)
     topic: bool = False  # an earlier follow-up's pronoun was completed with it: what the conversation is about
@@ -162,6 +162,8 @@ _QUANTITY = re.compile(
     r"pounds?|francs?|yen|yuan|rupees?|roubles?|rubles?|per ?cent|percent|kilomet(?:re|er)s?|km|met(?:re|er)s?|miles?|"
     r"feet|foot|inch(?:es)?|hours?|minutes?|seconds?|days?|weeks?|months?|years?|tonnes?|tons?|kilograms?|kg|"
     r"lit(?:re|er)s?|degrees?|acres?|hectares?|votes?|points?)$", re.IGNORECASE)
+_ASKS_DOING = re.compile(r"^(?:and |so )?what (?:did|does|do|will|would|can|could|should|has|have|had|is|are|was|were)"
+                         r"\b.*\b(?:do|does|did|done|doing)\s*[?.!]*$")
 _ASKS_ROLE = re.compile(r"\b(?:job|title|role|position|post|office|occupation|profession)s?\b")
 
 
@@ -203,6 +205,8 @@ def _answer_entity(a: Answer, question: str, back: int) -> Entity:
         kind = "time"
     elif re.match(r"^(?:and )?how (?:many|much|often|old|far|long)\b", q) or _ASKS_QUALITY.match(q):
         kind = "amount"  # "several", "410 million euros", "yellow": never what "it" or "they" stands for
+    elif _ASKS_DOING.match(q):
+        kind = "action"  # "opened an inquiry" answering "What did Somerset Council do?": no "it" stands for it
     elif _WHO_IS_NAME.match(question):
         kind = "role"  # "Prime Minister" answering "Who is Gabriel Attal?": "he" is still Gabriel Attal
     elif q.startswith(("who ", "whom ", "whose ")) or " who " in f" {q} "[:12]:
