@@ -736,3 +736,14 @@ def test_an_action_answering_what_did_x_do_is_no_antecedent() -> None:
                    "Somerset Council has opened an inquiry into the decision to keep the stage open.")
     assert [e.kind for e in entities_of([council]) if e.text == "opened an inquiry"] == ["action"]
     assert readings("When will it report?", [council])[0] == "When will Somerset Council report?"
+
+
+@pytest.mark.parametrize(("last", "expected"), [
+    (turn("What did Somerset Council do?", "opened an inquiry", "Somerset Council has opened an inquiry."),
+     "Why did Somerset Council open an inquiry?"),
+    (turn("What did Macron do on Monday?", "offered Russia cooperation",
+          "Macron offered Russia cooperation on Monday."),
+     "Why did Macron offer Russia cooperation on Monday?"),
+])
+def test_why_after_what_did_x_do_asks_why_x_did_what_was_answered(last: Answer, expected: str) -> None:
+    assert readings("Why?", [last])[0] == expected

@@ -604,10 +604,30 @@ def _ask_again(word: str, last: Answer) -> str | None:
     answer = (last.text or "").strip()
     rest = (_passive_with_subject(m, rest, answer) or _active_with_subject(m, rest, answer)
             or (None if answer else _without_subject(m, rest)) or rest)
+    rest = _done(rest, answer) or rest
     head, _, stranded = word.partition(" ")
     if stranded in {"to", "from", "with", "for"} and head in {"where", "who", "what"}:  # "Where to?"
         return f"{head.title()} {rest} {stranded}?"
     return f"{word[:1].upper()}{word[1:]} {rest}?"
+
+
+_DOING = re.compile(r"(?P<aux>did|does|do|will|would|could|can|should) (?P<subject>.+?) do\b(?P<tail>.*)",
+                    re.IGNORECASE)
+
+
+def _done(rest: str, answer: str) -> str | None:
+    """The ``rest`` of "What did X do?" with what was done in place of "do": "did the council do" + "opened an
+    inquiry" -> "did the council open an inquiry" (then "Why did the council open an inquiry?", not "Why did
+    the council do?"); None when the answer does not open with a verb."""
+    done = _DOING.fullmatch(rest)
+    words = answer.split()
+    if done is None or not words or len(words) > 2 * MAX_ENTITY_WORDS:
+        return None
+    verb = words[0].lower()
+    lemma = inflection.tensed_lemma(verb) or (verb if verb.isalpha() and inflection.base_form(verb) else None)
+    if lemma is None:
+        return None
+    return " ".join([done.group("aux"), done.group("subject"), lemma, *words[1:]]) + done.group("tail")
 
 
 def _active_with_subject(asked: re.Match[str] | None, rest: str, answer: str) -> str | None:
